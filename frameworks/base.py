@@ -1,0 +1,72 @@
+"""The small interface every framework plug-in implements."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from frameworks.observer_lines import parse_observer_output
+from frameworks.samples import MetricSamples
+from harness.placeholders import substitute
+from harness.spec import TestSpec
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """Everything a framework may put into a command, as seen from the device."""
+
+    program: str
+    files: dict[str, str] = field(default_factory=dict)
+    output_dir: str = "."
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class Framework:
+    """Composes argv lists for a test and turns program output into samples.
+
+    The default behaviour is FAI-PEP's: the test's `commands` (or `arguments`
+    after `{program}`) with placeholders substituted argument by argument, and
+    observer lines parsed from stdout. Frameworks override only what differs.
+    """
+
+    name: ClassVar[str] = ""
+
+    def default_program(self) -> str | None:
+        """The program to run when the user names none (a shipped benchmark)."""
+        return None
+
+    def compose(self, test: TestSpec, context: CommandContext) -> list[list[str]]:
+        values = placeholder_values(test, context)
+        if test.commands:
+            templates = [shlex.split(command) for command in test.commands]
+        elif test.arguments is not None:
+            templates = [["{program}", *shlex.split(test.arguments)]]
+        else:
+            templates = [self.default_command(test)]
+        return [
+            [substitute(arg, values, where=f"tests[{test.index}]") for arg in template]
+            for template in templates
+        ]
+
+    def default_command(self, test: TestSpec) -> list[str]:
+        """The argv template used when a test has neither `commands` nor `arguments`."""
+        return ["{program}", "--warmup", "{warmup}", "--iter", "{iter}"]
+
+    def parse(self, stdout: str, stderr: str = "") -> list[MetricSamples]:
+        return parse_observer_output(stdout)
+
+
+def placeholder_values(test: TestSpec, context: CommandContext) -> dict[str, str]:
+    """Map placeholder names to their values for one test on one device."""
+    values = {key: str(value) for key, value in test.scalar_fields().items()}
+    values.update(
+        program=context.program,
+        warmup=str(test.warmup),
+        iter=str(test.iter),
+        ID=test.identifier,
+        output_dir=context.output_dir,
+    )
+    values.update({f"files.{role}": path for role, path in context.files.items()})
+    values.update(context.extra)
+    return values

@@ -1,0 +1,27 @@
+"""The measurements a framework hands to the harness."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NET = "NET"
+
+
+@dataclass(frozen=True)
+class MetricSamples:
+    """All values one process reported for one (type, metric) pair.
+
+    `from_tool_summary` marks values that are a tool's own aggregate (one
+    average per run, as TFLite's benchmark_model prints) rather than one value
+    per iteration, so summaries are not mistaken for per-iteration spread.
+    """
+
+    type: str
+    metric: str
+    unit: str
+    values: tuple[float, ...]
+    from_tool_summary: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.type} {self.metric}"

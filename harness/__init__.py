@@ -1,0 +1,1 @@
+"""One benchmark run: specs, model cache, A/B runner, statistics, reporters, store."""

@@ -1,0 +1,1 @@
+"""Statistics for interleaved A/B performance runs: pure functions of numbers, no I/O."""

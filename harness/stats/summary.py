@@ -1,0 +1,102 @@
+"""Descriptive summaries: the FAI-PEP figures users read, and the per-round statistic.
+
+The FAI-PEP keys (mean, p0, p10, p50, p90, p100, stdev, MAD, cv) are kept verbatim so
+dashboards and scripts written for FAI-PEP results keep working. They describe the
+samples; they are not what the verdicts are based on (see paired.py).
+"""
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from harness.stats._checks import finite_array
+from harness.stats.errors import StatisticsInputError
+
+SUMMARY_KEYS = ("mean", "p0", "p10", "p50", "p90", "p100", "stdev", "MAD", "cv")
+
+# Trimming 20% from each end keeps the trimmed mean's efficiency near the mean's on clean
+# data while ignoring the slow first iterations and preemption spikes of a round.
+_TRIM_FRACTION = 0.2
+
+
+def summarize(values: Sequence[float]) -> dict[str, float]:
+    """Summarise raw samples with exactly the keys FAI-PEP users expect.
+
+    stdev is the sample standard deviation (ddof=1), 0 for a single value; MAD is the
+    unscaled median absolute deviation; percentiles interpolate linearly like numpy.
+    cv is stdev/mean; it is 0 when all values are equal and NaN when the values straddle
+    a mean of exactly 0, where a relative spread has no meaning.
+    """
+    array = finite_array(values, "values")
+    mean = float(np.mean(array))
+    p0, p10, p50, p90, p100 = (float(v) for v in np.percentile(array, [0, 10, 50, 90, 100]))
+    stdev = float(np.std(array, ddof=1)) if array.size > 1 else 0.0
+    mad = float(np.median(np.abs(array - np.median(array))))
+    if stdev == 0.0:
+        cv = 0.0
+    elif mean == 0.0:
+        cv = math.nan
+    else:
+        cv = stdev / mean
+    return {
+        "mean": mean,
+        "p0": p0,
+        "p10": p10,
+        "p50": p50,
+        "p90": p90,
+        "p100": p100,
+        "stdev": stdev,
+        "MAD": mad,
+        "cv": cv,
+    }
+
+
+def diff_summary(
+    treatment_summary: Mapping[str, float], control_summary: Mapping[str, float]
+) -> dict[str, float]:
+    """Treatment minus control for every summary key, as FAI-PEP's diff_summary reports.
+
+    Only keys both summaries have are differenced, so a summary from an older result that
+    lacks a key still yields the differences it can.
+    """
+    return {
+        key: float(treatment_summary[key]) - float(control_summary[key])
+        for key in treatment_summary
+        if key in control_summary
+    }
+
+
+def _p10(array: np.ndarray) -> float:
+    return float(np.percentile(array, 10))
+
+
+def _trimmed_mean(array: np.ndarray) -> float:
+    cut = int(_TRIM_FRACTION * array.size)
+    kept = np.sort(array)[cut : array.size - cut]
+    return float(np.mean(kept))
+
+
+_ROUND_STATISTICS: dict[str, Callable[[np.ndarray], float]] = {
+    "median": lambda array: float(np.median(array)),
+    "p10": _p10,
+    "trimmed_mean": _trimmed_mean,
+    "min": lambda array: float(np.min(array)),
+}
+
+ROUND_STATISTICS = tuple(_ROUND_STATISTICS)
+DEFAULT_ROUND_STATISTIC = "median"
+
+
+def round_statistic(values: Sequence[float], method: str = DEFAULT_ROUND_STATISTIC) -> float:
+    """Reduce one process's iterations to the single number a round contributes.
+
+    A round is one fresh process, so its iterations share the same memory layout and
+    frequency state; a robust statistic keeps one preempted iteration from moving the
+    round. The choice between them is left to the detection benchmark.
+    """
+    if method not in _ROUND_STATISTICS:
+        raise StatisticsInputError(
+            f"round statistic {method!r} is unknown, expected one of {', '.join(ROUND_STATISTICS)}"
+        )
+    return _ROUND_STATISTICS[method](finite_array(values, "iteration values"))

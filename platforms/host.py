@@ -1,0 +1,170 @@
+"""Benchmarks on the machine the harness runs on."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from harness.errors import UserError
+from platforms.base import DeviceDescription, Platform, ProcessResult
+from platforms.process_tree import descendants, kill_tree
+from platforms.registry import register_platform
+
+
+@register_platform
+class HostPlatform(Platform):
+    name = "host"
+
+    def __init__(self, device: str | None = None, **_: Any) -> None:
+        self.identifier = device or socket.gethostname()
+        self._work_root = Path(tempfile.mkdtemp(prefix="aipep-host-"))
+
+    def describe(self) -> DeviceDescription:
+        return DeviceDescription(platform=self.name, identifier=self.identifier, details=describe_linux_host())
+
+    def push(self, local: Path) -> str:
+        path = Path(local)
+        if not path.exists():
+            raise UserError(f"{path}: file to run with does not exist")
+        return str(path.resolve())
+
+    def pull(self, remote: str, local: Path) -> None:
+        if Path(remote).resolve() != Path(local).resolve():
+            shutil.copyfile(remote, local)
+
+    def work_dir(self, name: str) -> str:
+        path = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self._work_root))
+        return str(path)
+
+    def run(
+        self,
+        argv: list[str],
+        *,
+        env: dict[str, str] | None = None,
+        cwd: str | None = None,
+        timeout: float | None = None,
+        platform_args: dict[str, Any] | None = None,
+    ) -> ProcessResult:
+        argv = _with_affinity(list(argv), (platform_args or {}).get("taskset"))
+        return run_process(argv, env=env, cwd=cwd, timeout=timeout)
+
+    def close(self) -> None:
+        shutil.rmtree(self._work_root, ignore_errors=True)
+
+
+def run_process(
+    argv: list[str], *, env: dict[str, str] | None = None, cwd: str | None = None, timeout: float | None = None
+) -> ProcessResult:
+    """Run argv without a shell, in its own session, killing the whole tree on timeout.
+
+    The child is reaped with wait4 so its own CPU time (user + system) comes
+    back with it; that is what lets a round be judged as disturbed or not.
+    """
+    full_env = {**os.environ, **(env or {})}
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        load_before = os.getloadavg()[0]
+        started = time.time()
+        clock = time.perf_counter()
+        try:
+            process = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=full_env, cwd=cwd, start_new_session=True)
+        except FileNotFoundError:
+            raise UserError(f"program {argv[0]!r} not found") from None
+        except PermissionError:
+            raise UserError(f"program {argv[0]!r} is not executable") from None
+        timed_out = threading.Event()
+        watchdog = None
+        if timeout is not None:
+            watchdog = threading.Timer(timeout, lambda: (timed_out.set(), kill_tree(process.pid)))
+            watchdog.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+        wall = time.perf_counter() - clock
+        process.returncode = os.waitstatus_to_exitcode(status)
+        leftovers = descendants(process.pid)
+        kill_tree(process.pid, leftovers)
+        out.seek(0)
+        err.seek(0)
+        return ProcessResult(
+            argv=tuple(argv),
+            returncode=process.returncode,
+            stdout=out.read().decode(errors="replace"),
+            stderr=err.read().decode(errors="replace"),
+            wall_seconds=wall,
+            cpu_seconds=usage.ru_utime + usage.ru_stime,
+            timed_out=timed_out.is_set(),
+            started_at=started,
+            load_before=load_before,
+            load_after=os.getloadavg()[0],
+        )
+
+
+def _with_affinity(argv: list[str], mask: str | None) -> list[str]:
+    if not mask:
+        return argv
+    taskset = shutil.which("taskset")
+    if taskset is None:
+        raise UserError("platform_args.taskset: needs the 'taskset' program, which is not installed")
+    return [taskset, str(mask), *argv]
+
+
+def describe_linux_host() -> dict[str, Any]:
+    """Facts that explain a timing: CPU, frequency policy, load, versions."""
+    details: dict[str, Any] = {
+        "hostname": socket.gethostname(),
+        "cpu_model": _cpu_model(),
+        "logical_cores": psutil.cpu_count(logical=True),
+        "physical_cores": psutil.cpu_count(logical=False),
+        "memory_bytes": psutil.virtual_memory().total,
+        "kernel": platform.release(),
+        "os": platform.platform(),
+        "machine": platform.machine(),
+        "python": sys.version.split()[0],
+        "load_average": list(os.getloadavg()),
+    }
+    governor = _read_text("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
+    if governor:
+        details["governor"] = governor
+    frequency = psutil.cpu_freq()
+    if frequency is not None:
+        details["frequency_mhz"] = {"current": frequency.current, "min": frequency.min, "max": frequency.max}
+    temperature = _temperature()
+    if temperature is not None:
+        details["temperature_c"] = temperature
+    return details
+
+
+def _cpu_model() -> str:
+    for line in (_read_text("/proc/cpuinfo") or "").splitlines():
+        if line.startswith(("model name", "Hardware", "Processor")):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def _temperature() -> float | None:
+    try:
+        sensors = psutil.sensors_temperatures()
+    except (AttributeError, OSError):
+        return None
+    readings = [entry.current for entries in sensors.values() for entry in entries if entry.current]
+    return max(readings) if readings else None
+
+
+def _read_text(path: str) -> str | None:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return None
