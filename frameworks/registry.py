@@ -35,7 +35,5 @@ def get_framework(name: str):
         except ModuleNotFoundError as exc:
             raise UserError(f"--framework {name}: its module cannot be loaded ({exc})") from None
     if name not in _REGISTRY:
-        raise UserError(
-            f"--framework: unknown framework {name!r}, expected one of {', '.join(available_frameworks())}"
-        )
+        raise UserError(f"--framework: unknown framework {name!r}, expected one of {', '.join(available_frameworks())}")
     return _REGISTRY[name]()

@@ -120,7 +120,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
     where = _json_path(error.absolute_path)
     if error.validator == "required":
         missing = error.message.split("'")[1]
-        return f"{where + '.' if where else ''}{missing}: missing, expected {error.schema['properties'][missing].get('x-expected', 'a value')}"
+        expected = error.schema["properties"][missing].get("x-expected", "a value")
+        return f"{where + '.' if where else ''}{missing}: missing, expected {expected}"
     expected = error.schema.get("x-expected") if isinstance(error.schema, dict) else None
     if expected is None:
         return f"{where or '(top level)'}: {error.message}"
@@ -148,12 +149,17 @@ def _read_json(path: Path) -> Any:
 
 
 def _files(doc: dict[str, Any]) -> dict[str, ModelFile]:
-    return {role: ModelFile(role=role, filename=f["filename"], location=f["location"], md5=f.get("md5")) for role, f in doc.items()}
+    return {
+        role: ModelFile(role=role, filename=f["filename"], location=f["location"], md5=f.get("md5"))
+        for role, f in doc.items()
+    }
 
 
 def _file_lists(doc: dict[str, Any]) -> dict[str, tuple[ModelFile, ...]]:
     return {
-        role: tuple(ModelFile(role=role, filename=f["filename"], location=f["location"], md5=f.get("md5")) for f in files)
+        role: tuple(
+            ModelFile(role=role, filename=f["filename"], location=f["location"], md5=f.get("md5")) for f in files
+        )
         for role, files in doc.items()
     }
 
@@ -162,7 +168,10 @@ def _test(index: int, doc: dict[str, Any], path: Path) -> TestSpec:
     min_rounds = doc.get("min_rounds", DEFAULT_MIN_ROUNDS)
     max_rounds = doc.get("max_rounds", max(DEFAULT_MAX_ROUNDS, min_rounds))
     if max_rounds < min_rounds:
-        raise UserError(f"{path.name}: tests[{index}].max_rounds: expected an integer >= min_rounds ({min_rounds}), got {max_rounds}")
+        raise UserError(
+            f"{path.name}: tests[{index}].max_rounds: "
+            f"expected an integer >= min_rounds ({min_rounds}), got {max_rounds}"
+        )
     if doc.get("commands") and "arguments" in doc:
         raise UserError(f"{path.name}: tests[{index}]: expected either 'commands' or 'arguments', not both")
     return TestSpec(

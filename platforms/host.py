@@ -77,7 +77,9 @@ def run_process(
         started = time.time()
         clock = time.perf_counter()
         try:
-            process = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=full_env, cwd=cwd, start_new_session=True)
+            process = subprocess.Popen(
+                argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=full_env, cwd=cwd, start_new_session=True
+            )
         except FileNotFoundError:
             raise UserError(f"program {argv[0]!r} not found") from None
         except PermissionError:

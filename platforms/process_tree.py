@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 
@@ -22,14 +23,10 @@ def kill_tree(pid: int, extra: list[psutil.Process] = ()) -> None:
     its children are re-parented and can no longer be found from it.
     """
     victims = [*descendants(pid), *extra]
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
     for process in [psutil.Process(pid) if psutil.pid_exists(pid) else None, *victims]:
         if process is None:
             continue
-        try:
+        with contextlib.suppress(psutil.Error):
             process.kill()
-        except psutil.Error:
-            pass

@@ -32,7 +32,9 @@ def get_platform(name: str, **options: Any):
         try:
             importlib.import_module(_BUILTIN_MODULES[name])
         except ModuleNotFoundError as exc:
-            raise UserError(f"--platform {name}: its module cannot be loaded ({exc}); install the matching extra") from None
+            raise UserError(
+                f"--platform {name}: its module cannot be loaded ({exc}); install the matching extra"
+            ) from None
     if name not in _REGISTRY:
         raise UserError(f"--platform: unknown platform {name!r}, expected one of {', '.join(available_platforms())}")
     return _REGISTRY[name](**options)
