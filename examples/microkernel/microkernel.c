@@ -287,10 +287,11 @@ static void usage(FILE *f)
             g_prog);
 }
 
-static int bad_args(const char *fmt, const char *a, const char *b)
+/* Prints one line on stderr and returns the exit status for bad arguments. */
+static int bad_args(const char *fmt, const char *what)
 {
     fprintf(stderr, "%s: ", g_prog);
-    fprintf(stderr, fmt, a, b);
+    fprintf(stderr, fmt, what);
     fprintf(stderr, " (see --help)\n");
     return 2;
 }
@@ -366,53 +367,53 @@ int main(int argc, char **argv)
             return 0;
         }
         if (strncmp(arg, "--", 2) != 0)
-            return bad_args("unexpected argument '%s'%s", arg, "");
+            return bad_args("unexpected argument '%s'", arg);
         /* accept both "--opt value" and "--opt=value" */
         eq = strchr(arg, '=');
         if (eq != NULL) {
             size_t len = (size_t)(eq - arg);
             if (len >= sizeof name)
-                return bad_args("unknown option '%s'%s", arg, "");
+                return bad_args("unknown option '%s'", arg);
             memcpy(name, arg, len);
             name[len] = '\0';
             val = eq + 1;
         } else {
             if (strlen(arg) >= sizeof name)
-                return bad_args("unknown option '%s'%s", arg, "");
+                return bad_args("unknown option '%s'", arg);
             strcpy(name, arg);
         }
         if (strcmp(name, "--warmup") != 0 && strcmp(name, "--iter") != 0 &&
             strcmp(name, "--work") != 0 && strcmp(name, "--output") != 0)
-            return bad_args("unknown option '%s'%s", arg, "");
+            return bad_args("unknown option '%s'", arg);
         if (val == NULL) {
             if (i + 1 >= argc)
-                return bad_args("option '%s' needs a value%s", name, "");
+                return bad_args("option '%s' needs a value", name);
             val = argv[++i];
         }
 
         if (strcmp(name, "--warmup") == 0) {
             if (parse_long(val, 0, MAX_ITER, &warmup) != 0)
-                return bad_args("--warmup expects an integer >= 0, got '%s'%s", val, "");
+                return bad_args("--warmup expects an integer >= 0, got '%s'", val);
         } else if (strcmp(name, "--iter") == 0) {
             if (parse_long(val, 1, MAX_ITER, &iter) != 0)
-                return bad_args("--iter expects an integer >= 1, got '%s'%s", val, "");
+                return bad_args("--iter expects an integer >= 1, got '%s'", val);
         } else if (strcmp(name, "--output") == 0) {
             if (*val == '\0')
-                return bad_args("--output expects a file name%s%s", "", "");
+                return bad_args("--output expects a file name%s", "");
             output = val;
         } else { /* --work OP=UNITS */
             const char *sep = strchr(val, '=');
             struct op *op;
             long units;
             if (sep == NULL)
-                return bad_args("--work expects OP=UNITS, got '%s'%s", val, "");
+                return bad_args("--work expects OP=UNITS, got '%s'", val);
             op = find_op(val, (size_t)(sep - val));
             if (op == NULL)
                 return bad_args("--work: unknown operator in '%s'; expected one of "
-                                "Conv, Relu, MaxPool, MatMul, Softmax%s",
-                                val, "");
+                                "Conv, Relu, MaxPool, MatMul, Softmax",
+                                val);
             if (parse_long(sep + 1, 1, MAX_UNITS, &units) != 0)
-                return bad_args("--work: UNITS must be an integer >= 1, got '%s'%s", val, "");
+                return bad_args("--work: UNITS must be an integer >= 1, got '%s'", val);
             op->units = units;
         }
     }
