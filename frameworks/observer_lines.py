@@ -15,7 +15,7 @@ from frameworks.samples import MetricSamples
 from harness.errors import RunFailure
 
 PREFIXES = ("PyTorchObserver", "Caffe2Observer", "AIPEP")
-_LINE = re.compile(r"(?:^|\s|:)(" + "|".join(PREFIXES) + r") (\{.*)$")
+_LINE = re.compile(r"(?:^|\s|:)(" + "|".join(PREFIXES) + r") ([\[{].*)$")
 
 _TO_MICROSECONDS = {"us": 1.0, "ms": 1e3, "s": 1e6, "ns": 1e-3}
 

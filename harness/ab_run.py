@@ -1,0 +1,227 @@
+"""The interleaved A/B run: rounds of fresh control and treatment processes.
+
+Each round runs both arms one right after the other, in alternating order
+(ABBA...), so slow drift hits both alike. Disturbed rounds are re-run within a
+budget. The data are analysed only at the rounds of the look schedule, with
+the alpha each look may spend, and the run stops once every metric has a
+verdict or max_rounds is reached.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from frameworks.samples import NET, MetricSamples
+from harness.arm import CONTROL, TREATMENT, Arm, ArmProcess, ArmRunFailure, ArmRunner, process_logs
+from harness.disturbance import cpu_share, is_disturbed
+from harness.result import FAILURE, MetricResult, RunResult
+from harness.stats.comparison import Comparison, compare_test
+from harness.stats.sequential import alpha_for_look, look_schedule, should_stop
+from harness.stats.summary import DEFAULT_ROUND_STATISTIC, diff_summary, round_statistic, summarize
+
+
+@dataclass
+class Round:
+    index: int
+    order: tuple[str, str]
+    arms: dict[str, ArmProcess]
+    disturbed: bool = False
+
+    def describe(self) -> dict[str, Any]:
+        facts: dict[str, Any] = {"round": self.index, "order": list(self.order), "disturbed": self.disturbed}
+        for name, process in self.arms.items():
+            facts[name] = {
+                "wall_seconds": process.wall_seconds,
+                "cpu_seconds": process.cpu_seconds,
+                "load_before": process.processes[0].load_before,
+            }
+        return facts
+
+
+@dataclass
+class AbState:
+    """Everything kept across rounds; the result is built from it at the end."""
+
+    rounds: list[Round] = field(default_factory=list)
+    reruns: list[dict[str, Any]] = field(default_factory=list)
+    shares: dict[str, list[float]] = field(default_factory=lambda: {TREATMENT: [], CONTROL: []})
+    comparisons: dict[str, Comparison] = field(default_factory=dict)
+
+
+def arm_order(round_index: int, reverse: bool = False) -> tuple[str, str]:
+    """ABBA...: treatment first in even rounds; `reverse` starts with control."""
+    treatment_first = (round_index % 2 == 0) != reverse
+    return (TREATMENT, CONTROL) if treatment_first else (CONTROL, TREATMENT)
+
+
+def rerun_budget(max_rounds: int) -> int:
+    """How many disturbed rounds may be re-run: enough for bursts, bounded for a loaded machine."""
+    return max(3, max_rounds // 4)
+
+
+def run_ab(
+    runner: ArmRunner,
+    treatment: Arm,
+    control: Arm,
+    meta: dict[str, Any],
+    *,
+    reverse: bool = False,
+    round_statistic_method: str = DEFAULT_ROUND_STATISTIC,
+    progress: TextIO | None = sys.stderr,
+) -> RunResult:
+    test = runner.test
+    arms = {TREATMENT: treatment, CONTROL: control}
+    looks = look_schedule(test.min_rounds, test.max_rounds, alpha=test.alpha)
+    started = time.time()
+    state = AbState()
+    result = RunResult(meta=dict(meta))
+    budget = rerun_budget(test.max_rounds)
+    while len(state.rounds) < test.max_rounds:
+        index = len(state.rounds)
+        try:
+            round_ = _run_round(runner, arms, index, reverse)
+        except ArmRunFailure as failure:
+            result.status = FAILURE
+            result.failure = f"round {index}: {failure}"
+            result.logs.update(process_logs(f"round{index}_failed", failure.processes))
+            break
+        round_.disturbed = _judge(round_, state)
+        if round_.disturbed and len(state.reruns) < budget:
+            state.reruns.append({"round": index, "reason": "cpu stolen", **round_.describe()})
+            _say(progress, f"round {index + 1}: disturbed (CPU share dropped), re-running")
+            continue
+        _remember_shares(round_, state)
+        state.rounds.append(round_)
+        if len(state.rounds) in looks:
+            look = looks.index(len(state.rounds))
+            state.comparisons = _compare(
+                state, test, alpha_for_look(test.alpha, look, len(looks)), round_statistic_method
+            )
+            _say(progress, _progress_line(len(state.rounds), test.max_rounds, state.comparisons))
+            if should_stop((c.verdict for c in state.comparisons.values()), len(state.rounds), test.max_rounds):
+                break
+        else:
+            _say(progress, f"round {len(state.rounds)}/{test.max_rounds} done")
+    _fill_result(result, state, round_statistic_method)
+    result.meta.update(
+        run_type=meta.get("run_type", "benchmark"),
+        control_commit=control.commit,
+        control_commit_time=control.commit_time,
+        control_program=control.program,
+        round_order=["".join("T" if arm == TREATMENT else "C" for arm in r.order) for r in state.rounds],
+        rounds=[r.describe() for r in state.rounds],
+        rerun_rounds=state.reruns,
+        looks=looks,
+        round_statistic=round_statistic_method,
+        start_time=started,
+        end_time=time.time(),
+        device_seconds=_device_seconds(state),
+    )
+    if state.rounds:
+        first = state.rounds[0].arms[TREATMENT].processes[0]
+        result.meta["command"] = list(first.argv)
+    for round_ in state.rounds:
+        for name, process in round_.arms.items():
+            result.logs.update(process_logs(f"round{round_.index}_{name}", process.processes))
+    return result
+
+
+def _run_round(runner: ArmRunner, arms: dict[str, Arm], index: int, reverse: bool) -> Round:
+    order = arm_order(index, reverse)
+    done = {}
+    for name in order:
+        if done and runner.cooldown:
+            time.sleep(runner.cooldown)
+        done[name] = runner.run_once(arms[name], f"r{index}_{name}")
+    return Round(index=index, order=order, arms=done)
+
+
+def _judge(round_: Round, state: AbState) -> bool:
+    return any(
+        is_disturbed(cpu_share(process.cpu_seconds, process.wall_seconds), state.shares[name])
+        for name, process in round_.arms.items()
+    )
+
+
+def _remember_shares(round_: Round, state: AbState) -> None:
+    for name, process in round_.arms.items():
+        share = cpu_share(process.cpu_seconds, process.wall_seconds)
+        if share is not None:
+            state.shares[name].append(share)
+
+
+def _common_keys(state: AbState) -> list[str]:
+    keys = None
+    for round_ in state.rounds:
+        present = set(round_.arms[TREATMENT].samples) & set(round_.arms[CONTROL].samples)
+        keys = present if keys is None else keys & present
+    return sorted(keys or ())
+
+
+def _round_values(state: AbState, arm: str, key: str, method: str) -> list[float]:
+    return [round_statistic(r.arms[arm].samples[key].values, method) for r in state.rounds]
+
+
+def _compare(state: AbState, test, alpha: float, method: str) -> dict[str, Comparison]:
+    keys = _common_keys(state)
+    metrics = {
+        key: (_round_values(state, TREATMENT, key, method), _round_values(state, CONTROL, key, method)) for key in keys
+    }
+    net_keys = {key for key in keys if key.split(" ", 1)[0] == NET}
+    return compare_test(metrics, net_keys=net_keys, threshold_pct=test.regression_threshold, alpha=alpha)
+
+
+def _fill_result(result: RunResult, state: AbState, method: str) -> None:
+    common = set(_common_keys(state))
+    all_keys = {key for r in state.rounds for arm in r.arms.values() for key in arm.samples}
+    for key in sorted(all_keys):
+        treatment = _all_values(state, TREATMENT, key)
+        if not treatment:
+            continue
+        control = _all_values(state, CONTROL, key)
+        first = treatment[0]
+        values = [v for samples in treatment for v in samples.values]
+        metric = MetricResult(
+            type=first.type,
+            metric=first.metric,
+            unit=first.unit,
+            values=values,
+            summary=summarize(values),
+            num_runs=len(values),
+            from_tool_summary=first.from_tool_summary,
+        )
+        if control:
+            control_values = [v for samples in control for v in samples.values]
+            metric.control_values = control_values
+            metric.control_summary = summarize(control_values)
+            metric.diff_summary = diff_summary(metric.summary, metric.control_summary)
+        if key in common:
+            metric.round_values = _round_values(state, TREATMENT, key, method)
+            metric.control_round_values = _round_values(state, CONTROL, key, method)
+            if key in state.comparisons:
+                metric.comparison = state.comparisons[key].as_dict()
+        result.data[key] = metric
+
+
+def _all_values(state: AbState, arm: str, key: str) -> list[MetricSamples]:
+    return [r.arms[arm].samples[key] for r in state.rounds if key in r.arms[arm].samples]
+
+
+def _device_seconds(state: AbState) -> float:
+    kept = sum(p.wall_seconds for r in state.rounds for p in r.arms.values())
+    rerun = sum(facts[arm]["wall_seconds"] for facts in state.reruns for arm in (TREATMENT, CONTROL) if arm in facts)
+    return kept + rerun
+
+
+def _progress_line(rounds: int, max_rounds: int, comparisons: dict[str, Comparison]) -> str:
+    net = [f"{key} {c.estimate_pct:+.1f}% {c.verdict.value}" for key, c in comparisons.items() if key.startswith(NET)]
+    flagged = sum(1 for c in comparisons.values() if c.verdict.value == "regression")
+    return f"round {rounds}/{max_rounds}: {'; '.join(net) or 'no NET'}; {flagged} regression(s) so far"
+
+
+def _say(stream: TextIO | None, line: str) -> None:
+    if stream is not None:
+        print(f"harness: {line}", file=stream, flush=True)

@@ -1,0 +1,133 @@
+"""One arm of a benchmark (a program at a commit) and running it once as a process.
+
+Both the single run and the interleaved A/B run are made of these: one fresh
+process per arm per round, its output parsed into samples.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from frameworks.base import CommandContext, Framework
+from frameworks.samples import MetricSamples
+from harness.errors import RunFailure, UserError
+from harness.spec import TestSpec
+from platforms.base import Platform, ProcessResult
+
+TREATMENT = "treatment"
+CONTROL = "control"
+
+
+@dataclass(frozen=True)
+class Arm:
+    """What runs in one arm: a program (binary or interpreter) and where it came from."""
+
+    name: str
+    program: str
+    commit: str = "unknown"
+    commit_time: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_info(cls, name: str, info: dict[str, Any], default_program: str | None) -> Arm:
+        program = info.get("program") or default_program
+        if not program:
+            raise UserError(f"--info: {name}.program: expected the program to benchmark, got nothing")
+        commit_time = info.get("commit_time", 0)
+        if not isinstance(commit_time, int):
+            raise UserError(
+                f"--info: {name}.commit_time: expected an integer (seconds since 1970), got {commit_time!r}"
+            )
+        return cls(name=name, program=str(program), commit=str(info.get("commit", "unknown")), commit_time=commit_time)
+
+
+@dataclass
+class ArmProcess:
+    """The samples one process of one arm reported, with the process facts."""
+
+    arm: str
+    samples: dict[str, MetricSamples]
+    processes: list[ProcessResult]
+    output_dir: str
+
+    @property
+    def wall_seconds(self) -> float:
+        return sum(p.wall_seconds for p in self.processes)
+
+    @property
+    def cpu_seconds(self) -> float | None:
+        times = [p.cpu_seconds for p in self.processes]
+        return None if any(t is None for t in times) else sum(times)
+
+
+class ArmRunFailure(RunFailure):
+    """A process of an arm crashed, hung or printed nothing we could read."""
+
+    def __init__(self, message: str, processes: list[ProcessResult]):
+        super().__init__(message)
+        self.processes = processes
+
+
+@dataclass
+class ArmRunner:
+    """Runs one arm of one test on a platform, once per call."""
+
+    framework: Framework
+    platform: Platform
+    test: TestSpec
+    device_files: dict[str, str]
+    timeout: float | None = None
+    cooldown: float = 0.0
+    _programs: dict[str, str] = field(default_factory=dict)
+
+    def device_program(self, arm: Arm) -> str:
+        """Push a program that is a local file; leave interpreter names alone."""
+        if arm.program not in self._programs:
+            local = Path(arm.program)
+            self._programs[arm.program] = self.platform.push(local) if local.is_file() else arm.program
+        return self._programs[arm.program]
+
+    def run_once(self, arm: Arm, label: str) -> ArmProcess:
+        output_dir = self.platform.work_dir(label)
+        context = CommandContext(program=self.device_program(arm), files=self.device_files, output_dir=output_dir)
+        processes: list[ProcessResult] = []
+        collected: dict[str, list[MetricSamples]] = {}
+        for argv in self.framework.compose(self.test, context):
+            if self.cooldown and processes:
+                time.sleep(self.cooldown)
+            result = self.platform.run(argv, timeout=self.timeout, platform_args=self.test.platform_args)
+            processes.append(result)
+            if not result.ok:
+                raise ArmRunFailure(f"{arm.name} program {result.failure_summary()}", processes)
+            try:
+                parsed = self.framework.parse(result.stdout, result.stderr)
+            except RunFailure as exc:
+                raise ArmRunFailure(f"{arm.name} output: {exc}", processes) from None
+            for samples in parsed:
+                collected.setdefault(samples.key, []).append(samples)
+        if not collected and self.test.metric == "delay":
+            raise ArmRunFailure(f"{arm.name} program printed no measurements", processes)
+        return ArmProcess(arm=arm.name, samples=_merge(collected), processes=processes, output_dir=output_dir)
+
+
+def _merge(collected: dict[str, list[MetricSamples]]) -> dict[str, MetricSamples]:
+    merged = {}
+    for key, parts in collected.items():
+        first = parts[0]
+        values = tuple(value for part in parts for value in part.values)
+        merged[key] = MetricSamples(first.type, first.metric, first.unit, values, first.from_tool_summary)
+    return merged
+
+
+def process_logs(prefix: str, processes: list[ProcessResult]) -> dict[str, str]:
+    """Name each process's output for the result's logs."""
+    logs = {}
+    for index, process in enumerate(processes):
+        suffix = f"_{index}" if len(processes) > 1 else ""
+        logs[f"{prefix}{suffix}.command"] = " ".join(process.argv)
+        logs[f"{prefix}{suffix}.stdout"] = process.stdout
+        logs[f"{prefix}{suffix}.stderr"] = process.stderr
+    return logs

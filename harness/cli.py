@@ -1,0 +1,131 @@
+"""`harness`: run every test of a spec on a device and hand each result to the reporters."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+from frameworks import get_framework
+from harness.ab_run import run_ab
+from harness.arm import CONTROL, TREATMENT, Arm, ArmRunner
+from harness.cli_args import build_parser, parse_info, split_list
+from harness.errors import UserError
+from harness.model_cache import ModelCache
+from harness.reporting import build_reporters
+from harness.result import RunResult
+from harness.run_meta import base_meta
+from harness.single_run import run_single
+from harness.spec import BenchmarkSpec, TestSpec, load_benchmarks
+from harness.stats.verdict import Verdict
+from platforms import get_platform
+
+EXIT_FAILED_RUN = 1
+EXIT_REGRESSION = 3
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return run(argv)
+    except UserError as error:
+        print(f"harness: error: {error}", file=sys.stderr)
+        return error.exit_status
+    except KeyboardInterrupt:
+        print("harness: interrupted", file=sys.stderr)
+        return 130
+
+
+def run(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    specs = load_benchmarks(args.benchmark_file)
+    info = parse_info(args.info)
+    reporters = build_reporters(args)
+    results: list[RunResult] = []
+    try:
+        for device in _devices(args):
+            platform = get_platform(args.platform, **_platform_options(args, device))
+            try:
+                platform.prepare()
+                for spec in specs:
+                    results.extend(run_spec(spec, args, info, platform, reporters))
+            finally:
+                platform.close()
+    finally:
+        for reporter in reporters:
+            reporter.close()
+    return exit_status(results, fail_on_regression=args.fail_on_regression)
+
+
+def run_spec(spec: BenchmarkSpec, args, info: dict, platform, reporters) -> list[RunResult]:
+    framework = get_framework(args.framework or spec.model.format)
+    cache = ModelCache(Path(args.model_cache), Path(args.root_model_dir) if args.root_model_dir else None)
+    local_files = cache.resolve_all(spec.model.files, spec.path.parent)
+    device_files = {role: platform.push(path) for role, path in local_files.items()}
+    treatment = Arm.from_info(TREATMENT, info.get(TREATMENT, {}), framework.default_program())
+    control = Arm.from_info(CONTROL, info[CONTROL], framework.default_program()) if CONTROL in info else None
+    description = platform.describe().as_dict()
+    results = []
+    for test in spec.tests:
+        test = _with_overrides(test, args)
+        runner = ArmRunner(
+            framework=framework,
+            platform=platform,
+            test=test,
+            device_files=device_files,
+            timeout=args.timeout,
+            cooldown=spec.model.cooldown,
+        )
+        meta = base_meta(spec, test, framework.name, description, treatment, args)
+        if control is None:
+            result = run_single(runner, treatment, meta, repeat=spec.model.repeat)
+        else:
+            result = run_ab(runner, treatment, control, meta, reverse=args.run_type == "verify")
+        for reporter in reporters:
+            reporter.report(result)
+        if not result.ok:
+            print(f"harness: {spec.path.name} {test.identifier}: failed: {result.failure}", file=sys.stderr)
+        results.append(result)
+    return results
+
+
+def exit_status(results: list[RunResult], *, fail_on_regression: bool) -> int:
+    if any(not result.ok for result in results):
+        return EXIT_FAILED_RUN
+    if fail_on_regression and any(
+        (metric.comparison or {}).get("verdict") == Verdict.REGRESSION.value
+        for result in results
+        for metric in result.data.values()
+    ):
+        return EXIT_REGRESSION
+    return 0
+
+
+def _with_overrides(test: TestSpec, args) -> TestSpec:
+    overrides = {
+        name: getattr(args, name)
+        for name in ("regression_threshold", "alpha", "min_rounds", "max_rounds")
+        if getattr(args, name) is not None
+    }
+    test = dataclasses.replace(test, **overrides)
+    if test.max_rounds < test.min_rounds:
+        raise UserError(f"--max_rounds: expected an integer >= min_rounds ({test.min_rounds}), got {test.max_rounds}")
+    return test
+
+
+def _devices(args) -> list[str | None]:
+    excluded = set(split_list(args.excluded_devices))
+    devices = [device for device in split_list(args.devices) if device not in excluded]
+    if args.devices and not devices:
+        raise UserError("--devices: every device given is also in --excluded_devices")
+    return devices or [None]
+
+
+def _platform_options(args, device: str | None) -> dict:
+    return {
+        "device": device,
+        "android_dir": args.android_dir,
+        "ssh_identity": args.ssh_identity,
+        "ssh_known_hosts": args.ssh_known_hosts,
+        "ssh_trust_on_first_use": args.ssh_trust_on_first_use,
+        "timeout": args.timeout,
+    }

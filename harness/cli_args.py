@@ -1,0 +1,76 @@
+"""The harness's command line, FAI-PEP's flags first."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from harness.errors import UserError
+from harness.user_dirs import cache_dir, data_dir
+
+
+class _Parser(argparse.ArgumentParser):
+    """Turns argparse's usage errors into our one-line UserError."""
+
+    def error(self, message: str):
+        raise UserError(f"command line: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="harness", description="Run a benchmark spec, alone or as an interleaved A/B comparison.")
+    parser.add_argument("-b", "--benchmark_file", required=True, help="benchmark spec JSON, or a list of specs")
+    parser.add_argument("--framework", help="framework plug-in (default: the spec's model.format)")
+    parser.add_argument("-p", "--platform", default="host", help="platform plug-in: host, ssh, android")
+    parser.add_argument("-d", "--devices", help="comma list of devices: serials, host:port or user@host:port")
+    parser.add_argument("--excluded_devices", default="", help="comma list of devices to leave out")
+    parser.add_argument(
+        "--info",
+        default="{}",
+        help='JSON: {"treatment": {"program", "commit", "commit_time"}, "control": {...}}; a control makes an A/B run',
+    )
+    parser.add_argument("--model_cache", default=str(cache_dir() / "models"), help="where downloaded models are kept")
+    parser.add_argument("--root_model_dir", help="directory that //relative model locations are under")
+    parser.add_argument("--local_reporter", metavar="DIR", help="write results into a directory hierarchy")
+    parser.add_argument("--simple_local_reporter", metavar="DIR", help="write results as flat files")
+    parser.add_argument("--screen_reporter", action="store_true", help="print a table per result")
+    parser.add_argument("--simple_screen_reporter", action="store_true", help="print each result as one JSON line")
+    parser.add_argument("--remote_reporter", metavar="URL", help="results server to send every result to")
+    parser.add_argument("--remote_access_token", help="access token for --remote_reporter")
+    parser.add_argument("--db", default=str(data_dir() / "aipep.db"), help="SQLite store (default: %(default)s)")
+    parser.add_argument("--no_db", action="store_true", help="do not store results in SQLite")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds one benchmark process may run")
+    parser.add_argument("--user_identifier", help="a label of yours, kept in every result's meta")
+    parser.add_argument("--run_type", default="benchmark", choices=["benchmark", "verify"], help="kind of run")
+    parser.add_argument("--fail_on_regression", action="store_true", help="exit with status 3 if anything regressed")
+    parser.add_argument("--regression_threshold", type=float, help="percent; overrides every test's threshold")
+    parser.add_argument("--alpha", type=float, help="significance level; overrides every test's alpha")
+    parser.add_argument("--min_rounds", type=int, help="overrides every test's min_rounds")
+    parser.add_argument("--max_rounds", type=int, help="overrides every test's max_rounds")
+    parser.add_argument("--android_dir", default="/data/local/tmp/aipep", help="working directory on Android devices")
+    parser.add_argument("--ssh_identity", help="private key file for SSH devices")
+    parser.add_argument("--ssh_known_hosts", help="known_hosts file to check SSH host keys against")
+    parser.add_argument(
+        "--ssh_trust_on_first_use", action="store_true", help="accept and remember an SSH host key never seen before"
+    )
+    return parser
+
+
+def parse_info(text: str) -> dict[str, dict[str, Any]]:
+    try:
+        info = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"--info: expected JSON, {exc.msg} at column {exc.colno}") from None
+    if not isinstance(info, dict):
+        raise UserError("--info: expected a JSON object with 'treatment' (and optionally 'control')")
+    for arm in ("treatment", "control"):
+        if arm in info and not isinstance(info[arm], dict):
+            raise UserError(f"--info: {arm}: expected an object with 'program', 'commit', 'commit_time'")
+    unknown = set(info) - {"treatment", "control"}
+    if unknown:
+        raise UserError(f"--info: unknown key {sorted(unknown)[0]!r}, expected 'treatment' and 'control'")
+    return info
+
+
+def split_list(text: str | None) -> list[str]:
+    return [item.strip() for item in (text or "").split(",") if item.strip()]

@@ -1,0 +1,91 @@
+"""aipep's user entry: saved defaults, asked for once, then the harness.
+
+The first run at a terminal asks where to keep models, the database and which
+reporters to use, and saves the answers in the user's config dir; later runs
+(and runs without a terminal, such as CI) use them silently. Every other flag
+is passed through to the harness unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from harness.cli import main as harness_main
+from harness.user_dirs import cache_dir, config_dir, data_dir
+
+OPTIONS_FILE = "run_bench.json"
+
+
+def default_options() -> dict[str, str | bool]:
+    return {
+        "--model_cache": str(cache_dir() / "models"),
+        "--db": str(data_dir() / "aipep.db"),
+        "--screen_reporter": True,
+        "--local_reporter": "",
+    }
+
+
+def options_path() -> Path:
+    return config_dir() / OPTIONS_FILE
+
+
+def ask_options(defaults: dict[str, str | bool], ask=input) -> dict[str, str | bool]:
+    """Ask for each default at the terminal; an empty answer keeps the default."""
+    print("aipep: first run — choose defaults (Enter keeps the value in brackets).")
+    chosen = dict(defaults)
+    chosen["--model_cache"] = (
+        ask(f"Model cache directory [{defaults['--model_cache']}]: ").strip() or defaults["--model_cache"]
+    )
+    chosen["--db"] = ask(f"SQLite results database [{defaults['--db']}]: ").strip() or defaults["--db"]
+    screen = ask("Print a table of results on screen? [Y/n]: ").strip().lower()
+    chosen["--screen_reporter"] = screen not in ("n", "no")
+    chosen["--local_reporter"] = ask("Also write result files to a directory (empty for none) []: ").strip()
+    return chosen
+
+
+def load_options(reset: bool, interactive: bool) -> dict[str, str | bool]:
+    path = options_path()
+    if path.exists() and not reset:
+        try:
+            saved = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            print(
+                f"run_bench: error: {path}: saved options unreadable ({exc}); run with --reset_options", file=sys.stderr
+            )
+            raise SystemExit(2) from None
+        return {**default_options(), **saved}
+    if not interactive:
+        return default_options()
+    options = ask_options(default_options())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(options, indent=2) + "\n")
+    os.replace(temporary, path)
+    print(f"aipep: saved to {path}; change them with --reset_options")
+    return options
+
+
+def harness_argv(options: dict[str, str | bool], passed: list[str]) -> list[str]:
+    """Saved options first, so anything given on the command line wins."""
+    given = {arg.split("=", 1)[0] for arg in passed if arg.startswith("-")}
+    argv: list[str] = []
+    for flag, value in options.items():
+        if flag in given or value in ("", False, None):
+            continue
+        argv.extend([flag] if value is True else [flag, str(value)])
+    return argv + passed
+
+
+def main(argv: list[str] | None = None) -> int:
+    passed = list(sys.argv[1:] if argv is None else argv)
+    reset = "--reset_options" in passed
+    passed = [arg for arg in passed if arg != "--reset_options"]
+    options = load_options(reset, interactive=sys.stdin.isatty() and sys.stdout.isatty())
+    return harness_main(harness_argv(options, passed))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
