@@ -1,0 +1,1 @@
+"""The onnxruntime framework: a shipped benchmark script and the plug-in that runs it."""

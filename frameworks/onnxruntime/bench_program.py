@@ -1,0 +1,332 @@
+"""Time an ONNX model with onnxruntime and print AIPEP observer lines.
+
+This script is the `{program}`-side of the onnxruntime framework: it runs
+under whatever interpreter the benchmark names (another virtualenv means
+another onnxruntime build), so it imports nothing but onnxruntime, numpy and
+the standard library.
+
+Two passes, so the whole-network figure stays honest:
+
+1. NET: a session without profiling runs `warmup` + `iter` times; each timed
+   run is measured with perf_counter_ns around `session.run`.
+2. Operators: a second, profiled session runs the same `warmup` + `iter`
+   times. onnxruntime's profiler adds work around every kernel, which would
+   inflate NET if both came from one session; it is also the only source of
+   per-node times that knows what the runtime actually executed after its
+   graph rewrites (fused and layout-converted nodes carry the runtime's
+   names). Its "Node" events ending in `_kernel_time` are assigned to
+   iterations by the "model_run" session event whose span contains them.
+   The profiler's resolution is one microsecond, so a sub-microsecond node
+   may read 0.
+
+Exit status: 0 on success, 2 for a usage mistake (one line on stderr),
+1 when onnxruntime fails to load or run the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+# FAI-PEP / spec type names → numpy dtypes. The framework module reads this
+# table to refuse a bad spec early, which is why onnxruntime is imported in
+# main() rather than here.
+INPUT_TYPES = {
+    "float": "float32",
+    "float32": "float32",
+    "float16": "float16",
+    "half": "float16",
+    "double": "float64",
+    "float64": "float64",
+    "int8": "int8",
+    "uint8": "uint8",
+    "uint8_t": "uint8",
+    "int16": "int16",
+    "int": "int32",
+    "int32": "int32",
+    "int64": "int64",
+    "int64_t": "int64",
+    "long": "int64",
+    "bool": "bool",
+}
+# onnxruntime's names for tensor element types, for inputs the model declares.
+_ORT_TYPES = {
+    "tensor(float)": "float32",
+    "tensor(float16)": "float16",
+    "tensor(double)": "float64",
+    "tensor(int8)": "int8",
+    "tensor(uint8)": "uint8",
+    "tensor(int16)": "int16",
+    "tensor(int32)": "int32",
+    "tensor(int64)": "int64",
+    "tensor(bool)": "bool",
+}
+GRAPH_OPTIMIZATIONS = {
+    "disable": "ORT_DISABLE_ALL",
+    "basic": "ORT_ENABLE_BASIC",
+    "extended": "ORT_ENABLE_EXTENDED",
+    "all": "ORT_ENABLE_ALL",
+}
+INPUT_SEED = 20240601
+PREFIX = "AIPEP"
+
+
+class UsageError(Exception):
+    """A mistake in the flags or the files they name; exit status 2."""
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:
+        raise UsageError(message)
+
+
+def parse_input_flag(text: str) -> InputSpec:
+    """`name:d0,d1,...:type`; split from the right because names such as `input:0` contain colons."""
+    parts = text.rsplit(":", 2)
+    if len(parts) != 3 or not parts[0]:
+        raise UsageError(f"--input {text}: expected name:d0,d1,...:type")
+    name, dims, type_name = parts
+    if type_name not in INPUT_TYPES:
+        raise UsageError(f"--input {text}: unknown type {type_name!r}, expected one of {', '.join(INPUT_TYPES)}")
+    try:
+        shape = tuple(int(dim) for dim in dims.split(",")) if dims else ()
+    except ValueError:
+        raise UsageError(f"--input {text}: dimensions must be comma-separated integers") from None
+    if any(dim < 0 for dim in shape):
+        raise UsageError(f"--input {text}: dimensions must be >= 0")
+    return InputSpec(name, shape, INPUT_TYPES[type_name])
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = _non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected an integer >= 1, got 0")
+    return value
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = _OneLineParser(prog="bench_program.py", description=__doc__.splitlines()[0], allow_abbrev=False)
+    parser.add_argument("--model", required=True, help="the .onnx file")
+    parser.add_argument("--warmup", type=_non_negative, default=0, help="untimed runs first")
+    parser.add_argument("--iter", type=_positive, default=10, help="timed runs")
+    parser.add_argument("--threads", type=_non_negative, default=1, help="intra-op threads; 0 = runtime default")
+    parser.add_argument("--provider", default="CPUExecutionProvider", help="execution provider")
+    parser.add_argument("--graph_optimization", choices=sorted(GRAPH_OPTIMIZATIONS), default="all")
+    parser.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        type=parse_input_flag,
+        metavar="NAME:D0,D1,...:TYPE",
+        help="shape and type of one input (repeatable); others use the model's shapes, dynamic dims = 1",
+    )
+    parser.add_argument("--no_operators", action="store_true", help="skip the profiled per-operator pass")
+    parser.add_argument("--output", help="write the last run's outputs here as JSON {name: {shape, values}}")
+    args = parser.parse_args(argv)
+    if not os.path.isfile(args.model):
+        raise UsageError(f"--model {args.model}: file not found")
+    return args
+
+
+def session_options(ort, threads: int, graph_optimization: str, profile_prefix: str | None = None):
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, GRAPH_OPTIMIZATIONS[graph_optimization])
+    if profile_prefix is not None:
+        options.enable_profiling = True
+        options.profile_file_prefix = profile_prefix
+    return options
+
+
+def make_inputs(session, requested: list[InputSpec]) -> dict[str, np.ndarray]:
+    """Seeded random feeds: the same bytes in every process, so both arms of an A/B see the same data."""
+    by_name = {spec.name: spec for spec in requested}
+    declared = session.get_inputs()
+    unknown = sorted(set(by_name) - {meta.name for meta in declared})
+    if unknown:
+        names = ", ".join(meta.name for meta in declared)
+        raise UsageError(f"--input {unknown[0]}: the model has no such input, its inputs are {names}")
+    rng = np.random.default_rng(INPUT_SEED)
+    feeds = {}
+    for meta in declared:
+        spec = by_name.get(meta.name) or _declared_input(meta)
+        feeds[meta.name] = _random_array(rng, spec.shape, spec.dtype)
+    return feeds
+
+
+def _declared_input(meta) -> InputSpec:
+    if meta.type not in _ORT_TYPES:
+        raise UsageError(f"--input {meta.name}: the model's type {meta.type} cannot be generated, name a type")
+    shape = tuple(dim if isinstance(dim, int) and dim > 0 else 1 for dim in meta.shape)
+    return InputSpec(meta.name, shape, _ORT_TYPES[meta.type])
+
+
+def _random_array(rng: np.random.Generator, shape: tuple[int, ...], dtype: str) -> np.ndarray:
+    if dtype == "bool":
+        return rng.integers(0, 2, size=shape).astype(bool)
+    if np.issubdtype(np.dtype(dtype), np.floating):
+        return rng.random(size=shape, dtype=np.float64).astype(dtype)
+    return rng.integers(0, 16, size=shape).astype(dtype)
+
+
+def time_network(session, feeds: dict, warmup: int, iterations: int) -> tuple[list[float], list]:
+    """Per-iteration latency in microseconds, and the outputs of the last run."""
+    outputs = None
+    for _ in range(warmup):
+        outputs = session.run(None, feeds)
+    latencies = []
+    for _ in range(iterations):
+        start = time.perf_counter_ns()
+        outputs = session.run(None, feeds)
+        latencies.append((time.perf_counter_ns() - start) / 1000.0)
+    return latencies, outputs
+
+
+@dataclass
+class NodeTimes:
+    op_type: str
+    values: list[float]
+
+
+def node_times(profile: list[dict], iterations: int) -> dict[str, NodeTimes]:
+    """Per-node kernel times of the last `iterations` model runs in an onnxruntime profile."""
+    runs = sorted((event for event in profile if _is_model_run(event)), key=lambda event: event["ts"])[-iterations:]
+    kernels = sorted(
+        (e for e in profile if e.get("cat") == "Node" and e.get("name", "").endswith("_kernel_time")),
+        key=lambda event: event["ts"],
+    )
+    starts = [event["ts"] for event in kernels]
+    names = _node_names(kernels)
+    result: dict[str, NodeTimes] = {}
+    for run in runs:
+        first = bisect.bisect_left(starts, run["ts"])
+        last = bisect.bisect_right(starts, run["ts"] + run["dur"])
+        for event in kernels[first:last]:
+            op_type = str(event.get("args", {}).get("op_name", ""))
+            result.setdefault(names[_node_id(event)], NodeTimes(op_type, [])).values.append(float(event["dur"]))
+    return result
+
+
+def _is_model_run(event: dict) -> bool:
+    return event.get("cat") == "Session" and event.get("name") == "model_run"
+
+
+def _node_id(event: dict) -> tuple[str, str]:
+    return event["name"][: -len("_kernel_time")], str(event.get("args", {}).get("node_index", ""))
+
+
+def _node_names(kernels: list[dict]) -> dict[tuple[str, str], str]:
+    """A unique report name per executed node: its own, unless empty, "NET", or shared with another node."""
+    ids = {_node_id(event): event for event in kernels}
+    taken: dict[str, int] = {}
+    for name, _ in ids:
+        taken[name] = taken.get(name, 0) + 1
+    names = {}
+    for (name, index), event in ids.items():
+        op_type = str(event.get("args", {}).get("op_name", "node"))
+        if not name:
+            names[(name, index)] = f"{op_type}#{index}"
+        elif name == "NET" or taken[name] > 1:
+            names[(name, index)] = f"{name}#{index}"
+        else:
+            names[(name, index)] = name
+    return names
+
+
+def profile_nodes(ort, args, providers: list[str], feeds: dict) -> dict[str, NodeTimes]:
+    profile_dir = tempfile.mkdtemp(prefix="aipep-ort-profile-")
+    try:
+        options = session_options(ort, args.threads, args.graph_optimization, os.path.join(profile_dir, "profile"))
+        session = ort.InferenceSession(args.model, options, providers=providers)
+        time_network(session, feeds, args.warmup, args.iter)
+        with open(session.end_profiling()) as handle:
+            profile = json.load(handle)
+    finally:
+        shutil.rmtree(profile_dir, ignore_errors=True)
+    runs = sum(1 for event in profile if _is_model_run(event))
+    if runs < args.warmup + args.iter:
+        print(
+            f"bench_program.py: warning: the profile holds {runs} of {args.warmup + args.iter} runs "
+            "(onnxruntime's event limit); operator figures cover fewer iterations",
+            file=sys.stderr,
+        )
+    return node_times(profile, args.iter)
+
+
+def observer_line(kind: str, values: list[float], **extra: str) -> str:
+    record = {"type": kind, "metric": "latency", "unit": "us", "values": [round(v, 3) for v in values], **extra}
+    return f"{PREFIX} {json.dumps(record)}"
+
+
+def write_outputs(path: str, session, outputs: list) -> None:
+    document = {}
+    for meta, value in zip(session.get_outputs(), outputs, strict=True):
+        array = np.asarray(value)
+        document[meta.name] = {"shape": list(array.shape), "values": array.ravel().tolist()}
+    with open(path, "w") as handle:
+        json.dump(document, handle)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = parse_args(sys.argv[1:] if argv is None else argv)
+        import onnxruntime as ort
+
+        if args.provider not in ort.get_available_providers():
+            available = ", ".join(ort.get_available_providers())
+            raise UsageError(f"--provider {args.provider}: not available in this build, expected one of {available}")
+        providers = [args.provider]
+        try:
+            session = ort.InferenceSession(
+                args.model, session_options(ort, args.threads, args.graph_optimization), providers=providers
+            )
+            feeds = make_inputs(session, args.input)
+            latencies, outputs = time_network(session, feeds, args.warmup, args.iter)
+            if args.output:
+                write_outputs(args.output, session, outputs)
+            del session
+            nodes = {} if args.no_operators else profile_nodes(ort, args, providers, feeds)
+        except UsageError:
+            raise
+        except Exception as exc:  # onnxruntime raises its own exception types for load and run failures
+            message = " ".join(str(exc).split())
+            print(f"bench_program.py: onnxruntime {ort.__version__} failed: {message}", file=sys.stderr)
+            return 1
+    except UsageError as exc:
+        print(f"bench_program.py: error: {exc}", file=sys.stderr)
+        return 2
+    print(observer_line("NET", latencies))
+    for name, times in nodes.items():
+        print(observer_line(name, times.values, op_type=times.op_type))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
