@@ -6,14 +6,19 @@ process per arm per round, its output parsed into samples.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from frameworks.base import CommandContext, Framework
 from frameworks.samples import MetricSamples
 from harness.errors import RunFailure, UserError
+from harness.output_error import OUTPUT_FILE, read_outputs
 from harness.spec import TestSpec
 from platforms.base import Platform, ProcessResult
 
@@ -52,6 +57,7 @@ class ArmProcess:
     samples: dict[str, MetricSamples]
     processes: list[ProcessResult]
     output_dir: str
+    outputs: dict[str, np.ndarray] | None = None
 
     @property
     def wall_seconds(self) -> float:
@@ -92,7 +98,13 @@ class ArmRunner:
 
     def run_once(self, arm: Arm, label: str) -> ArmProcess:
         output_dir = self.platform.work_dir(label)
-        context = CommandContext(program=self.device_program(arm), files=self.device_files, output_dir=output_dir)
+        output_file = f"{output_dir}/{OUTPUT_FILE}"
+        context = CommandContext(
+            program=self.device_program(arm),
+            files=self.device_files,
+            output_dir=output_dir,
+            extra={"output_file": output_file},
+        )
         processes: list[ProcessResult] = []
         collected: dict[str, list[MetricSamples]] = {}
         for argv in self.framework.compose(self.test, context):
@@ -108,9 +120,22 @@ class ArmRunner:
                 raise ArmRunFailure(f"{arm.name} output: {exc}", processes) from None
             for samples in parsed:
                 collected.setdefault(samples.key, []).append(samples)
-        if not collected and self.test.metric == "delay":
+        if self.test.metric == "error":
+            outputs = self._fetch_outputs(arm, output_file, label, processes)
+            return ArmProcess(arm.name, _merge(collected), processes, output_dir, outputs)
+        if not collected:
             raise ArmRunFailure(f"{arm.name} program printed no measurements", processes)
         return ArmProcess(arm=arm.name, samples=_merge(collected), processes=processes, output_dir=output_dir)
+
+    def _fetch_outputs(self, arm: Arm, remote: str, label: str, processes: list[ProcessResult]):
+        local = Path(tempfile.mkdtemp(prefix="aipep-outputs-")) / f"{label}_{OUTPUT_FILE}"
+        try:
+            self.platform.pull(remote, local)
+            return read_outputs(local)
+        except (OSError, RunFailure) as exc:
+            raise ArmRunFailure(f"{arm.name} outputs: {exc}", processes) from None
+        finally:
+            shutil.rmtree(local.parent, ignore_errors=True)
 
 
 def _merge(collected: dict[str, list[MetricSamples]]) -> dict[str, MetricSamples]:

@@ -10,8 +10,10 @@ from frameworks import get_framework
 from harness.ab_run import run_ab
 from harness.arm import CONTROL, TREATMENT, Arm, ArmRunner
 from harness.cli_args import build_parser, parse_info, split_list
+from harness.error_run import run_error
 from harness.errors import UserError
 from harness.model_cache import ModelCache
+from harness.output_error import SINGLE_OUTPUT, read_outputs
 from harness.reporting import build_reporters
 from harness.result import RunResult
 from harness.run_meta import base_meta
@@ -76,7 +78,9 @@ def run_spec(spec: BenchmarkSpec, args, info: dict, platform, reporters) -> list
             cooldown=spec.model.cooldown,
         )
         meta = base_meta(spec, test, framework.name, description, treatment, args)
-        if control is None:
+        if test.metric == "error":
+            result = run_error(runner, treatment, control, _golden_outputs(test, cache, spec), meta)
+        elif control is None:
             result = run_single(runner, treatment, meta, repeat=spec.model.repeat)
         else:
             result = run_ab(runner, treatment, control, meta, reverse=args.run_type == "verify")
@@ -98,6 +102,19 @@ def exit_status(results: list[RunResult], *, fail_on_regression: bool) -> int:
     ):
         return EXIT_REGRESSION
     return 0
+
+
+def _golden_outputs(test: TestSpec, cache: ModelCache, spec: BenchmarkSpec):
+    """The spec's golden outputs, one file per output name (the first of each list)."""
+    if not test.output_files:
+        return None
+    golden = {}
+    for name, files in test.output_files.items():
+        if not files:
+            continue
+        outputs = read_outputs(cache.resolve(files[0], spec.path.parent))
+        golden.update({name: outputs[SINGLE_OUTPUT]} if set(outputs) == {SINGLE_OUTPUT} else outputs)
+    return golden
 
 
 def _with_overrides(test: TestSpec, args) -> TestSpec:

@@ -1,0 +1,153 @@
+"""End-to-end A/B runs of real programs: the microkernel, and small scripted programs."""
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from frameworks import get_framework
+from harness.ab_run import arm_order, run_ab
+from harness.arm import Arm, ArmRunner
+from harness.error_run import run_error
+from harness.output_error import read_outputs
+from harness.spec import parse_spec
+from platforms import get_platform
+
+MICROKERNEL_SPEC = (
+    Path(__file__).resolve().parent.parent / "specifications/models/microkernel/microkernel/microkernel.json"
+)
+
+
+@pytest.fixture
+def host():
+    platform = get_platform("host")
+    yield platform
+    platform.close()
+
+
+def microkernel_test(**overrides):
+    document = json.loads(MICROKERNEL_SPEC.read_text())
+    document["tests"][0].update(overrides)
+    return parse_spec(document, MICROKERNEL_SPEC).tests[0]
+
+
+def verdicts(result):
+    return {key: metric.comparison["verdict"] for key, metric in result.data.items() if metric.comparison}
+
+
+def run(host, test, treatment, control, **kwargs):
+    runner = ArmRunner(get_framework("microkernel"), host, test, {}, timeout=120)
+    return run_ab(runner, Arm("treatment", str(treatment), "new"), Arm("control", str(control), "old"), {}, **kwargs)
+
+
+def test_large_slowdown_is_flagged_on_the_right_operator_and_net(host, build_microkernel):
+    result = run(host, microkernel_test(), build_microkernel("-DCONV_UNITS=140"), build_microkernel(), progress=None)
+    found = verdicts(result)
+    assert result.ok
+    assert found["Conv latency"] == "regression"
+    assert found["NET latency"] == "regression"
+    assert result.data["Conv latency"].comparison["estimate_pct"] > 20
+    for key in ("Relu latency", "MaxPool latency", "MatMul latency", "Softmax latency"):
+        assert found[key] != "regression", key
+    assert result.data["Conv latency"].comparison["q_value"] is not None
+    assert result.data["NET latency"].comparison["q_value"] is None
+
+
+def test_a_a_run_flags_nothing(host, build_microkernel):
+    program = build_microkernel()
+    result = run(host, microkernel_test(), program, program, progress=None)
+    assert result.ok
+    assert "regression" not in verdicts(result).values()
+    meta = result.meta
+    assert meta["control_commit"] == "old"
+    assert meta["round_order"][:4] == ["TC", "CT", "TC", "CT"]
+    assert len(meta["rounds"]) == len(result.data["NET latency"].round_values)
+    assert meta["device_seconds"] > 0
+    net = result.data["NET latency"]
+    assert set(net.diff_summary) >= {"mean", "p50", "p90"}
+    assert len(net.control_values) == len(net.values) == 20 * len(net.round_values)
+
+
+def test_verify_order_starts_with_control():
+    assert [arm_order(i) for i in range(3)] == [
+        ("treatment", "control"),
+        ("control", "treatment"),
+        ("treatment", "control"),
+    ]
+    assert arm_order(0, reverse=True) == ("control", "treatment")
+
+
+FAKE_PROGRAM = textwrap.dedent(
+    """
+    import json, pathlib, sys, time
+    counter = pathlib.Path(sys.argv[1])
+    calls = int(counter.read_text()) + 1 if counter.exists() else 1
+    counter.write_text(str(calls))
+    if calls == int(sys.argv[2]):
+        time.sleep(1.0)
+    if calls == int(sys.argv[3]):
+        print("simulated crash", file=sys.stderr)
+        sys.exit(9)
+    start = time.process_time()
+    while time.process_time() - start < 0.05:
+        pass
+    print("AIPEP " + json.dumps({"type": "NET", "metric": "latency", "unit": "us", "values": [100.0, 101.0, 99.0]}))
+    """
+)
+
+
+def scripted_test(tmp_path, sleep_on_call: int, crash_on_call: int):
+    script = tmp_path / "fake.py"
+    script.write_text(FAKE_PROGRAM)
+    command = f"{{program}} {script} {tmp_path / 'calls.count'} {sleep_on_call} {crash_on_call}"
+    treatment = {"identifier": "t", "metric": "delay", "iter": 3, "min_rounds": 7, "max_rounds": 8}
+    spec = parse_spec(
+        {"model": {"name": "fake", "format": "generic"}, "tests": [{**treatment, "commands": [command]}]},
+        tmp_path / "spec.json",
+    )
+    return spec.tests[0]
+
+
+def test_a_disturbed_round_is_rerun_and_logged(tmp_path, host):
+    test = scripted_test(tmp_path, sleep_on_call=5, crash_on_call=0)
+    runner = ArmRunner(get_framework("generic"), host, test, {}, timeout=60)
+    result = run_ab(runner, Arm("treatment", sys.executable), Arm("control", sys.executable), {}, progress=None)
+    assert result.ok, result.failure
+
+    # The machine may disturb other rounds too; the slept one must be among the re-run, none kept.
+    def slept(facts):
+        return max(facts["treatment"]["wall_seconds"], facts["control"]["wall_seconds"]) >= 1.0
+
+    assert [facts["reason"] for facts in result.meta["rerun_rounds"] if slept(facts)] == ["cpu stolen"]
+    assert not any(slept(facts) for facts in result.meta["rounds"])
+    assert len(result.data["NET latency"].round_values) == 8
+
+
+def test_a_crash_mid_run_is_recorded_with_logs(tmp_path, host):
+    test = scripted_test(tmp_path, sleep_on_call=0, crash_on_call=4)
+    runner = ArmRunner(get_framework("generic"), host, test, {}, timeout=60)
+    result = run_ab(runner, Arm("treatment", sys.executable), Arm("control", sys.executable), {}, progress=None)
+    assert not result.ok
+    assert "exited with status 9" in result.failure
+    assert any("simulated crash" in text for text in result.logs.values())
+
+
+def test_error_metric_against_control_and_golden(tmp_path, host, build_microkernel):
+    test = microkernel_test(
+        metric="error", iter=1, commands=["{program} --warmup 0 --iter 1 --output {output_file}"], error_tolerance=1e-6
+    )
+    runner = ArmRunner(get_framework("microkernel"), host, test, {}, timeout=60)
+    program = str(build_microkernel())
+    same = run_error(runner, Arm("treatment", program), Arm("control", program), None, {})
+    assert same.ok, same.failure
+    assert verdicts(same)["output max_abs_error"] == "no_change"
+    assert same.data["output top1_agreement"].values == [1.0]
+
+    golden_path = tmp_path / "golden.json"
+    runner.run_once(Arm("treatment", program), "golden")
+    produced = runner.run_once(Arm("treatment", program), "probe").outputs["output"]
+    golden_path.write_text(json.dumps({"shape": list(produced.shape), "values": (produced * 1.01).ravel().tolist()}))
+    drifted = run_error(runner, Arm("treatment", program), None, read_outputs(golden_path), {})
+    assert verdicts(drifted)["output max_abs_error"] == "regression"
