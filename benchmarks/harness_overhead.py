@@ -1,0 +1,160 @@
+"""How much the harness adds to what onnxruntime itself costs.
+
+Two figures per model, for the shipped onnxruntime specs:
+
+* NET ratio: the NET p50 the harness reports (framework.compose, a fresh
+  process via platforms.host.run_process, framework.parse: what the harness
+  does per process) divided by the p50 of a bare in-process `session.run`
+  loop with the same threads, warmup, iterations and input. Goal: <= 1.01.
+* fixed cost: wall time of one bench-program process minus its timed
+  iterations, i.e. interpreter start, imports, model load and session
+  creation, measured on a run without warmup or the profiled pass; and the
+  same for the test as specified (warmup and per-operator pass included).
+
+Arms are interleaved in alternating order (ABBA) so slow drift of the
+machine hits both alike; the table shows medians over the repeats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+import onnxruntime as ort  # noqa: E402
+
+from frameworks import get_framework  # noqa: E402
+from frameworks.base import CommandContext  # noqa: E402
+from frameworks.onnxruntime import bench_program  # noqa: E402
+from frameworks.onnxruntime.framework import input_flags  # noqa: E402
+from harness.generated_models import generate_model  # noqa: E402
+from harness.spec import TestSpec, load_benchmarks  # noqa: E402
+from platforms.host import run_process  # noqa: E402
+
+SPECS = REPO / "specifications" / "models" / "onnxruntime"
+DEFAULT_SPECS = (SPECS / "tiny_convnet" / "tiny_convnet.json", SPECS / "mobilenet_v1" / "mobilenet_v1.json")
+
+
+@dataclass
+class Repeat:
+    harness_p50_us: float
+    bare_p50_us: float
+    fixed_cost_s: float
+    test_overhead_s: float
+
+    @property
+    def ratio(self) -> float:
+        return self.harness_p50_us / self.bare_p50_us
+
+
+def prepare_model(spec_path: Path, directory: Path) -> tuple[TestSpec, Path]:
+    (benchmark,) = load_benchmarks(spec_path)
+    model_file = benchmark.model.files["model"]
+    path = directory / model_file.filename
+    generate_model(model_file.location.removeprefix("generated://"), path)
+    digest = hashlib.md5(path.read_bytes()).hexdigest()
+    if model_file.md5 and digest != model_file.md5:
+        raise SystemExit(f"{spec_path}: model.files.model.md5: expected {digest} (generated), got {model_file.md5}")
+    return benchmark.tests[0], path
+
+
+def harness_process(test: TestSpec, model: Path) -> tuple[list[float], float]:
+    """NET values and wall seconds of one bench-program process, run as the harness runs it."""
+    framework = get_framework("onnxruntime")
+    (argv,) = framework.compose(test, CommandContext(program=sys.executable, files={"model": str(model)}))
+    result = run_process(argv, timeout=600)
+    if not result.ok:
+        raise SystemExit(f"{test.identifier}: bench program {result.failure_summary()}")
+    (net,) = [sample for sample in framework.parse(result.stdout) if sample.type == "NET"]
+    return list(net.values), result.wall_seconds
+
+
+def bare_loop(test: TestSpec, model: Path) -> list[float]:
+    """The reference: a session.run loop in this process, nothing around it but the clock."""
+    options = bench_program.session_options(ort, test.option("threads", 1), test.option("graph_optimization", "all"))
+    session = ort.InferenceSession(
+        str(model), options, providers=[test.option("execution_provider", "CPUExecutionProvider")]
+    )
+    flags = input_flags(test.inputs, "inputs")
+    feeds = bench_program.make_inputs(session, [bench_program.parse_input_flag(flag) for flag in flags[1::2]])
+    for _ in range(test.warmup):
+        session.run(None, feeds)
+    values = []
+    for _ in range(test.iter):
+        start = time.perf_counter_ns()
+        session.run(None, feeds)
+        values.append((time.perf_counter_ns() - start) / 1000.0)
+    return values
+
+
+def one_repeat(test: TestSpec, model: Path, harness_first: bool) -> Repeat:
+    if harness_first:
+        net, wall = harness_process(test, model)
+        bare = bare_loop(test, model)
+    else:
+        bare = bare_loop(test, model)
+        net, wall = harness_process(test, model)
+    startup = dataclasses.replace(test, warmup=0, raw={**test.raw, "operators": False})
+    startup_net, startup_wall = harness_process(startup, model)
+    return Repeat(
+        harness_p50_us=statistics.median(net),
+        bare_p50_us=statistics.median(bare),
+        fixed_cost_s=startup_wall - sum(startup_net) / 1e6,
+        test_overhead_s=wall - sum(net) / 1e6,
+    )
+
+
+def measure(spec_path: Path, repeats: int, directory: Path) -> tuple[TestSpec, list[Repeat]]:
+    test, model = prepare_model(spec_path, directory)
+    return test, [one_repeat(test, model, harness_first=index % 4 in (0, 3)) for index in range(repeats)]
+
+
+def print_table(rows: list[tuple[TestSpec, list[Repeat]]]) -> None:
+    print(f"onnxruntime {ort.__version__}, Python {sys.version.split()[0]}; medians over repeats [min..max]")
+    header = (
+        f"{'test':<22} {'iter':>5} {'harness p50 us':>15} {'bare p50 us':>12} {'ratio':>22} "
+        f"{'fixed cost ms':>14} {'test overhead ms':>17}"
+    )
+    print(header)
+    print("-" * len(header))
+    for test, results in rows:
+        ratios = [r.ratio for r in results]
+        ratio = f"{statistics.median(ratios):.3f} [{min(ratios):.3f}..{max(ratios):.3f}]"
+        print(
+            f"{test.identifier:<22} {test.iter:>5} "
+            f"{statistics.median(r.harness_p50_us for r in results):>15.1f} "
+            f"{statistics.median(r.bare_p50_us for r in results):>12.1f} {ratio:>22} "
+            f"{statistics.median(r.fixed_cost_s for r in results) * 1e3:>14.0f} "
+            f"{statistics.median(r.test_overhead_s for r in results) * 1e3:>17.0f}"
+        )
+    print(
+        "ratio: harness NET p50 / bare session.run p50 (goal <= 1.01); fixed cost: process start + imports + "
+        "model load per process; test overhead: the spec's test as run (adds warmup and the profiled pass)."
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved repeats per model (default 5)")
+    parser.add_argument("specs", nargs="*", type=Path, default=list(DEFAULT_SPECS), help="onnxruntime spec files")
+    args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error("--repeats: expected an integer >= 1")
+    with tempfile.TemporaryDirectory(prefix="aipep-overhead-") as directory:
+        rows = [measure(spec, args.repeats, Path(directory)) for spec in args.specs]
+    print_table(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
