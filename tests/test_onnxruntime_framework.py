@@ -19,6 +19,7 @@ from frameworks.onnxruntime import bench_program
 from frameworks.onnxruntime.framework import BENCH_PROGRAM, input_flags
 from harness.errors import UserError
 from harness.generated_models import generate_model
+from harness.output_error import OUTPUT_FILE, read_outputs
 from harness.spec import load_benchmarks
 from platforms.host import run_process
 
@@ -152,6 +153,21 @@ def test_spec_input_shapes_are_fed_and_dynamic_dims_default_to_one(inputs, expec
     requested = [bench_program.InputSpec("x", tuple(expected_shape), "float32")]
     (expected,) = session.run(None, bench_program.make_inputs(session, requested))
     np.testing.assert_array_equal(np.array(outputs["y"]["values"], dtype=np.float32), expected.ravel())
+
+
+def test_error_tests_write_the_outputs_where_the_harness_reads_them(tiny_model, tmp_path):
+    (benchmark,) = load_benchmarks(spec_file(tmp_path, {"metric": "error", "iter": 1}))
+    output_file = tmp_path / OUTPUT_FILE
+    context = CommandContext(
+        program=sys.executable, files={"model": str(tiny_model)}, extra={"output_file": str(output_file)}
+    )
+    (argv,) = get_framework("onnxruntime").compose(benchmark.tests[0], context)
+    result = run(argv)
+    assert result.returncode == 0, result.stderr
+    assert list(samples_by_key(result.stdout)) == ["NET"]
+    (probabilities,) = read_outputs(output_file).values()
+    assert probabilities.shape == (1, 10)
+    assert probabilities.sum() == pytest.approx(1.0, abs=1e-5)
 
 
 def test_identifiers_form_of_inputs_becomes_one_flag_per_name():
