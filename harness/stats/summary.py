@@ -39,22 +39,10 @@ def summarize(values: Sequence[float]) -> dict[str, float]:
         cv = math.nan
     else:
         cv = stdev / mean
-    return {
-        "mean": mean,
-        "p0": p0,
-        "p10": p10,
-        "p50": p50,
-        "p90": p90,
-        "p100": p100,
-        "stdev": stdev,
-        "MAD": mad,
-        "cv": cv,
-    }
+    return dict(zip(SUMMARY_KEYS, (mean, p0, p10, p50, p90, p100, stdev, mad, cv), strict=True))
 
 
-def diff_summary(
-    treatment_summary: Mapping[str, float], control_summary: Mapping[str, float]
-) -> dict[str, float]:
+def diff_summary(treatment_summary: Mapping[str, float], control_summary: Mapping[str, float]) -> dict[str, float]:
     """Treatment minus control for every summary key, as FAI-PEP's diff_summary reports.
 
     Only keys both summaries have are differenced, so a summary from an older result that
@@ -67,10 +55,6 @@ def diff_summary(
     }
 
 
-def _p10(array: np.ndarray) -> float:
-    return float(np.percentile(array, 10))
-
-
 def _trimmed_mean(array: np.ndarray) -> float:
     cut = int(_TRIM_FRACTION * array.size)
     kept = np.sort(array)[cut : array.size - cut]
@@ -79,7 +63,7 @@ def _trimmed_mean(array: np.ndarray) -> float:
 
 _ROUND_STATISTICS: dict[str, Callable[[np.ndarray], float]] = {
     "median": lambda array: float(np.median(array)),
-    "p10": _p10,
+    "p10": lambda array: float(np.percentile(array, 10)),
     "trimmed_mean": _trimmed_mean,
     "min": lambda array: float(np.min(array)),
 }

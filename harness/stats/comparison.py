@@ -1,0 +1,182 @@
+"""One look at an A/B test: per-metric estimate, interval, p- or q-value and verdict.
+
+The whole network is the question the user asked, so its test stands alone at alpha.
+Operators are many simultaneous questions, so their p-values are adjusted together with
+Benjamini-Hochberg; both directions of every operator go into the one family because a
+reported improvement is a discovery too, and splitting the family per direction would
+let an operator be tested twice at full strength.
+"""
+
+import math
+import sys
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.stats.errors import StatisticsInputError
+from harness.stats.multiple_testing import benjamini_hochberg
+from harness.stats.paired import (
+    hodges_lehmann,
+    hodges_lehmann_interval,
+    log_ratios,
+    wilcoxon_signed_rank,
+)
+from harness.stats.verdict import (
+    DEFAULT_ALPHA,
+    DEFAULT_CONFIDENCE,
+    DEFAULT_THRESHOLD_PCT,
+    Verdict,
+    decide,
+)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The result for one metric, in percent so reports need no further arithmetic."""
+
+    estimate_pct: float
+    ci_low_pct: float
+    ci_high_pct: float
+    p_value: float
+    q_value: float | None
+    rounds: int
+    verdict: Verdict
+
+    def as_dict(self) -> dict:
+        """Plain values for JSON and the store (the verdict as its string)."""
+        return {
+            "estimate_pct": self.estimate_pct,
+            "ci_low_pct": self.ci_low_pct,
+            "ci_high_pct": self.ci_high_pct,
+            "p_value": self.p_value,
+            "q_value": self.q_value,
+            "rounds": self.rounds,
+            "verdict": self.verdict.value,
+        }
+
+
+# Ratios beyond e**709 overflow a float; they can only come from absurd measurements,
+# but an open-ended interval (+inf) must still map cleanly.
+_LARGEST_LOG = math.log(sys.float_info.max)
+
+
+def _percent(log_ratio: float) -> float:
+    """100 * (e**x - 1); the open ends of an interval with too few rounds become -100% / inf."""
+    if log_ratio > _LARGEST_LOG:
+        return math.inf
+    return 100.0 * math.expm1(log_ratio)
+
+
+@dataclass(frozen=True)
+class _Paired:
+    """What one metric's rounds say before any multiple-testing adjustment."""
+
+    estimate: float
+    ci_low: float
+    ci_high: float
+    p_greater: float
+    p_less: float
+    rounds: int
+
+
+def _analyse(treatment: Sequence[float], control: Sequence[float], confidence: float) -> _Paired:
+    d = log_ratios(treatment, control)
+    low, high = hodges_lehmann_interval(d, confidence)
+    return _Paired(
+        estimate=hodges_lehmann(d),
+        ci_low=low,
+        ci_high=high,
+        p_greater=wilcoxon_signed_rank(d, "greater"),
+        p_less=wilcoxon_signed_rank(d, "less"),
+        rounds=int(d.size),
+    )
+
+
+def _conclude(
+    paired: _Paired,
+    p_greater: float,
+    p_less: float,
+    *,
+    adjusted: bool,
+    threshold_pct: float,
+    alpha: float,
+) -> Comparison:
+    estimate_pct = _percent(paired.estimate)
+    ci_low_pct = _percent(paired.ci_low)
+    ci_high_pct = _percent(paired.ci_high)
+    verdict = decide(
+        estimate_pct=estimate_pct,
+        ci_low_pct=ci_low_pct,
+        ci_high_pct=ci_high_pct,
+        p_greater=p_greater,
+        p_less=p_less,
+        threshold_pct=threshold_pct,
+        alpha=alpha,
+    )
+    slower = paired.estimate >= 0
+    return Comparison(
+        estimate_pct=estimate_pct,
+        ci_low_pct=ci_low_pct,
+        ci_high_pct=ci_high_pct,
+        p_value=paired.p_greater if slower else paired.p_less,
+        q_value=(p_greater if slower else p_less) if adjusted else None,
+        rounds=paired.rounds,
+        verdict=verdict,
+    )
+
+
+def compare_metric(
+    treatment: Sequence[float],
+    control: Sequence[float],
+    *,
+    threshold_pct: float = DEFAULT_THRESHOLD_PCT,
+    alpha: float = DEFAULT_ALPHA,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> Comparison:
+    """Compare one metric's per-round statistics, paired by round index, on its own."""
+    paired = _analyse(treatment, control, confidence)
+    return _conclude(
+        paired,
+        paired.p_greater,
+        paired.p_less,
+        adjusted=False,
+        threshold_pct=threshold_pct,
+        alpha=alpha,
+    )
+
+
+def compare_test(
+    metrics: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    *,
+    net_keys: Collection[str],
+    threshold_pct: float = DEFAULT_THRESHOLD_PCT,
+    alpha: float = DEFAULT_ALPHA,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> dict[str, Comparison]:
+    """Compare every metric of a test: net metrics alone, operators BH-adjusted together.
+
+    `metrics` maps a metric key to (treatment, control) per-round statistics. In a
+    sequential run, pass the per-look alpha from sequential.alpha_for_look.
+    """
+    analysed = {}
+    for key, (treatment, control) in metrics.items():
+        try:
+            analysed[key] = _analyse(treatment, control, confidence)
+        except StatisticsInputError as error:
+            raise StatisticsInputError(f"metric {key!r}: {error}") from error
+    operators = [key for key in analysed if key not in net_keys]
+    pooled = [analysed[key].p_greater for key in operators]
+    pooled += [analysed[key].p_less for key in operators]
+    q = np.asarray(benjamini_hochberg(pooled)).reshape(2, len(operators))
+    q_by_key = {key: (float(q[0, i]), float(q[1, i])) for i, key in enumerate(operators)}
+    return {
+        key: _conclude(
+            paired,
+            *q_by_key.get(key, (paired.p_greater, paired.p_less)),
+            adjusted=key in q_by_key,
+            threshold_pct=threshold_pct,
+            alpha=alpha,
+        )
+        for key, paired in analysed.items()
+    }

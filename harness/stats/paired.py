@@ -1,0 +1,170 @@
+"""Paired log-ratio analysis: the estimate, its interval and the signed-rank test.
+
+Each round pairs one treatment process with the control process run right next to it, so
+drift common to both cancels in d = ln(treatment / control). Logs make the effect
+multiplicative (a 3% slowdown is the same d on a 1 ms and a 1 s network) and symmetric
+(a doubling and a halving are +ln 2 and -ln 2).
+
+Nothing here assumes normality: the Hodges-Lehmann estimate, its Tukey interval and the
+Wilcoxon signed-rank test only assume the d's are symmetric about their centre under the
+null, which interleaving makes plausible and which outliers (a preempted round) do not
+break the way they break a t-test.
+
+Exact null distributions are used up to EXACT_MAX_N observations without ties; beyond that,
+or with ties (the exact distribution no longer applies), the normal approximation is used,
+matching scipy.stats.wilcoxon's "exact" and "asymptotic" methods.
+"""
+
+import functools
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+from harness.stats._checks import finite_array, positive_array, probability
+from harness.stats.errors import StatisticsInputError
+
+EXACT_MAX_N = 50
+
+Alternative = Literal["greater", "less", "two-sided"]
+
+
+def log_ratios(treatment: Sequence[float], control: Sequence[float]) -> np.ndarray:
+    """ln(treatment / control) per round, refusing values no ratio can be formed from."""
+    t = positive_array(treatment, "treatment")
+    c = positive_array(control, "control")
+    if t.size != c.size:
+        raise StatisticsInputError(
+            f"treatment has {t.size} rounds but control has {c.size}; rounds are paired by index"
+        )
+    return np.log(t) - np.log(c)
+
+
+@functools.lru_cache(maxsize=128)
+def _upper_triangle(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs i <= j, cached because the runner re-analyses the same sizes every look."""
+    rows, columns = np.triu_indices(n)
+    rows.flags.writeable = False
+    columns.flags.writeable = False
+    return rows, columns
+
+
+def _walsh_averages(d: np.ndarray) -> np.ndarray:
+    """Sorted (d_i + d_j) / 2 over i <= j: the points where the signed-rank statistic jumps."""
+    rows, columns = _upper_triangle(d.size)
+    return np.sort((d[rows] + d[columns]) / 2.0)
+
+
+def hodges_lehmann(d: Sequence[float]) -> float:
+    """The shift estimate that inverts the signed-rank test (median of Walsh averages).
+
+    It is about 95% as efficient as the mean on normal data, yet one wild round moves it little.
+    """
+    return float(np.median(_walsh_averages(finite_array(d, "d"))))
+
+
+@functools.cache
+def _null_cdf(n: int) -> np.ndarray:
+    """P(T+ <= k), k = 0..n(n+1)/2, for n untied non-zero differences under the null.
+
+    Counts subsets of the ranks 1..n by their sum; the counts stay below 2**50 for
+    n <= 50, so int64 holds them and the division by 2**n is exact.
+    """
+    counts = np.zeros(n * (n + 1) // 2 + 1, dtype=np.int64)
+    counts[0] = 1
+    for rank in range(1, n + 1):
+        counts[rank:] = counts[rank:] + counts[:-rank]
+    cdf = np.cumsum(counts) / 2.0**n
+    cdf.flags.writeable = False
+    return cdf
+
+
+def _has_ties(values: np.ndarray) -> bool:
+    ordered = np.sort(values)
+    return bool(np.any(ordered[1:] == ordered[:-1]))
+
+
+def hodges_lehmann_interval(d: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """Distribution-free confidence interval for the shift, from sorted Walsh averages.
+
+    The interval [W_(c+1), W_(M-c)] (1-based, M Walsh averages) holds exactly the shifts
+    the two-sided signed-rank test does not reject, with c the largest count such that
+    P(T+ <= c) <= (1 - confidence) / 2. When even c = 0 is too likely (n <= 5 at 95%),
+    no finite interval has that confidence and (-inf, inf) is returned rather than a
+    narrower interval that would overstate what the data show.
+    """
+    array = finite_array(d, "d")
+    level = probability(confidence, "confidence", open_interval=True)
+    n = array.size
+    tail = (1.0 - level) / 2.0
+    if n <= EXACT_MAX_N and not _has_ties(array):
+        # cdf is increasing, so the count of entries <= tail is c + 1.
+        c = int(np.searchsorted(_null_cdf(n), tail, side="right")) - 1
+    else:
+        mean = n * (n + 1) / 4.0
+        sd = np.sqrt(n * (n + 1) * (2 * n + 1) / 24.0)
+        # P(T+ <= k) ~ Phi((k + 0.5 - mean) / sd) <= tail, with continuity correction.
+        c = int(np.floor(mean - 0.5 + ndtri(tail) * sd))
+    if c < 0:
+        return (-np.inf, np.inf)
+    walsh = _walsh_averages(array)
+    return (float(walsh[c]), float(walsh[walsh.size - 1 - c]))
+
+
+def wilcoxon_signed_rank(d: Sequence[float], alternative: Alternative) -> float:
+    """P-value of the Wilcoxon signed-rank test that the d's are centred on 0.
+
+    "greater" asks whether treatment is slower (d shifted up). Zero differences carry no
+    sign and are dropped (Wilcoxon's method); if nothing is left there is no evidence
+    either way and the p-value is 1.
+    """
+    if alternative not in ("greater", "less", "two-sided"):
+        raise StatisticsInputError(f"alternative is {alternative!r}, expected 'greater', 'less' or 'two-sided'")
+    array = finite_array(d, "d")
+    nonzero = array[array != 0.0]
+    n = nonzero.size
+    if n == 0:
+        return 1.0
+    ranks, tie_sizes = _average_ranks(np.abs(nonzero))
+    t_plus = float(ranks[nonzero > 0].sum())
+    if n <= EXACT_MAX_N and tie_sizes.max() == 1:
+        return _exact_p(n, int(t_plus), alternative)
+    return _normal_p(n, t_plus, tie_sizes, alternative)
+
+
+def _average_ranks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """1-based ranks, tied values sharing their average rank, and the size of each tie group."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    sizes = np.diff(np.append(starts, values.size))
+    # A group at 0-based positions start..start+size-1 holds ranks start+1..start+size.
+    ranks = np.empty(values.size)
+    ranks[order] = np.repeat(starts + (sizes + 1) / 2.0, sizes)
+    return ranks, sizes
+
+
+def _exact_p(n: int, t_plus: int, alternative: Alternative) -> float:
+    cdf = _null_cdf(n)
+    p_less = float(cdf[t_plus])
+    # The null distribution is symmetric, P(T+ >= t) = P(T+ <= M - t), which keeps the
+    # upper tail as precise as the lower one.
+    p_greater = float(cdf[cdf.size - 1 - t_plus])
+    if alternative == "greater":
+        return p_greater
+    if alternative == "less":
+        return p_less
+    return min(1.0, 2.0 * min(p_less, p_greater))
+
+
+def _normal_p(n: int, t_plus: float, tie_sizes: np.ndarray, alternative: Alternative) -> float:
+    tie_term = float(np.sum(tie_sizes.astype(float) ** 3 - tie_sizes))
+    sd = np.sqrt((n * (n + 1) * (2 * n + 1) - tie_term / 2.0) / 24.0)
+    shift = t_plus - n * (n + 1) / 4.0
+    if alternative == "greater":
+        return float(ndtr(-(shift - 0.5) / sd))
+    if alternative == "less":
+        return float(ndtr((shift + 0.5) / sd))
+    z = (shift - np.sign(shift) * 0.5) / sd
+    return float(min(1.0, 2.0 * ndtr(-abs(z))))
