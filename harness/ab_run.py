@@ -18,8 +18,9 @@ from frameworks.samples import NET, MetricSamples
 from harness.arm import CONTROL, TREATMENT, Arm, ArmProcess, ArmRunFailure, ArmRunner, process_logs
 from harness.disturbance import cpu_share, is_disturbed
 from harness.result import FAILURE, MetricResult, RunResult
-from harness.stats.comparison import Comparison, compare_test
-from harness.stats.sequential import alpha_for_look, look_schedule, should_stop
+from harness.sequential_decision import compare_at_look
+from harness.stats.comparison import Comparison
+from harness.stats.sequential import look_schedule, should_stop
 from harness.stats.summary import DEFAULT_ROUND_STATISTIC, diff_summary, round_statistic, summarize
 
 
@@ -97,9 +98,7 @@ def run_ab(
         state.rounds.append(round_)
         if len(state.rounds) in looks:
             look = looks.index(len(state.rounds))
-            state.comparisons = _compare(
-                state, test, alpha_for_look(test.alpha, look, len(looks)), round_statistic_method
-            )
+            state.comparisons = compare_at_look(_per_round(state, round_statistic_method), test, look, len(looks))
             _say(progress, _progress_line(len(state.rounds), test.max_rounds, state.comparisons))
             if should_stop((c.verdict for c in state.comparisons.values()), len(state.rounds), test.max_rounds):
                 break
@@ -165,13 +164,11 @@ def _round_values(state: AbState, arm: str, key: str, method: str) -> list[float
     return [round_statistic(r.arms[arm].samples[key].values, method) for r in state.rounds]
 
 
-def _compare(state: AbState, test, alpha: float, method: str) -> dict[str, Comparison]:
-    keys = _common_keys(state)
-    metrics = {
-        key: (_round_values(state, TREATMENT, key, method), _round_values(state, CONTROL, key, method)) for key in keys
+def _per_round(state: AbState, method: str) -> dict[str, tuple[list[float], list[float]]]:
+    return {
+        key: (_round_values(state, TREATMENT, key, method), _round_values(state, CONTROL, key, method))
+        for key in _common_keys(state)
     }
-    net_keys = {key for key in keys if key.split(" ", 1)[0] == NET}
-    return compare_test(metrics, net_keys=net_keys, threshold_pct=test.regression_threshold, alpha=alpha)
 
 
 def _fill_result(result: RunResult, state: AbState, method: str) -> None:

@@ -1,0 +1,46 @@
+"""Verdicts at the looks of an adaptive A/B run, as a pure function of per-round values.
+
+The live runner asks `compare_at_look` after each scheduled look; the
+detection benchmark replays recorded rounds through `decide_sequentially`, so
+both apply exactly the same rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from frameworks.samples import NET
+from harness.spec import TestSpec
+from harness.stats.comparison import Comparison, compare_test
+from harness.stats.sequential import alpha_for_look, look_schedule, should_stop
+
+PerRound = Mapping[str, tuple[Sequence[float], Sequence[float]]]
+
+
+def is_net(key: str) -> bool:
+    return key.split(" ", 1)[0] == NET
+
+
+def compare_at_look(metrics: PerRound, test: TestSpec, look_index: int, n_looks: int) -> dict[str, Comparison]:
+    return compare_test(
+        metrics,
+        net_keys={key for key in metrics if is_net(key)},
+        threshold_pct=test.regression_threshold,
+        alpha=alpha_for_look(test.alpha, look_index, n_looks),
+    )
+
+
+def decide_sequentially(metrics: PerRound, test: TestSpec) -> tuple[dict[str, Comparison], int]:
+    """Replay the looks over recorded rounds: the verdicts and the rounds it took."""
+    looks = look_schedule(test.min_rounds, test.max_rounds, alpha=test.alpha)
+    available = min(len(treatment) for treatment, _ in metrics.values())
+    comparisons: dict[str, Comparison] = {}
+    used = 0
+    for index, look in enumerate(looks):
+        if look > available:
+            break
+        window = {key: (treatment[:look], control[:look]) for key, (treatment, control) in metrics.items()}
+        comparisons, used = compare_at_look(window, test, index, len(looks)), look
+        if should_stop((c.verdict for c in comparisons.values()), look, test.max_rounds):
+            break
+    return comparisons, used
