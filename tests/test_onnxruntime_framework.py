@@ -227,7 +227,7 @@ def test_missing_model_exits_2_naming_the_file(tmp_path):
     assert result.stderr.strip() == f"bench_program.py: error: --model {missing}: file not found"
 
 
-def test_profile_events_are_grouped_per_run_and_warmup_runs_dropped():
+def test_profile_events_are_summed_per_node_and_run_and_warmup_runs_dropped():
     def run_event(ts, dur):
         return {"cat": "Session", "name": "model_run", "ts": ts, "dur": dur}
 
@@ -245,6 +245,8 @@ def test_profile_events_are_grouped_per_run_and_warmup_runs_dropped():
             kernel("NET", 2, "Add", start + 30, 2),
             kernel("dup", 3, "Mul", start + 40, 3),
             kernel("dup", 4, "Mul", start + 50, 4),
+            kernel("loop_body", 5, "Add", start + 60, 2),
+            kernel("loop_body", 5, "Add", start + 70, 3),
         ]
     times = bench_program.node_times(profile, iterations=2)
     assert {name: (t.op_type, t.values) for name, t in times.items()} == {
@@ -253,4 +255,5 @@ def test_profile_events_are_grouped_per_run_and_warmup_runs_dropped():
         "NET#2": ("Add", [2.0, 2.0]),
         "dup#3": ("Mul", [3.0, 3.0]),
         "dup#4": ("Mul", [4.0, 4.0]),
+        "loop_body": ("Add", [5.0, 5.0]),
     }

@@ -228,9 +228,14 @@ def node_times(profile: list[dict], iterations: int) -> dict[str, NodeTimes]:
     for run in runs:
         first = bisect.bisect_left(starts, run["ts"])
         last = bisect.bisect_right(starts, run["ts"] + run["dur"])
+        # A node inside a loop body runs several times per model run; its cost for the run is the sum.
+        per_run: dict[str, float] = {}
         for event in kernels[first:last]:
-            op_type = str(event.get("args", {}).get("op_name", ""))
-            result.setdefault(names[_node_id(event)], NodeTimes(op_type, [])).values.append(float(event["dur"]))
+            name = names[_node_id(event)]
+            per_run[name] = per_run.get(name, 0.0) + float(event["dur"])
+            result.setdefault(name, NodeTimes(str(event.get("args", {}).get("op_name", "")), []))
+        for name, duration in per_run.items():
+            result[name].values.append(duration)
     return result
 
 
