@@ -10,6 +10,7 @@ verdict or max_rounds is reached.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -72,6 +73,7 @@ def run_ab(
     reverse: bool = False,
     round_statistic_method: str = DEFAULT_ROUND_STATISTIC,
     progress: TextIO | None = sys.stderr,
+    stop: threading.Event | None = None,
 ) -> RunResult:
     test = runner.test
     arms = {TREATMENT: treatment, CONTROL: control}
@@ -82,6 +84,10 @@ def run_ab(
     budget = rerun_budget(test.max_rounds)
     while len(state.rounds) < test.max_rounds:
         index = len(state.rounds)
+        if stop is not None and stop.is_set():
+            result.status = FAILURE
+            result.failure = f"stopped on request after {index} rounds"
+            break
         try:
             round_ = _run_round(runner, arms, index, reverse)
         except ArmRunFailure as failure:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import threading
 from pathlib import Path
 
 from frameworks import get_framework
@@ -39,6 +40,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    results = execute(args)
+    return exit_status(results, fail_on_regression=args.fail_on_regression)
+
+
+def execute(args, stop: threading.Event | None = None) -> list[RunResult]:
+    """Run every test of the spec(s) on every device; each result goes to the reporters.
+
+    Used by the command line and, in process, by the repo driver; `stop`, when
+    set, ends an A/B run cleanly between rounds.
+    """
     specs = load_benchmarks(args.benchmark_file)
     info = parse_info(args.info)
     reporters = build_reporters(args)
@@ -49,16 +60,16 @@ def run(argv: list[str] | None = None) -> int:
             try:
                 platform.prepare()
                 for spec in specs:
-                    results.extend(run_spec(spec, args, info, platform, reporters))
+                    results.extend(run_spec(spec, args, info, platform, reporters, stop))
             finally:
                 platform.close()
     finally:
         for reporter in reporters:
             reporter.close()
-    return exit_status(results, fail_on_regression=args.fail_on_regression)
+    return results
 
 
-def run_spec(spec: BenchmarkSpec, args, info: dict, platform, reporters) -> list[RunResult]:
+def run_spec(spec: BenchmarkSpec, args, info: dict, platform, reporters, stop=None) -> list[RunResult]:
     framework = get_framework(args.framework or spec.model.format)
     cache = ModelCache(Path(args.model_cache), Path(args.root_model_dir) if args.root_model_dir else None)
     local_files = cache.resolve_all(spec.model.files, spec.path.parent)
@@ -83,7 +94,7 @@ def run_spec(spec: BenchmarkSpec, args, info: dict, platform, reporters) -> list
         elif control is None:
             result = run_single(runner, treatment, meta, repeat=spec.model.repeat)
         else:
-            result = run_ab(runner, treatment, control, meta, reverse=args.run_type == "verify")
+            result = run_ab(runner, treatment, control, meta, reverse=args.run_type == "verify", stop=stop)
         for reporter in reporters:
             reporter.report(result)
         if not result.ok:
