@@ -126,7 +126,7 @@ def _save(model: onnx.ModelProto, destination: Path) -> None:
 
 @register_generator("mobilenet_v1_1.0_224.onnx")
 def mobilenet_v1(destination: Path) -> None:
-    """MobileNetV1, width 1.0, 224x224 input: 28 convolutions, 4.2 M parameters."""
+    """MobileNetV1, width 1.0, 224x224 input: 27 convolutions and a classifier, 4.2 M parameters."""
     graph = _GraphBuilder(seed=20170417)
     relu6_min = graph.constant("relu6_min", np.array(0.0, dtype=np.float32))
     relu6_max = graph.constant("relu6_max", np.array(6.0, dtype=np.float32))
