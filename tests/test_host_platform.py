@@ -1,5 +1,6 @@
 import os
 import sys
+import time
 
 import psutil
 import pytest
@@ -64,11 +65,22 @@ def test_timeout_kills_the_whole_tree(host, tmp_path):
         f"child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)']); "
         f"open({str(marker)!r}, 'w').write(str(child.pid)); time.sleep(300)"
     )
-    result = host.run([sys.executable, "-c", script], timeout=2)
+    result = host.run([sys.executable, "-c", script], timeout=5)
     assert result.timed_out
     assert not result.ok
     child = int(marker.read_text())
-    assert not psutil.pid_exists(child) or psutil.Process(child).status() == psutil.STATUS_ZOMBIE
+    # SIGKILL is delivered asynchronously; give a loaded machine a moment to tear the child down.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(child):
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def test_taskset_pins_the_process(host):
