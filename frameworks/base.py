@@ -44,7 +44,7 @@ class Framework:
             templates = [["{program}", *shlex.split(test.arguments)]]
         else:
             templates = [self.default_command(test)]
-        return [[substitute(arg, values, where=f"tests[{test.index}]") for arg in template] for template in templates]
+        return [[substitute(arg, values, where=test.where) for arg in template] for template in templates]
 
     def default_command(self, test: TestSpec) -> list[str]:
         """The argv template used when a test has neither `commands` nor `arguments`."""

@@ -31,8 +31,7 @@ def run_error(
 ) -> RunResult:
     if golden is None and control is None:
         raise UserError(
-            f"{meta.get('spec')}: tests[{runner.test.index}].output_files: "
-            "expected golden outputs for an error test run without a control"
+            f"{runner.test.where}.output_files: expected golden outputs for an error test run without a control"
         )
     started = time.time()
     result = RunResult(meta=dict(meta))

@@ -60,6 +60,12 @@ class TestSpec:
     min_rounds: int = DEFAULT_MIN_ROUNDS
     max_rounds: int = DEFAULT_MAX_ROUNDS
     raw: dict[str, Any] = field(default_factory=dict)
+    source: str = "spec"
+
+    @property
+    def where(self) -> str:
+        """How an error message names this test: its spec file and JSON path."""
+        return f"{self.source}: tests[{self.index}]"
 
     def scalar_fields(self) -> dict[str, str | int | float]:
         """Fields a test defines that may be used as `{name}` placeholders."""
@@ -192,4 +198,5 @@ def _test(index: int, doc: dict[str, Any], path: Path) -> TestSpec:
         min_rounds=min_rounds,
         max_rounds=max_rounds,
         raw=doc,
+        source=path.name,
     )

@@ -188,7 +188,7 @@ def test_identifiers_form_of_inputs_becomes_one_flag_per_name():
 def test_bad_spec_fields_are_refused_before_anything_runs(test, field, tmp_path, dynamic_model):
     with pytest.raises(UserError) as refused:
         compose(spec_file(tmp_path, {"iter": 1, **test}), dynamic_model)
-    assert str(refused.value).startswith(f"{field}: expected")
+    assert str(refused.value).startswith(f"spec.json: {field}: expected")
 
 
 def test_placeholders_from_the_spec_stay_single_arguments(tiny_model, tmp_path):

@@ -31,7 +31,7 @@ class OnnxRuntimeFramework(Framework):
         return sys.executable
 
     def default_command(self, test: TestSpec) -> list[str]:
-        where = f"tests[{test.index}]"
+        where = test.where
         command = [
             "{program}",
             str(BENCH_PROGRAM),
