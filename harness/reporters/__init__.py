@@ -1,0 +1,1 @@
+"""Where finished results go: the screen, files, the embedded database."""

@@ -1,0 +1,28 @@
+"""Results as rich tables on the terminal: the default reporter a person reads."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.text import Text
+
+from harness.reporters.ab_table import ab_table
+from harness.reporters.base import Reporter
+from harness.reporters.result_title import result_title
+from harness.reporters.single_table import single_table
+from harness.result import RunResult
+
+
+class ScreenReporter(Reporter):
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console if console is not None else Console()
+
+    def report(self, result: RunResult) -> None:
+        title = result_title(result)
+        if not result.ok:
+            failure = Text(result.failure or "failed without a message", style="red")
+            self.console.print(Panel(failure, title=Text(title), border_style="red"))
+        elif any(metric.comparison is not None for metric in result.data.values()):
+            self.console.print(ab_table(result, title))
+        else:
+            self.console.print(single_table(result, title))

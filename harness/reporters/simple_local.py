@@ -1,0 +1,22 @@
+"""Each result as one flat JSON file, for tools that just glob a directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.reporters.atomic_file import write_atomically
+from harness.reporters.base import Reporter
+from harness.reporters.path_names import path_component
+from harness.reporters.strict_json import strict_json
+from harness.result import RunResult
+
+
+class SimpleLocalReporter(Reporter):
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def report(self, result: RunResult) -> None:
+        meta = result.meta
+        parts = (meta.get("model"), meta.get("identifier"), meta.get("platform"), result.id)
+        name = "__".join(path_component(part if part is not None else "unknown") for part in parts)
+        write_atomically(self.root / f"{name}.json", strict_json(result.to_json(), indent=2) + "\n")

@@ -1,0 +1,159 @@
+"""ResultStore: the one object the harness, reporters and repo driver use to reach the database."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from harness.result import RunResult
+from harness.store import commits, run_rows
+from harness.store.commits import BuildRecord, CommitRecord
+from harness.store.connection import open_database
+from harness.store.schema import ensure_schema
+from harness.store.transaction import write_transaction
+
+
+class RunNotFound(LookupError):
+    """load_run was asked for an id the database does not hold."""
+
+
+class ResultStore:
+    """Results with every sample, plus the repo driver's commit and build progress.
+
+    Several processes may open the same file at once; each save is one transaction,
+    so a reader or a crash never sees half a run.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.db = open_database(self.path)
+        try:
+            ensure_schema(self.db, self.path)
+        except BaseException:
+            self.db.close()
+            raise
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def save_run(self, result: RunResult) -> None:
+        """Store the run, replacing an earlier save of the same id, all or nothing."""
+        with write_transaction(self.db):
+            device_id = self._device_id(result.meta.get("device"))
+            self.db.execute("DELETE FROM runs WHERE id = ?", [result.id])
+            self.db["runs"].insert(run_rows.run_row(result, device_id, time.time()))
+            self.db["metrics"].insert_all(run_rows.metric_rows(result))
+            self._insert_samples(result)
+            self._insert_comparisons(result)
+            self.db["logs"].insert_all(run_rows.log_rows(result))
+
+    def load_run(self, run_id: str, *, include_logs: bool = True) -> RunResult:
+        rows = list(self.db.query("SELECT * FROM runs WHERE id = ?", [run_id]))
+        if not rows:
+            raise RunNotFound(f"{self.path}: no run with id {run_id}")
+        return self._result(rows[0], include_logs)
+
+    def find_runs(
+        self,
+        model: str | None = None,
+        identifier: str | None = None,
+        platform: str | None = None,
+        commit: str | None = None,
+        limit: int | None = None,
+        *,
+        include_logs: bool = False,
+    ) -> list[RunResult]:
+        """Matching runs, newest first (by start time, or by save time for runs without one)."""
+        filters = {"model": model, "identifier": identifier, "platform": platform, "commit_hash": commit}
+        wanted = {column: value for column, value in filters.items() if value is not None}
+        where = " AND ".join(f"{column} = :{column}" for column in wanted) or "1"
+        sql = f"SELECT * FROM runs WHERE {where} ORDER BY coalesce(started, saved_at) DESC, rowid DESC"
+        if limit is not None:
+            sql += " LIMIT :limit"
+            wanted["limit"] = limit
+        return [self._result(row, include_logs) for row in self.db.query(sql, wanted)]
+
+    def upsert_commit(
+        self,
+        repo: str,
+        framework: str,
+        commit_hash: str,
+        commit_time: float | None = None,
+        subject: str | None = None,
+        state: str = "queued",
+    ) -> CommitRecord:
+        return commits.upsert_commit(self.db, repo, framework, commit_hash, commit_time, subject, state)
+
+    def set_commit_state(self, repo: str, framework: str, commit_hash: str, state: str) -> CommitRecord:
+        return commits.set_commit_state(self.db, repo, framework, commit_hash, state)
+
+    def get_commit(self, repo: str, framework: str, commit_hash: str) -> CommitRecord | None:
+        return commits.get_commit(self.db, repo, framework, commit_hash)
+
+    def commits_in_state(
+        self, repo: str, framework: str, states: str | Iterable[str], *, newest_first: bool = False
+    ) -> list[CommitRecord]:
+        return commits.commits_in_state(self.db, repo, framework, states, newest_first=newest_first)
+
+    def record_build(
+        self,
+        repo: str,
+        framework: str,
+        commit_hash: str,
+        platform: str,
+        status: str,
+        program: str | None = None,
+        log: str | None = None,
+        started: float | None = None,
+        ended: float | None = None,
+    ) -> BuildRecord:
+        return commits.record_build(
+            self.db, repo, framework, commit_hash, platform, status, program, log, started, ended
+        )
+
+    def latest_build(self, repo: str, framework: str, commit_hash: str, platform: str) -> BuildRecord | None:
+        return commits.latest_build(self.db, repo, framework, commit_hash, platform)
+
+    def _device_id(self, device: Any) -> int | None:
+        """The device row for a result's meta["device"]; its description is refreshed to the latest seen."""
+        if not isinstance(device, dict) or device.get("platform") is None or device.get("identifier") is None:
+            return None
+        cursor = self.db.execute(
+            "INSERT INTO devices (platform, identifier, description) VALUES (?, ?, ?)"
+            " ON CONFLICT (platform, identifier) DO UPDATE SET description = excluded.description"
+            " RETURNING id",
+            [str(device["platform"]), str(device["identifier"]), json.dumps(device)],
+        )
+        return cursor.fetchone()[0]
+
+    def _insert_samples(self, result: RunResult) -> None:
+        self.db.conn.executemany(
+            "INSERT INTO samples (run, key, arm, series, position, value) VALUES (?, ?, ?, ?, ?, ?)",
+            run_rows.sample_rows(result),
+        )
+
+    def _insert_comparisons(self, result: RunResult) -> None:
+        self.db["comparisons"].insert_all(run_rows.comparison_rows(result))
+
+    def _result(self, run: dict[str, Any], include_logs: bool) -> RunResult:
+        run_id = run["id"]
+        metrics = list(self.db.query("SELECT * FROM metrics WHERE run = ?", [run_id]))
+        samples = self.db.execute(
+            "SELECT key, arm, series, value FROM samples WHERE run = ? ORDER BY key, arm, series, position", [run_id]
+        ).fetchall()
+        comparisons = dict(self.db.execute("SELECT key, document FROM comparisons WHERE run = ?", [run_id]).fetchall())
+        logs = (
+            dict(self.db.execute("SELECT name, text FROM logs WHERE run = ? ORDER BY rowid", [run_id]).fetchall())
+            if include_logs
+            else {}
+        )
+        return run_rows.result_from_rows(run, metrics, samples, comparisons, logs)
