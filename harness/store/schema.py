@@ -131,9 +131,14 @@ CREATE VIEW IF NOT EXISTS verdicts AS
 
 
 def ensure_schema(db: sqlite_utils.Database, path: object) -> None:
-    """Create what is missing; refuse files that belong to something else or to a newer aipep."""
+    """Create what is missing; refuse files that belong to something else or to a newer aipep.
+
+    The common case, an up-to-date file, is settled by one read without taking the write lock.
+    """
+    if _version(db) == SCHEMA_VERSION:
+        return
     with write_transaction(db):
-        version = db.execute("PRAGMA user_version").fetchone()[0]
+        version = _version(db)
         if version == SCHEMA_VERSION:
             return
         if version > SCHEMA_VERSION:
@@ -146,3 +151,7 @@ def ensure_schema(db: sqlite_utils.Database, path: object) -> None:
             if statement.strip():
                 db.execute(statement)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _version(db: sqlite_utils.Database) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]
