@@ -62,6 +62,8 @@ class AdbConnection:
         self._key_dir = key_dir
         self._connect_timeout_s = connect_timeout_s
         self._adb: AdbDevice | None = None
+        # Unreachable at first is a wrong address (UserError); unreachable later is a lost device.
+        self._was_connected = False
 
     def _open(self) -> AdbDevice:
         if self._adb is not None:
@@ -83,8 +85,11 @@ class AdbConnection:
             raise UserError(f"--devices: {self.device}: the device refused this host's ADB key") from None
         except (*ADB_ERRORS, adb_errors.InvalidResponseError) as exc:
             adb.close()
+            if self._was_connected:
+                raise DeviceLost(f"android device {self.device}: cannot reconnect over ADB ({_reason(exc)})") from None
             raise UserError(f"--devices: {self.device}: cannot connect over ADB ({_reason(exc)})") from None
         self._adb = adb
+        self._was_connected = True
         return adb
 
     def close(self) -> None:
@@ -96,7 +101,7 @@ class AdbConnection:
         self.close()
         return DeviceLost(f"android device {self.device}: lost while {doing} ({_reason(exc)})")
 
-    def shell(self, command: str, timeout_s: float = 30.0) -> str:
+    def shell(self, command: str, timeout_s: float = 30.0, doing: str = "running a shell command") -> str:
         adb = self._open()
         try:
             output = adb.shell(
@@ -107,7 +112,7 @@ class AdbConnection:
                 decode=False,
             )
         except ADB_ERRORS as exc:
-            raise self._lost(exc, "running a shell command") from None
+            raise self._lost(exc, doing) from None
         return output.decode(errors="replace")
 
     def stat_size(self, remote: str) -> int | None:
@@ -155,6 +160,8 @@ class AdbConnection:
 
 def _reason(exc: BaseException) -> str:
     """The first line of an error, whether adb-shell gave it as text or as the device's bytes."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
     text = exc.args[0] if exc.args else ""
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode(errors="replace")

@@ -12,6 +12,7 @@ which, so a caller can wait for it.
 from __future__ import annotations
 
 import argparse
+import signal
 import socket
 import sys
 import threading
@@ -36,11 +37,22 @@ def find_service(destination: str) -> Service | None:
 
 
 def serve(listener: socket.socket, config: DeviceConfig) -> None:
-    while True:
-        client, _ = listener.accept()
-        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        connection = Connection(client, config, find_service)
-        threading.Thread(target=connection.serve, daemon=True).start()
+    """Accept clients until stopped; on the way out every connection is dropped, killing what it runs."""
+    connections: list[Connection] = []
+    try:
+        while True:
+            client, _ = listener.accept()
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            connection = Connection(client, config, find_service)
+            connections.append(connection)
+            threading.Thread(target=connection.serve, daemon=True).start()
+    finally:
+        for connection in connections:
+            connection.drop()
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -80,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     build_device_tree(root, options)
     keys = read_authorized_keys(args.adb_keys) if args.adb_keys else None
     config = DeviceConfig(root=root, options=options, max_bytes=args.max_bytes, authorized_keys=keys)
+    signal.signal(signal.SIGTERM, _stop)
     print(f"listening on {args.host}:{listener.getsockname()[1]}", flush=True)
     try:
         serve(listener, config)

@@ -188,10 +188,10 @@ class AndroidPlatform(Platform):
         started = time.time()
         clock = time.perf_counter()
         try:
-            stdout = self._adb.shell(script, timeout_s=timeout + RUN_GRACE_S)
-        except DeviceLost as exc:
+            stdout = self._adb.shell(script, timeout_s=timeout + RUN_GRACE_S, doing=f"running {argv[0]}")
+        except DeviceLost:
             self._kill_leftover(files)
-            raise DeviceLost(f"{exc}; running {argv[0]}") from None
+            raise
         wall = time.perf_counter() - clock
         stderr = self._pull_text(files.stderr)
         status_text = self._pull_text(files.status)
