@@ -1,0 +1,117 @@
+"""The driver's own flags (FAI-PEP's names); every other flag belongs to the harness.
+
+Both parsers run at start, so a mistake in either is reported before anything is
+fetched or built.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.cli_args import build_parser as build_harness_parser
+from harness.cli_args import split_list
+from harness.errors import UserError
+from harness.user_dirs import cache_dir
+
+DEFAULT_FRAMEWORKS_DIR = Path(__file__).resolve().parent.parent / "specifications" / "frameworks"
+
+
+@dataclass(frozen=True)
+class DriverOptions:
+    repo_dir: Path
+    branch: str | None
+    remote: str | None
+    commit: str | None
+    commit_file: Path | None
+    step: int
+    interval: float | None
+    status_file: Path | None
+    exec_dir: Path
+    framework: str
+    frameworks_dir: Path
+    platforms: tuple[str, ...]
+    same_host: bool
+    ab_testing: bool
+    base_commit: str | None
+    weekly_base: bool
+    regression: bool
+    build_timeout: float
+    db: Path
+    fail_on_regression: bool
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise UserError(f"command line: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="repo_driver",
+        allow_abbrev=False,
+        description="Follow a repository: build each new commit, A/B it against its control, name culprits. "
+        "Flags not listed here go to the harness (-b is required there). `repo_driver status` prints the state.",
+    )
+    parser.add_argument("--repo_dir", required=True, type=Path, help="checkout of the framework's repository")
+    parser.add_argument("--repo", default="git", help="version control system; only git")
+    parser.add_argument("--branch", help="branch to follow (default: the checkout's current branch)")
+    parser.add_argument("--remote_repository", help="remote to fetch (default: origin when there is one)")
+    parser.add_argument("--commit", help="first commit to process when nothing was processed before (default: tip)")
+    parser.add_argument("--commit_file", type=Path, help="file holding the last processed commit; updated as we go")
+    parser.add_argument("--step", type=int, default=1, help="benchmark every step-th new commit; bisect the gaps")
+    parser.add_argument("--interval", type=float, help="seconds between polls; without it, one pass then exit")
+    parser.add_argument("--status_file", type=Path, help="the service runs while this file holds 1; write 0 to stop")
+    parser.add_argument("--exec_dir", type=Path, default=cache_dir() / "exec", help="cache of built programs")
+    parser.add_argument("--framework", required=True, help="framework name: build scripts and harness plug-in")
+    parser.add_argument(
+        "--frameworks_dir", type=Path, default=DEFAULT_FRAMEWORKS_DIR, help="holds <framework>/<platform>/build.sh"
+    )
+    parser.add_argument("--platforms", default="host", help="comma list of platforms to build for and run on")
+    parser.add_argument("--same_host", action="store_true", help="never build while a benchmark runs")
+    parser.add_argument("--ab_testing", action="store_true", help="run each commit A/B against its control")
+    parser.add_argument("--base_commit", help="fixed control commit (default: the previous benchmarked commit)")
+    parser.add_argument("--weekly_base", action="store_true", help="control: the first commit of the week (FAI-PEP)")
+    parser.add_argument("--regression", action="store_true", help="verify regressions and bisect them to a culprit")
+    parser.add_argument("--build_timeout", type=float, default=3600.0, help="seconds one build may take")
+    return parser
+
+
+def parse(argv: list[str]) -> tuple[DriverOptions, argparse.Namespace]:
+    known, rest = build_parser().parse_known_args(argv)
+    if known.repo != "git":
+        raise UserError(f"--repo: expected git, got {known.repo}")
+    if known.step < 1:
+        raise UserError(f"--step: expected an integer >= 1, got {known.step}")
+    if known.interval is not None and known.interval <= 0:
+        raise UserError(f"--interval: expected seconds > 0, got {known.interval:g}")
+    platforms = tuple(split_list(known.platforms))
+    if not platforms:
+        raise UserError("--platforms: expected a comma list of platforms, got nothing")
+    if known.base_commit and known.weekly_base:
+        raise UserError("--weekly_base: expected either it or --base_commit, got both")
+    harness_args = build_harness_parser().parse_args([*rest, "--framework", known.framework])
+    options = DriverOptions(
+        repo_dir=known.repo_dir.expanduser().resolve(),
+        branch=known.branch,
+        remote=known.remote_repository,
+        commit=known.commit,
+        commit_file=known.commit_file,
+        step=known.step,
+        interval=known.interval,
+        status_file=known.status_file,
+        exec_dir=known.exec_dir.expanduser().resolve(),
+        framework=known.framework,
+        frameworks_dir=known.frameworks_dir.expanduser().resolve(),
+        platforms=platforms,
+        same_host=known.same_host,
+        ab_testing=known.ab_testing,
+        base_commit=known.base_commit,
+        weekly_base=known.weekly_base,
+        regression=known.regression,
+        build_timeout=known.build_timeout,
+        db=Path(harness_args.db).expanduser(),
+        fail_on_regression=harness_args.fail_on_regression,
+    )
+    return options, harness_args

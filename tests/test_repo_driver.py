@@ -1,0 +1,103 @@
+"""The repo driver end to end: real git repositories, real C builds, real A/B runs of the microkernel."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from repo_driver.cli import main
+from repo_driver.lock import DatabaseLock
+from tests.git_repos import SLOW_CONV, DriverSetup
+
+pytestmark = pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler (cc) on this machine")
+
+
+@pytest.fixture
+def setup(tmp_path) -> DriverSetup:
+    return DriverSetup(tmp_path)
+
+
+def test_regression_is_confirmed_and_attributed_to_its_commit_and_operator(setup, capsys):
+    sample = setup.sample
+    base = sample.commit("Import microkernel")
+    tidy = sample.commit("Tidy comments")
+    slow = sample.commit("Rework Conv loop", units=SLOW_CONV)
+    after = sample.commit("Update notes")
+
+    assert main(setup.argv("--fail_on_regression", first=base)) == 3
+
+    states = setup.states()
+    assert states == {base: "done", tidy: "done", slow: "regressed", after: "done"}
+    [regression] = setup.regressions()
+    assert regression["state"] == "confirmed"
+    assert regression["culprit_hash"] == slow
+    assert (regression["good_hash"], regression["bad_hash"]) == (tidy, slow)
+    assert '"Conv latency"' in regression["keys"]
+    roles = setup.query("SELECT role FROM driver_runs WHERE hash = ? ORDER BY saved_at", [slow])
+    assert [role for (role,) in roles] == ["benchmark", "verify"]
+    assert "CONFIRMED REGRESSION" in capsys.readouterr().err
+
+
+def test_step_of_four_is_bisected_to_the_culprit(setup):
+    sample = setup.sample
+    base = sample.commit("Import microkernel")
+    line = [sample.commit(f"Change {n}", units=SLOW_CONV if n >= 6 else None) for n in range(1, 9)]
+    culprit = line[5]
+
+    assert main(setup.argv("--step", "4", first=base)) == 0
+
+    assert [commit for commit, _ in setup.main_runs()] == [base, line[3], line[7]]
+    [regression] = setup.regressions()
+    assert (regression["good_hash"], regression["bad_hash"]) == (line[3], line[7])
+    assert regression["state"] == "confirmed"
+    assert regression["culprit_hash"] == culprit
+    steps = setup.query("SELECT hash, outcome FROM driver_bisect_steps ORDER BY step")
+    assert steps == [(culprit, "bad"), (line[4], "good")]
+
+
+def test_broken_build_is_recorded_with_its_log_and_skipped(setup):
+    sample = setup.sample
+    base = sample.commit("Import microkernel")
+    broken = sample.commit("Half-done refactor", broken=True)
+    fixed = sample.commit("Finish refactor")
+    commit_file = setup.root / "last_commit"
+
+    assert main(setup.argv("--same_host", "--commit_file", str(commit_file), first=base)) == 0
+
+    assert setup.states() == {base: "done", broken: "build_failed", fixed: "done"}
+    [(status, program, log)] = setup.query(
+        "SELECT b.status, b.program, b.log FROM builds b JOIN commits c ON c.id = b.commit_id WHERE c.hash = ?",
+        [broken],
+    )
+    assert (status, program) == ("failed", None)
+    assert "this commit does not build" in log
+    assert setup.main_runs() == [(base, None), (fixed, base)]
+    assert commit_file.read_text().strip() == fixed
+
+
+def test_force_push_drops_rewritten_commits_and_follows_the_new_history(setup):
+    sample = setup.sample
+    base = sample.commit("Import microkernel")
+    kept = sample.commit("Tidy comments")
+    dropped = sample.commit("Experiment")
+    assert main(setup.argv(first=base)) == 0
+    sample.rewind(kept)
+    replacement = sample.commit("Experiment, redone")
+    newer = sample.commit("Update notes")
+
+    assert main(setup.argv()) == 0
+
+    assert setup.query("SELECT orphaned FROM driver_commits WHERE hash = ?", [dropped]) == [(1,)]
+    assert setup.main_runs() == [(base, None), (kept, base), (dropped, kept), (replacement, kept), (newer, replacement)]
+    states = setup.states()
+    assert states[replacement] == states[newer] == "done"
+    statuses = [status for (status,) in setup.query("SELECT status FROM builds")]
+    assert statuses == ["built"] * 5  # each commit compiled once; controls came from the exec cache
+
+
+def test_a_second_driver_on_the_same_database_is_refused(setup, capsys):
+    base = setup.sample.commit("Import microkernel")
+    with DatabaseLock(setup.db):
+        assert main(setup.argv(first=base)) == 2
+    assert "expected no other repo_driver on this database" in capsys.readouterr().err

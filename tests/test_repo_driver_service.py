@@ -1,0 +1,79 @@
+"""The repo driver as a service process: kill -9 and restart, SIGTERM, the status file."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+
+import pytest
+
+from tests.git_repos import DriverSetup, wait_for_line
+
+pytestmark = pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler (cc) on this machine")
+
+EXIT_TIMEOUT = 120
+
+
+@pytest.fixture
+def setup(tmp_path) -> DriverSetup:
+    return DriverSetup(tmp_path)
+
+
+def _finish(process: subprocess.Popen, seen: list[str]) -> int:
+    seen.extend(process.stderr)
+    return process.wait(timeout=EXIT_TIMEOUT)
+
+
+def test_kill_9_during_a_run_then_restart_leaves_exactly_one_result_per_commit(setup):
+    sample = setup.sample
+    commits = [sample.commit("Import microkernel"), *(sample.commit(f"Change {n}") for n in range(1, 4))]
+    seen: list[str] = []
+    driver = setup.spawn(first=commits[0])
+    wait_for_line(driver, f"{commits[2][:10]} 'Change 2': benchmarking", seen)
+    wait_for_line(driver, "round 2/", seen)
+    driver.kill()
+    driver.wait(timeout=EXIT_TIMEOUT)
+    assert setup.states()[commits[2]] == "benchmarking"
+    assert commits[2] not in {commit for commit, _ in setup.main_runs()}
+
+    restarted = setup.spawn()
+    assert _finish(restarted, seen) == 0, "".join(seen)
+
+    assert sorted(setup.main_runs()) == sorted(
+        [(commits[0], None), (commits[1], commits[0]), (commits[2], commits[1]), (commits[3], commits[2])]
+    )
+    stored = setup.query("SELECT commit_hash, count(*) FROM runs GROUP BY commit_hash")
+    assert dict(stored) == dict.fromkeys(commits, 1)
+    assert set(setup.states().values()) == {"done"}
+
+
+def test_sigterm_stops_between_rounds_and_a_restart_completes_the_commit(setup):
+    sample = setup.sample
+    base, first, second = sample.commit("Import microkernel"), sample.commit("Change 1"), sample.commit("Change 2")
+    seen: list[str] = []
+    driver = setup.spawn("--same_host", first=base)
+    wait_for_line(driver, f"{first[:10]} 'Change 1': benchmarking", seen)
+    wait_for_line(driver, "round 2/", seen)
+    driver.send_signal(signal.SIGTERM)
+    assert _finish(driver, seen) == 0
+    assert any("stopped: got SIGTERM" in line for line in seen), "".join(seen)
+    assert setup.main_runs() == [(base, None)]
+
+    assert _finish(setup.spawn("--same_host"), seen) == 0
+
+    assert setup.main_runs() == [(base, None), (first, base), (second, first)]
+
+
+def test_status_file_holding_0_stops_the_service(setup):
+    base = setup.sample.commit("Import microkernel")
+    status_file = setup.root / "status"
+    seen: list[str] = []
+    driver = setup.spawn("--interval", "0.2", "--status_file", str(status_file), first=base)
+    wait_for_line(driver, "NET p50", seen)
+    assert status_file.read_text().strip() == "1"
+
+    status_file.write_text("0\n")
+
+    assert _finish(driver, seen) == 0
+    assert any(f"stopped: {status_file} holds 0" in line for line in seen), "".join(seen)
