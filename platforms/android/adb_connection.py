@@ -1,14 +1,16 @@
 """One adb-shell connection to one device, with every wait bounded and every error one line.
 
-It is AdbDeviceTcp with our own transport: adb-shell's TCP transport treats a closed socket as "no data yet" and spins
-until its read timeout; ours raises at once, so a device that dies mid-run
-is reported as gone instead of as a slow program.
+It is AdbDeviceTcp with our own transport: adb-shell's TCP transport treats
+a closed socket as "no data yet" and spins until its read timeout; ours raises
+at once, so a device that dies mid-run is reported as gone instead of as a
+slow program.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import socket
 from pathlib import Path
 
 from adb_shell import exceptions as adb_errors
@@ -28,6 +30,11 @@ class DeviceLost(RunFailure):
 
 
 class _EofAwareTcpTransport(TcpTransport):
+    def connect(self, transport_timeout_s: float | None) -> None:
+        """adb-shell writes a message's header and payload separately; without NODELAY, Nagle holds the payload."""
+        super().connect(transport_timeout_s)
+        self._connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def bulk_read(self, numbytes: int, transport_timeout_s: float | None) -> bytes:
         data = super().bulk_read(numbytes, transport_timeout_s)
         if not data:

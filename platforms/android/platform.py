@@ -204,7 +204,7 @@ class AndroidPlatform(Platform):
             returncode=status.returncode,
             stdout=stdout,
             stderr=stderr,
-            wall_seconds=wall,
+            wall_seconds=status.wall_seconds if status.wall_seconds is not None else wall,
             cpu_seconds=status.cpu_seconds,
             timed_out=status.timed_out,
             started_at=started,

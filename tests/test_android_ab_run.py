@@ -1,0 +1,46 @@
+"""An A/B regression test like the host's, run on an Android device (the loopback device) instead."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from frameworks import get_framework
+from harness.ab_run import run_ab
+from harness.arm import Arm, ArmRunner
+from harness.spec import parse_spec
+from platforms import get_platform
+from platforms.android.loopback_process import LoopbackDevice
+
+MICROKERNEL_SPEC = (
+    Path(__file__).resolve().parent.parent / "specifications/models/microkernel/microkernel/microkernel.json"
+)
+
+
+@pytest.fixture
+def android(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    with LoopbackDevice(tmp_path / "device") as device:
+        platform = get_platform("android", device=device.address, timeout=120)
+        platform.prepare()
+        yield platform
+        platform.close()
+
+
+def test_a_large_slowdown_is_flagged_on_an_android_device(android, build_microkernel):
+    document = json.loads(MICROKERNEL_SPEC.read_text())
+    document["tests"][0].update(iter=10, min_rounds=8, max_rounds=16)
+    spec = parse_spec(document, MICROKERNEL_SPEC)
+    runner = ArmRunner(get_framework("microkernel"), android, spec.tests[0], {}, timeout=120)
+    # Triple the Conv work: a slowdown no background load on a shared build machine can hide.
+    treatment = Arm("treatment", str(build_microkernel("-DCONV_UNITS=300")), "new")
+    control = Arm("control", str(build_microkernel()), "old")
+    result = run_ab(runner, treatment, control, {}, progress=None)
+    assert result.ok, result.failure
+    verdicts = {key: metric.comparison["verdict"] for key, metric in result.data.items() if metric.comparison}
+    assert verdicts["Conv latency"] == "regression"
+    assert verdicts["NET latency"] == "regression"
+    assert all(program.startswith("/data/local/tmp/aipep/files/") for program in runner._programs.values())
