@@ -357,6 +357,7 @@ class Driver:
             if not self.ensure_built(self.state, commit):
                 with write_transaction(self.state.db):
                     self.state.add_bisect_step(regression.id, candidate, bisect.SKIP, None)
+                say(f"bisect: {commit.short} does not build; skipped")
                 continue
             if self.state.state(candidate) == "built":
                 self.state.set_state(candidate, "benchmarking")

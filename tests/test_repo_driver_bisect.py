@@ -1,0 +1,93 @@
+"""Bisection as a pure function of the recorded steps, and the slow-creep history on a real store."""
+
+from __future__ import annotations
+
+import math
+
+from harness.result import MetricResult, RunResult
+from harness.store.result_store import ResultStore
+from repo_driver import bisect
+from repo_driver.creep import detect_creep, levels
+from repo_driver.git_follower import CommitInfo
+from repo_driver.state import BASELINE, BENCHMARK, MAIN, DriverState
+
+LINE = [f"c{i:02d}" for i in range(17)]
+
+
+def _walk(culprit: int, unbuildable: frozenset[int] = frozenset()) -> tuple[bisect.Interval, int]:
+    """Bisect LINE from c00 (good) to c16 (bad) against a perfect oracle; returns the interval and A/B runs used."""
+    steps: list[tuple[str, str]] = []
+    runs = 0
+    while (commit := bisect.interval(LINE, LINE[0], LINE[16], steps).next_commit()) is not None:
+        index = LINE.index(commit)
+        if index in unbuildable:
+            steps.append((commit, bisect.SKIP))
+            continue
+        runs += 1
+        steps.append((commit, bisect.BAD if index >= culprit else bisect.GOOD))
+    return bisect.interval(LINE, LINE[0], LINE[16], steps), runs
+
+
+def test_every_culprit_of_a_range_of_16_is_found_in_4_runs():
+    for culprit in range(1, 17):
+        found, runs = _walk(culprit)
+        assert found.culprit == LINE[culprit]
+        assert runs == 4
+
+
+def test_a_commit_that_does_not_build_is_skipped_for_its_neighbour():
+    found, runs = _walk(culprit=10, unbuildable=frozenset({8}))
+    assert found.culprit == LINE[10]
+    assert runs == 4
+
+
+def test_when_an_unbuildable_commit_hides_the_culprit_both_are_named_suspects():
+    found, _ = _walk(culprit=9, unbuildable=frozenset({8}))
+    assert found.next_commit() is None
+    assert found.culprit is None
+    assert found.suspects == [LINE[8], LINE[9]]
+
+
+def test_a_restart_replays_the_same_steps_to_the_same_interval():
+    steps = [(LINE[8], bisect.BAD), (LINE[4], bisect.GOOD)]
+    first = bisect.interval(LINE, LINE[0], LINE[16], steps)
+    again = bisect.interval(LINE, LINE[0], LINE[16], list(steps))
+    assert (first.good, first.bad, first.next_commit()) == (again.good, again.bad, again.next_commit()) == (4, 8, "c06")
+
+
+def _result(commit: str, conv_pct: float | None) -> RunResult:
+    """A stored run with only what the creep history reads; no estimate for a baseline run."""
+    comparison = None if conv_pct is None else {"estimate_pct": conv_pct, "verdict": "no_change"}
+    metric = MetricResult("Conv", "latency", "us", [1.0], {"p50": 1.0}, 1, comparison=comparison)
+    return RunResult(meta={"identifier": "t", "commit": commit}, data={"Conv latency": metric})
+
+
+def test_small_steps_that_add_up_raise_one_creep_alert(tmp_path):
+    """Twelve commits at +0%, then twelve that each add 1.5%: never significant alone, +18% in all."""
+    steps = [0.0] * 12 + [1.5] * 12 + [0.0] * 12
+    with ResultStore(tmp_path / "aipep.db") as store:
+        state = DriverState(store, "repo", "microkernel")
+        hashes = [f"{i:040x}" for i in range(len(steps) + 1)]
+        for position, commit_hash in enumerate(hashes):
+            state.add_commit(CommitInfo(commit_hash, 1_000 + position, f"commit {position}"), position, MAIN)
+        state.save_results(
+            [_result(hashes[0], None)], platform="host", commit_hash=hashes[0], control_hash=None, role=BASELINE
+        )
+        for previous, commit_hash, step in zip(hashes, hashes[1:], steps, strict=False):
+            state.save_results(
+                [_result(commit_hash, step)],
+                platform="host",
+                commit_hash=commit_hash,
+                control_hash=previous,
+                role=BENCHMARK,
+            )
+
+        history = levels(state, "host")[("t", "Conv latency")]
+        assert [h for h, _ in history] == hashes
+        assert math.isclose(history[-1][1], 12 * math.log1p(0.015))
+
+        first = detect_creep(state, "host")
+        again = detect_creep(state, "host")
+
+    assert len(first) >= 1 and all("Conv latency (t) up" in alert for alert in first)
+    assert again == []
