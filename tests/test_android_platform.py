@@ -232,15 +232,25 @@ def test_wait_healthy_waits_for_temperature_and_battery(android, device):
         battery.write_text("87\n")
 
 
-def test_set_freq_pins_every_core_and_close_restores_it(device, key_dir):
+@pytest.mark.parametrize(
+    ("choice", "little_khz", "big_khz"),
+    [("max", "1804800", "2841600"), ("min", "300000", "710400"), ("mid", "1017600", "1670400")],
+)
+def test_set_freq_pins_every_core_and_close_restores_it(device, key_dir, choice, little_khz, big_khz):
     cpu = on_host(device, "/sys/devices/system/cpu")
-    before = {path.relative_to(cpu): path.read_text() for path in cpu.glob("cpu*/cpufreq/scaling_m*_freq")}
-    android = open_platform(device, key_dir, set_freq="max")
-    pinned = [(cpu / f"cpu{index}/cpufreq/scaling_min_freq").read_text().strip() for index in range(4)]
-    assert android.describe().as_dict()["set_freq"] == "max"
+
+    def settings() -> dict[str, str]:
+        return {str(path.relative_to(cpu)): path.read_text() for path in cpu.glob("cpu*/cpufreq/scaling_m*_freq")}
+
+    before = settings()
+    android = open_platform(device, key_dir, set_freq=choice)
+    pinned = settings()
+    assert android.describe().as_dict()["set_freq"] == choice
     android.close()
-    assert pinned == ["1804800", "1804800", "2841600", "2841600"]
-    assert {path.relative_to(cpu): path.read_text() for path in cpu.glob("cpu*/cpufreq/scaling_m*_freq")} == before
+    expected = [little_khz, little_khz, big_khz, big_khz]
+    for bound in ("min", "max"):
+        assert [pinned[f"cpu{index}/cpufreq/scaling_{bound}_freq"].strip() for index in range(4)] == expected
+    assert settings() == before
 
 
 def test_set_freq_rejects_an_unknown_choice(device, key_dir):
@@ -266,5 +276,20 @@ def test_reboot_waits_for_the_device_to_come_back(device, key_dir):
     android = open_platform(device, key_dir, reboot=True, unknown_harness_flag="ignored")
     try:
         assert android.run(["echo", "back"]).stdout == "back\n"
+    finally:
+        android.close()
+
+
+def test_a_usb_serial_without_libusb_asks_for_the_usb_extra(key_dir):
+    try:
+        import usb1  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("libusb1 is installed here, so a USB device would really be looked for")
+    android = get_platform("android", device="0123456789ABCDEF", adb_key_dir=str(key_dir))
+    try:
+        with pytest.raises(UserError, match="USB devices need the 'libusb1' package"):
+            android.prepare()
     finally:
         android.close()

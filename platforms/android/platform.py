@@ -13,7 +13,7 @@ from typing import Any
 from harness.errors import RunFailure, UserError
 from platforms.android import cpu_frequency
 from platforms.android.adb_connection import AdbConnection, DeviceLost
-from platforms.android.device_facts import DESCRIBE_SCRIPT, HEALTH_SCRIPT, DeviceFacts, parse_facts
+from platforms.android.device_facts import DESCRIBE_SCRIPT, HEALTH_SCRIPT, CpuFacts, DeviceFacts, parse_facts
 from platforms.android.elf_abi import abi_mismatch
 from platforms.android.remote_command import RunFiles, parse_status, run_script
 from platforms.base import DeviceDescription, Platform, ProcessResult
@@ -61,7 +61,8 @@ class AndroidPlatform(Platform):
         self._abis: list[str] | None = None
         self._runs = 0
         self._restore: list[cpu_frequency.FrequencySetting] = []
-        self._restore_cpus: list = []
+        self._restore_cpus: list[CpuFacts] = []
+        self._closed = False
 
     # Connection and health
 
@@ -224,6 +225,9 @@ class AndroidPlatform(Platform):
             self._adb.shell(f"kill -9 -$(cat {shlex.quote(files.pid)}) 2> /dev/null", timeout_s=5.0)
 
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         try:
             with contextlib.suppress(UserError, RunFailure):
                 if self._restore:
