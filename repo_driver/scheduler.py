@@ -24,7 +24,7 @@ from repo_driver import bisect, verdicts
 from repo_driver.build_ahead import BuildAhead
 from repo_driver.builder import Builder, BuildOutcome
 from repo_driver.control_choice import choose_control
-from repo_driver.creep import detect_creep
+from repo_driver.creep import DEFAULT_THRESHOLD_PCT, detect_creep
 from repo_driver.exec_cache import ExecCache
 from repo_driver.git_follower import CommitInfo, GitFollower
 from repo_driver.harness_runs import Arm, HarnessRuns, Stopped
@@ -60,10 +60,14 @@ class Driver:
         self.follower = GitFollower(options.repo_dir, options.branch, options.remote)
         self.repo_id = str(options.repo_dir)
         self.cache = ExecCache(options.exec_dir, options.framework)
-        tree_root = options.exec_dir / ".worktrees" / hashlib.sha1(self.repo_id.encode()).hexdigest()[:12]
+        # Keyed by repository and database: drivers sharing an exec cache never clean each other's worktrees.
+        owner = f"{self.repo_id}\n{options.db.resolve()}".encode()
+        tree_root = options.exec_dir / ".worktrees" / hashlib.sha1(owner).hexdigest()[:12]
         worktrees = Worktrees(self.follower.repo, tree_root)
         self.builder = Builder(worktrees, self.cache, options.frameworks_dir, options.build_timeout)
         self.runs = HarnessRuns(harness_args, stop.event)
+        self.creep_threshold = harness_args.regression_threshold or DEFAULT_THRESHOLD_PCT
+        self.base_commit: str | None = None
         self.confirmed: list[int] = []
         self.line: list[str] = []
         self.state: DriverState | None = None
@@ -73,10 +77,10 @@ class Driver:
     def run(self) -> int:
         for platform in self.options.platforms:
             self.builder.script(platform)
-        base = self.follower.resolve(self.options.base_commit, "--base_commit") if self.options.base_commit else None
+        if self.options.base_commit:
+            self.base_commit = self.follower.resolve(self.options.base_commit, "--base_commit")
         with DatabaseLock(self.options.db), self._open_state() as state:
             self.state = state
-            self.base_commit = base
             self.builder.worktrees.clean()
             state.reset_interrupted_builds()
             try:
@@ -98,7 +102,7 @@ class Driver:
             self.bisect(regression)
         self.process(self.state.pending())
         for platform in self.options.platforms:
-            for alert in detect_creep(self.state, platform):
+            for alert in detect_creep(self.state, platform, self.creep_threshold):
                 say(f"slow creep on {platform}: {alert}")
 
     @contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import git
 import pytest
 
 from repo_driver.cli import main
@@ -25,6 +26,9 @@ def test_regression_is_confirmed_and_attributed_to_its_commit_and_operator(setup
     slow = sample.commit("Rework Conv loop", units=SLOW_CONV)
     after = sample.commit("Update notes")
 
+    checkout = git.Repo(sample.clone())
+    head_before = checkout.head.commit.hexsha
+
     assert main(setup.argv("--fail_on_regression", first=base)) == 3
 
     states = setup.states()
@@ -37,6 +41,9 @@ def test_regression_is_confirmed_and_attributed_to_its_commit_and_operator(setup
     roles = setup.query("SELECT role FROM driver_runs WHERE hash = ? ORDER BY saved_at", [slow])
     assert [role for (role,) in roles] == ["benchmark", "verify"]
     assert "CONFIRMED REGRESSION" in capsys.readouterr().err
+    assert checkout.head.commit.hexsha == head_before  # fetched, never checked out
+    assert not checkout.is_dirty(untracked_files=True)
+    assert len(checkout.git.worktree("list").splitlines()) == 1
 
 
 def test_step_of_four_is_bisected_to_the_culprit(setup):
@@ -94,6 +101,15 @@ def test_force_push_drops_rewritten_commits_and_follows_the_new_history(setup):
     assert states[replacement] == states[newer] == "done"
     statuses = [status for (status,) in setup.query("SELECT status FROM builds")]
     assert statuses == ["built"] * 5  # each commit compiled once; controls came from the exec cache
+
+
+def test_weekly_base_compares_every_commit_of_the_week_with_its_first(setup):
+    sample = setup.sample
+    first, second, third = (sample.commit(subject) for subject in ("First", "Second", "Third"))  # one Monday
+
+    assert main(setup.argv("--weekly_base", "--same_host", first=first)) == 0
+
+    assert setup.main_runs() == [(first, None), (second, first), (third, first)]
 
 
 def test_a_second_driver_on_the_same_database_is_refused(setup, capsys):
