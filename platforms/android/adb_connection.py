@@ -1,16 +1,17 @@
 """One adb-shell connection to one device, with every wait bounded and every error one line.
 
-It is AdbDeviceTcp with our own transport: adb-shell's TCP transport treats
-a closed socket as "no data yet" and spins until its read timeout; ours raises
-at once, so a device that dies mid-run is reported as gone instead of as a
-slow program.
+It is AdbDeviceTcp with our own transport (see CarefulTcpTransport): a
+device that dies mid-run is reported as gone at once instead of after the
+read timeout, and large pushes cannot be cut short by a partial send.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import select
 import socket
+import time
 from pathlib import Path
 
 from adb_shell import exceptions as adb_errors
@@ -29,9 +30,16 @@ class DeviceLost(RunFailure):
     """The device stopped answering or closed the connection."""
 
 
-class _EofAwareTcpTransport(TcpTransport):
+class CarefulTcpTransport(TcpTransport):
+    """adb-shell's TCP transport, made safe for long pushes and vanishing devices.
+
+    Its socket is non-blocking, yet it sends each buffer with one send() and
+    ignores a partial write, which corrupts the stream once a slow phone lets
+    the send buffer fill; a closed socket reads as "no data yet"; and a
+    message's header and payload go out in two writes that Nagle delays.
+    """
+
     def connect(self, transport_timeout_s: float | None) -> None:
-        """adb-shell writes a message's header and payload separately; without NODELAY, Nagle holds the payload."""
         super().connect(transport_timeout_s)
         self._connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
@@ -40,6 +48,17 @@ class _EofAwareTcpTransport(TcpTransport):
         if not data:
             raise ConnectionResetError("the device closed the connection")
         return data
+
+    def bulk_write(self, data: bytes, transport_timeout_s: float | None) -> int:
+        pending = memoryview(data)
+        deadline = None if transport_timeout_s is None else time.monotonic() + transport_timeout_s
+        while pending:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            _, writable, _ = select.select([], [self._connection], [], remaining)
+            if not writable:
+                raise adb_errors.TcpTimeoutException(f"sending to the device timed out after {transport_timeout_s} s")
+            pending = pending[self._connection.send(pending) :]
+        return len(data)
 
 
 def parse_tcp_address(device: str) -> tuple[str, int]:
@@ -77,7 +96,7 @@ class AdbConnection:
             return self._adb
         if ":" in self.device or "." in self.device:
             host, port = parse_tcp_address(self.device)
-            adb = AdbDevice(_EofAwareTcpTransport(host, port), default_transport_timeout_s=TRANSPORT_TIMEOUT_S)
+            adb = AdbDevice(CarefulTcpTransport(host, port), default_transport_timeout_s=TRANSPORT_TIMEOUT_S)
         else:
             adb = _usb_device(self.device)
         signer = load_signer(self._key_dir)
