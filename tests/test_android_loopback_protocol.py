@@ -130,6 +130,7 @@ def adb(tmp_path_factory):
             check=check,
         )
 
+    run.home = home
     yield run
     run("kill-server", check=False)
 
@@ -164,3 +165,14 @@ def test_debian_adb_pushes_and_pulls(adb, adb_device, device, tmp_path):
     assert (device.root / "data/local/tmp/debian/up.bin").read_bytes() == payload
     adb("-s", adb_device, "pull", "/data/local/tmp/debian/up.bin", str(copy))
     assert copy.read_bytes() == payload
+
+
+def test_debian_adb_signature_is_verified_by_a_device_with_adb_keys(adb, tmp_path):
+    adb("start-server")  # creates the client's key pair under HOME/.android
+    authorized = tmp_path / "adb_keys"
+    authorized.write_bytes((adb.home / ".android" / "adbkey.pub").read_bytes())
+    with LoopbackDevice(tmp_path / "device", "--adb_keys", str(authorized)) as strict:
+        adb("connect", strict.address)
+        adb("-s", strict.address, "wait-for-device")
+        assert adb("-s", strict.address, "shell", "echo signed").stdout == "signed\n"
+        adb("disconnect", strict.address)
