@@ -56,7 +56,11 @@ def _stop(signum: int, frame: object) -> None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m platforms.android.loopback_device", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m platforms.android.loopback_device",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--port", type=int, default=5555, help="TCP port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--root", required=True, type=Path, help="directory that stands for the device's /")
@@ -74,8 +78,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        args.root.mkdir(parents=True, exist_ok=True)
         root = check_root(args.root)
+        root.mkdir(parents=True, exist_ok=True)
     except (OSError, ValueError) as exc:
         print(f"loopback_device: {exc}", file=sys.stderr)
         return 2
