@@ -16,6 +16,8 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import git
+
 from harness.errors import UserError
 from harness.result import RunResult
 from harness.store.result_store import ResultStore
@@ -95,7 +97,11 @@ class Driver:
         return EXIT_REGRESSION if self.options.fail_on_regression and self.confirmed else 0
 
     def one_pass(self) -> None:
-        self.follower.fetch()
+        try:
+            self.follower.fetch()
+        except git.GitCommandError as error:
+            detail = (error.stderr or str(error)).strip().splitlines()[-1:] or ["unknown error"]
+            say(f"fetch from {self.follower.remote} failed ({detail[0]}); going on with what was fetched before")
         self.line = self.follower.line()
         self.follow()
         for regression in self.state.regressions([BISECTING]):

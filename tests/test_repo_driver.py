@@ -112,6 +112,17 @@ def test_weekly_base_compares_every_commit_of_the_week_with_its_first(setup):
     assert setup.main_runs() == [(first, None), (second, first), (third, first)]
 
 
+def test_an_unreachable_remote_is_reported_and_the_pass_goes_on_with_what_was_fetched(setup, capsys):
+    base = setup.sample.commit("Import microkernel")
+    argv = setup.argv(first=base)
+    setup.sample.upstream_dir.rename(setup.root / "moved.git")
+
+    assert main(argv) == 0
+
+    assert "fetch from origin failed" in capsys.readouterr().err
+    assert setup.main_runs() == [(base, None)]
+
+
 def test_a_second_driver_on_the_same_database_is_refused(setup, capsys):
     base = setup.sample.commit("Import microkernel")
     with DatabaseLock(setup.db):
