@@ -155,6 +155,12 @@ def test_a_program_past_its_timeout_is_killed_on_the_device(android, device):
     assert processes_under(device.root) == []
 
 
+def test_what_a_program_leaves_running_is_killed_when_it_exits(android, device):
+    result = android.run(["sh", "-c", "sleep 100 & echo started"])
+    assert (result.returncode, result.stdout) == (0, "started\n")
+    assert processes_under(device.root) == []
+
+
 def test_a_program_built_for_another_abi_is_refused(tmp_path, key_dir):
     program = tmp_path / "true"
     shutil.copy(shutil.which("true"), program)

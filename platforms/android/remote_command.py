@@ -4,7 +4,8 @@ The device's shell is a shell, so every argument is quoted with shlex.quote
 and never interpreted. The program runs in its own session (setsid), with
 its pid written to a file; a watchdog in a second session kills the whole
 process group when the timeout passes, so a hung program is stopped on the
-device even if the host loses the connection. stdout comes back on the
+device even if the host loses the connection. Whatever the program left
+running in its group is killed when it exits, as on the host. stdout comes back on the
 shell stream; stderr, the exit status, load, wall and CPU times go to files
 that the host pulls afterwards, so nothing has to be parsed out of stdout.
 Wall time is taken on the device from /proc/uptime (10 ms steps), so ADB's
@@ -70,6 +71,7 @@ def run_script(argv: list[str], env: dict[str, str] | None, cwd: str, timeout_s:
             "status=$?",
             "read up_after rest < /proc/uptime",
             "exec 2> /dev/null",
+            "kill -9 -$pid",
             "kill -9 -$watchdog || kill -9 $watchdog",
             "wait $watchdog",
             "read load_after rest < /proc/loadavg",
