@@ -316,12 +316,15 @@ class Driver:
                 next_state, culprit = NOT_CONFIRMED, None
             else:
                 next_state, culprit = (CONFIRMED, regression.bad_hash) if single else (BISECTING, None)
+            # The size is the mean of both runs' estimates; a bisection step is judged against it.
+            first = regression.estimates
+            sizes = {name_: (pct + first.get(verdicts.label(name_), pct)) / 2 for name_, pct in confirmed.items()}
             self.state.update_regression(
                 regression.id,
                 next_state,
                 keys=[list(k) for k in confirmed] or None,
                 culprit_hash=culprit,
-                estimates=_estimates(confirmed) if confirmed else None,
+                estimates=_estimates(sizes) if confirmed else None,
             )
             return next_state
 
@@ -371,11 +374,7 @@ class Driver:
                 continue
             if self.state.state(candidate) == "built":
                 self.state.set_state(candidate, "benchmarking")
-            results = self.runs.run(platform, self.arm(candidate, platform), self.arm(good, platform))
-            if not all(result.ok for result in results):
-                outcome = bisect.SKIP
-            else:
-                outcome = bisect.BAD if verdicts.shows_regression(results, names, sizes) else bisect.GOOD
+            outcome, results = self._bisect_step(platform, candidate, good, names, sizes)
 
             def record(outcome=outcome, candidate=candidate, results=results):
                 self.state.add_bisect_step(regression.id, candidate, outcome, results[0].id if results else None)
@@ -385,6 +384,24 @@ class Driver:
                 results, platform=platform, commit_hash=candidate, control_hash=good, role=BISECT_RUN, then=record
             )
             say(f"bisect: {commit.short} is {outcome}")
+
+    def _bisect_step(self, platform: str, candidate: str, good: str, names, sizes) -> tuple[str, list[RunResult]]:
+        """One step's outcome and its runs: a second run in reversed order when the first leaves it open."""
+        treatment, control = self.arm(candidate, platform), self.arm(good, platform)
+        first = self.runs.run(platform, treatment, control)
+        if not all(result.ok for result in first):
+            return bisect.SKIP, first
+        decided = verdicts.has_regression(first, names)
+        if decided is not None:
+            return (bisect.BAD if decided else bisect.GOOD), first
+        say(f"bisect: {treatment.commit.short} inconclusive; running it again in reversed order")
+        second = self.runs.run(platform, treatment, control, run_type="verify")
+        if not all(result.ok for result in second):
+            return bisect.SKIP, first + second
+        decided = verdicts.has_regression(second, names)
+        if decided is None:
+            decided = verdicts.nearer_regression([first, second], names, sizes)
+        return (bisect.BAD if decided else bisect.GOOD), first + second
 
     def _finish_bisect(self, regression: Regression, interval: bisect.Interval, steps) -> None:
         culprit = interval.culprit

@@ -41,15 +41,34 @@ def estimates(results: list[RunResult]) -> dict[MetricName, float]:
     }
 
 
-def shows_regression(results: list[RunResult], names: list[MetricName], confirmed: dict[MetricName, float]) -> bool:
-    """Whether a bisection step's commit already has the regression.
+def has_regression(results: list[RunResult], names: list[MetricName]) -> bool | None:
+    """Whether a bisection step's commit already has the regression, when its verdicts say so.
 
-    A regression verdict on any confirmed pair says yes. Without one, the step is judged
-    by distance: an estimate nearer the confirmed size than zero says yes. A bisection
-    must decide every step, and an inconclusive step is better decided by where its
-    estimate lies than always one way.
+    Yes on a regression verdict for any confirmed pair; no when every confirmed pair has
+    a no-change or improvement verdict; None when they leave it open.
     """
     if any(name in regressed(results) for name in names):
         return True
-    found = estimates(results)
-    return any(name in found and found[name] > confirmed[name] / 2 for name in names)
+    settled = {
+        (result.meta.get("identifier", ""), key)
+        for result in results
+        if result.ok
+        for key, metric in result.data.items()
+        if (metric.comparison or {}).get("verdict") in (Verdict.NO_CHANGE.value, Verdict.IMPROVEMENT.value)
+    }
+    return False if all(name in settled for name in names) else None
+
+
+def nearer_regression(runs: list[list[RunResult]], names: list[MetricName], sizes: dict[MetricName, float]) -> bool:
+    """Decide an open step by distance: is the mean estimate nearer the confirmed size than zero?
+
+    A bisection must decide every step; an estimate's side of the midpoint is a better
+    guess than always one way, and averaging runs made in both arm orders halves the
+    drift each of them carries.
+    """
+    found = [estimates(results) for results in runs]
+    for name in names:
+        values = [estimates_[name] for estimates_ in found if name in estimates_]
+        if values and sum(values) / len(values) > sizes[name] / 2:
+            return True
+    return False

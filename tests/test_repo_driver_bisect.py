@@ -6,7 +6,7 @@ import math
 
 from harness.result import MetricResult, RunResult
 from harness.store.result_store import ResultStore
-from repo_driver import bisect
+from repo_driver import bisect, verdicts
 from repo_driver.creep import detect_creep, levels
 from repo_driver.git_follower import CommitInfo
 from repo_driver.state import BASELINE, BENCHMARK, MAIN, DriverState
@@ -91,3 +91,24 @@ def test_small_steps_that_add_up_raise_one_creep_alert(tmp_path):
 
     assert len(first) >= 1 and all("Conv latency (t) up" in alert for alert in first)
     assert again == []
+
+
+def _step(verdict: str, conv_pct: float) -> list[RunResult]:
+    result = _result("c", conv_pct)
+    result.data["Conv latency"].comparison["verdict"] = verdict
+    return [result]
+
+
+def test_a_step_is_decided_by_its_verdicts_when_they_settle_it():
+    names = [("t", "Conv latency")]
+    assert verdicts.has_regression(_step("regression", 9.0), names) is True
+    assert verdicts.has_regression(_step("no_change", 0.5), names) is False
+    assert verdicts.has_regression(_step("inconclusive", 4.0), names) is None
+
+
+def test_an_open_step_is_decided_by_which_side_of_half_the_size_its_mean_estimate_lies():
+    names, sizes = [("t", "Conv latency")], {("t", "Conv latency"): 10.0}
+    runs = [_step("inconclusive", 3.0), _step("inconclusive", 9.0)]
+    assert verdicts.nearer_regression(runs, names, sizes) is True
+    runs = [_step("inconclusive", 3.0), _step("inconclusive", 5.0)]
+    assert verdicts.nearer_regression(runs, names, sizes) is False
