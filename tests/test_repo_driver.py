@@ -45,6 +45,13 @@ def test_regression_is_confirmed_and_attributed_to_its_commit_and_operator(setup
     assert not checkout.is_dirty(untracked_files=True)
     assert len(checkout.git.worktree("list").splitlines()) == 1
 
+    assert main(["status", "--db", str(setup.db)]) == 0
+    printed = capsys.readouterr().out
+    assert "queue: 0 commit(s)" in printed
+    assert f"{slow[:10]} vs {tidy[:10]} verify" in printed
+    assert "open regressions: 1" in printed
+    assert f"culprit {slow[:10]}: Conv latency +" in printed
+
 
 def test_step_of_four_is_bisected_to_the_culprit(setup):
     sample = setup.sample
