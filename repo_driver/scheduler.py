@@ -20,6 +20,7 @@ import git
 
 from harness.errors import UserError
 from harness.result import RunResult
+from harness.spec import load_benchmarks
 from harness.store.result_store import ResultStore
 from harness.store.transaction import write_transaction
 from repo_driver import bisect, verdicts
@@ -77,6 +78,8 @@ class Driver:
     # -- the loop ----------------------------------------------------------------------
 
     def run(self) -> int:
+        """Check what can be checked before the first build, then poll until told to stop (or once)."""
+        load_benchmarks(self.runs.harness_args.benchmark_file)
         for platform in self.options.platforms:
             self.builder.script(platform)
         if self.options.base_commit:
