@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.git_repos import DriverSetup, wait_for_line
+from tests.git_repos import SLOW_CONV, DriverSetup, wait_for_line
 
 pytestmark = pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler (cc) on this machine")
 
@@ -49,6 +49,29 @@ def test_kill_9_during_a_run_then_restart_leaves_exactly_one_result_per_commit(s
     )
     assert dict(stored) == dict.fromkeys(commits, 1)
     assert set(setup.states().values()) == {"done"}
+
+
+def test_kill_9_during_a_bisection_then_restart_resumes_it_without_repeating_a_step(setup):
+    sample = setup.sample
+    base = sample.commit("Import microkernel")
+    line = [sample.commit(f"Change {n}", units=SLOW_CONV if n >= 2 else None) for n in range(1, 5)]
+    seen: list[str] = []
+    driver = setup.spawn("--step", "4", "--same_host", first=base)
+    wait_for_line(driver, "bisect: 4 suspects left", seen)
+    wait_for_line(driver, "round 1/", seen)
+    driver.kill()
+    driver.wait(timeout=EXIT_TIMEOUT)
+    assert setup.query("SELECT state FROM driver_regressions") == [("bisecting",)]
+
+    assert _finish(setup.spawn("--step", "4", "--same_host"), seen) == 0, "".join(seen)
+
+    [regression] = setup.regressions()
+    assert (regression["state"], regression["culprit_hash"]) == ("confirmed", line[1])
+    steps = setup.query("SELECT hash, outcome FROM driver_bisect_steps ORDER BY step")
+    assert steps == [(line[1], "bad"), (line[0], "good")]
+    tested = setup.query("SELECT hash, count(*) FROM driver_runs WHERE role = 'bisect' GROUP BY hash")
+    assert dict(tested) == {line[1]: 1, line[0]: 1}
+    assert setup.main_runs() == [(base, None), (line[3], base)]
 
 
 def test_sigterm_stops_between_rounds_and_a_restart_completes_the_commit(setup):
