@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import stat
+import subprocess
 import sys
 import threading
 import time
@@ -19,16 +20,24 @@ pytest.importorskip("paramiko", reason="the ssh extra (paramiko) is not installe
 
 from sshd_fixture import SSHD, generate_key, start_sshd  # noqa: E402
 
+from frameworks import get_framework  # noqa: E402
+from harness.ab_run import run_ab  # noqa: E402
+from harness.arm import Arm, ArmRunner  # noqa: E402
 from harness.errors import UserError  # noqa: E402
+from harness.spec import parse_spec  # noqa: E402
 from platforms import get_platform  # noqa: E402
 from platforms.host import describe_linux_host  # noqa: E402
 from platforms.ssh import DeviceLostError  # noqa: E402
 from platforms.ssh.address import SshAddress, parse_address  # noqa: E402
+from platforms.ssh.remote_command import read_report, wrap  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
     not SSHD.exists(), reason=f"{SSHD} is missing: apt-get install -y openssh-server to run the SSH platform tests"
 )
 
+MICROKERNEL_SPEC = (
+    Path(__file__).resolve().parent.parent / "specifications/models/microkernel/microkernel/microkernel.json"
+)
 PRINT_ARGV_AND_VARIABLE = "import json, os, sys; print(json.dumps(sys.argv[1:] + [os.environ['HOSTILE']]))"
 GONE_WITHIN_S = 10.0
 
@@ -139,6 +148,23 @@ def test_timeout_kills_the_whole_remote_tree(board, tmp_path):
     assert len(started) == 3
     for pid in started:
         assert _gone(pid), f"remote process {pid} survived the timeout"
+
+
+def test_a_large_slowdown_is_flagged_on_an_ssh_board(board, build_microkernel, tmp_path):
+    """The host's A/B regression test, with both programs pushed to the board and run there."""
+    spec = parse_spec(json.loads(MICROKERNEL_SPEC.read_text()), MICROKERNEL_SPEC)
+    runner = ArmRunner(get_framework("microkernel"), board, spec.tests[0], {}, timeout=120)
+    treatment = Arm("treatment", str(build_microkernel("-DCONV_UNITS=140")), "new")
+    control = Arm("control", str(build_microkernel()), "old")
+    result = run_ab(runner, treatment, control, {}, progress=None)
+    assert result.ok, result.failure
+    verdicts = {key: metric.comparison["verdict"] for key, metric in result.data.items() if metric.comparison}
+    assert verdicts["Conv latency"] == "regression", result.data["Conv latency"].comparison
+    assert verdicts["NET latency"] == "regression", result.data["NET latency"].comparison
+    assert verdicts["Relu latency"] != "regression"
+    programs = list(runner._programs.values())
+    assert len(set(programs)) == 2
+    assert all(program.startswith(f"{tmp_path}/remote/files/") for program in programs)
 
 
 def test_describe_reads_the_same_facts_as_the_host(board, sshd):
@@ -256,6 +282,16 @@ def test_sshd_killed_mid_run_is_a_device_lost_failure(tmp_path):
         if started.exists():
             with contextlib.suppress(psutil.NoSuchProcess):
                 psutil.Process(int(started.read_text())).kill()
+
+
+def test_wrapper_reports_through_plain_sh_when_the_board_has_no_bash_or_date(tmp_path):
+    """Boards with only busybox: `times` in clock ticks, the clock from /proc/uptime."""
+    wrapped = wrap([sys.executable, "-c", "import sys; sys.stderr.write('e'); sys.exit(3)"], cwd=str(tmp_path))
+    finished = subprocess.run(["/bin/sh", "-c", wrapped.script], env={"PATH": str(tmp_path)}, capture_output=True)
+    report = read_report(wrapped.marker, finished.stderr.decode())
+    assert finished.returncode == 3
+    assert (report.finished, report.status, report.stderr) == (True, 3, "e")
+    assert report.pid is not None and report.cpu_seconds is not None and report.wall_seconds is not None
 
 
 def test_device_text_is_parsed_or_refused():

@@ -189,6 +189,8 @@ def _open_socket(address: SshAddress, timeout: float) -> socket.socket:
     except OSError as exc:
         reason = exc.strerror or str(exc) or type(exc).__name__
         raise UserError(f"--devices: {address}: cannot reach it within {timeout:g} s ({reason})") from None
+    # Small requests back to back (open a channel, exec, read a status) stall on Nagle's algorithm otherwise.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     for option, value in (
         ("TCP_KEEPIDLE", KEEPALIVE_IDLE_S),

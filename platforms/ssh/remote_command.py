@@ -2,16 +2,24 @@
 
 sshd hands a command to the user's login shell, so every argument, variable
 and directory is quoted with `shlex.quote`: a spec value like `x; rm -rf ~`
-arrives as one literal argument. The command is run by `/bin/sh` whatever the
-login shell is.
+arrives as one literal argument. The command is run by bash when the board
+has it, else by `/bin/sh`, whatever the login shell is: bash's `times` counts
+in milliseconds rather than clock ticks and `$EPOCHREALTIME` reads the clock
+without starting a process, while the script itself stays POSIX.
 
 OpenSSH and Dropbear start each command in a new session, so the wrapper
 shell's pid is also its process group: killing that group (plus any
 descendant found through /proc that moved to a group of its own) ends the
-whole tree. The wrapper reports, on stderr and behind a per-run random
-marker, its pid first and, after the program ends, its exit status and the
-`times` builtin's line for waited-for children: the program's user and system
-CPU time without needing /usr/bin/time on the board.
+whole tree.
+
+Timing is taken on the board, not here: starting a command through sshd
+costs a varying 0.1 s or more, which would swamp the CPU/wall ratio the A/B
+runner uses to spot disturbed rounds. The wrapper reads the clock
+(`$EPOCHREALTIME`, `date +%s.%N` or /proc/uptime, the first the board has)
+and the `times` builtin (CPU time of waited-for children, so no /usr/bin/time
+is needed) just before and after the program.
+It reports on stderr behind a per-run random marker: a header before the
+program's own stderr, a trailer after it.
 """
 
 from __future__ import annotations
@@ -26,6 +34,9 @@ from harness.errors import UserError
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TIMES = re.compile(r"(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s")
 
+# Reads the first field of a /proc file into a variable without starting a process.
+_READ_FIRST = "{name}=; {{ read -r {name} rest < {path}; }} 2>/dev/null"
+
 
 @dataclass(frozen=True)
 class WrappedCommand:
@@ -38,30 +49,45 @@ class Reported:
     """What the wrapper said about the program, separated from the program's own stderr."""
 
     pid: int | None
-    load_before: float | None
     finished: bool
-    status: int | None
-    cpu_seconds: float | None
-    load_after: float | None
-    stderr: str
+    status: int | None = None
+    wall_seconds: float | None = None
+    cpu_seconds: float | None = None
+    load_before: float | None = None
+    load_after: float | None = None
+    stderr: str = ""
 
 
-def wrap(argv: list[str], env: dict[str, str] | None = None, cwd: str | None = None) -> WrappedCommand:
+def wrap(
+    argv: list[str], env: dict[str, str] | None = None, cwd: str | None = None, make_dirs: tuple[str, ...] = ()
+) -> WrappedCommand:
+    """`make_dirs` are created first, sparing a separate round trip through sshd for each output directory."""
     if not argv:
         raise UserError("command: expected a program and its arguments, got an empty command")
     marker = f"aipep-{secrets.token_hex(8)}"
     lines = [
-        _load_line(marker, "pid $$"),
+        _READ_FIRST.format(name="load0", path="/proc/loadavg"),
+        f'printf "%s pid %s %s\\n" {marker} "$$" "$load0" >&2',
+        *([f"mkdir -p -- {' '.join(map(shlex.quote, make_dirs))} || exit 126"] if make_dirs else []),
         *([f"cd -- {shlex.quote(cwd)} || exit 126"] if cwd else []),
         *(f"export {_variable(name)}={shlex.quote(value)}" for name, value in (env or {}).items()),
+        _READ_FIRST.format(name="up0", path="/proc/uptime"),
+        '[ -n "$EPOCHREALTIME" ] || t0=$(date +%s.%N 2>/dev/null)',
+        "times >&2",
+        f'printf "%s start\\n" {marker} >&2',
+        '[ -z "$EPOCHREALTIME" ] || t0=$EPOCHREALTIME',
         " ".join(shlex.quote(arg) for arg in argv) + " </dev/null",
         "status=$?",
-        _load_line(marker, "end $status"),
+        "t1=$EPOCHREALTIME",
+        f'printf "%s end %s\\n" {marker} "$status" >&2',
         "times >&2",
+        '[ -n "$t1" ] || t1=$(date +%s.%N 2>/dev/null)',
+        _READ_FIRST.format(name="up1", path="/proc/uptime"),
+        _READ_FIRST.format(name="load1", path="/proc/loadavg"),
+        f'printf "%s clock %s %s %s %s %s\\n" {marker} "$t0" "$t1" "$up0" "$up1" "$load1" >&2',
         "exit $status",
     ]
-    script = "\n".join(lines)
-    return WrappedCommand(marker=marker, script=f"exec /bin/sh -c {shlex.quote(script)}")
+    return WrappedCommand(marker=marker, script=_in_best_shell("\n".join(lines)))
 
 
 def kill_tree_command(pid: int) -> str:
@@ -89,31 +115,38 @@ kill -KILL -- -{pid} 2>/dev/null; kill -KILL {pid} $victims 2>/dev/null; true"""
 
 
 def read_report(marker: str, stderr: str) -> Reported:
-    start_tag, end_tag = f"{marker} pid ", f"{marker} end "
-    pid = load_before = status = cpu = load_after = None
-    body = stderr
-    if body.startswith(start_tag):
-        first, _, body = body.partition("\n")
-        pid, load_before = _pid_and_load(first[len(start_tag) :])
-    end = body.rfind(end_tag)
-    finished = end >= 0
-    if finished:
-        tail = body[end + len(end_tag) :]
-        body = body[:end]
-        head, _, times = tail.partition("\n")
-        fields = head.split()
-        status = int(fields[0]) if fields and fields[0].isdigit() else None
-        load_after = _float(fields[1]) if len(fields) > 1 else None
-        cpu = _children_cpu_seconds(times)
-    return Reported(pid, load_before, finished, status, cpu, load_after, body)
-
-
-def _load_line(marker: str, what: str) -> str:
-    """Print `<marker> <what> <1-minute load>` to stderr, reading /proc/loadavg without forking."""
-    return (
-        "load=; { read -r load rest < /proc/loadavg; } 2>/dev/null; "
-        f'printf "%s %s\\n" {shlex.quote(marker)} "{what} $load" >&2'
+    """Split the wrapper's header and trailer from the program's stderr and read them."""
+    header, started, rest = stderr.partition(f"{marker} start\n")
+    pid_line = next((line for line in header.splitlines() if line.startswith(f"{marker} pid ")), "")
+    pid_fields = pid_line.split()[2:]
+    pid = int(pid_fields[0]) if pid_fields and pid_fields[0].isdigit() else None
+    end = rest.rfind(f"{marker} end ")
+    if not started or end < 0:
+        return Reported(pid=pid, finished=False, stderr=rest if started else "")
+    program_stderr, trailer = rest[:end], rest[end:]
+    end_line, _, trailer = trailer.partition("\n")
+    times_after, _, clock_line = trailer.rpartition(f"{marker} clock ")
+    status = end_line.split()[2] if len(end_line.split()) > 2 else ""
+    t0, t1, up0, up1, load_after = (clock_line.split() + [""] * 5)[:5]
+    cpu_before, cpu_after = _children_cpu_seconds(header), _children_cpu_seconds(times_after)
+    return Reported(
+        pid=pid,
+        finished=True,
+        status=int(status) if status.isdigit() else None,
+        wall_seconds=_difference(t0, t1) or _difference(up0, up1),
+        cpu_seconds=None if cpu_before is None or cpu_after is None else max(cpu_after - cpu_before, 0.0),
+        load_before=_float(pid_fields[1]) if len(pid_fields) > 1 else None,
+        load_after=_float(load_after),
+        stderr=program_stderr,
     )
+
+
+def _in_best_shell(script: str) -> str:
+    """Run `script` by bash (without its start-up files) if the board has it, else by /bin/sh, in this pid."""
+    chooser = (
+        'command -v bash >/dev/null 2>&1 && exec bash --norc --noprofile -c "$1" aipep; exec /bin/sh -c "$1" aipep'
+    )
+    return f"exec /bin/sh -c {shlex.quote(chooser)} aipep {shlex.quote(script)}"
 
 
 def _variable(name: str) -> str:
@@ -122,23 +155,24 @@ def _variable(name: str) -> str:
     return name
 
 
-def _pid_and_load(text: str) -> tuple[int | None, float | None]:
-    fields = text.split()
-    pid = int(fields[0]) if fields and fields[0].isdigit() else None
-    return pid, _float(fields[1]) if len(fields) > 1 else None
-
-
 def _children_cpu_seconds(times_output: str) -> float | None:
     """`times` prints the shell's own user/system times, then its children's; we want the second line."""
-    lines = [line for line in times_output.splitlines() if _TIMES.search(line)]
+    lines = [match for match in map(_TIMES.search, times_output.splitlines()) if match]
     if len(lines) < 2:
         return None
-    minutes_user, seconds_user, minutes_system, seconds_system = _TIMES.search(lines[1]).groups()
+    minutes_user, seconds_user, minutes_system, seconds_system = lines[1].groups()
     return 60 * int(minutes_user) + float(seconds_user) + 60 * int(minutes_system) + float(seconds_system)
 
 
+def _difference(start: str, stop: str) -> float | None:
+    """Seconds between two clock readings, or None when the board could not give both."""
+    first, last = _float(start), _float(stop)
+    return last - first if first is not None and last is not None and last >= first else None
+
+
 def _float(text: str) -> float | None:
+    """Read a number printed by the board; `$EPOCHREALTIME` uses the locale's decimal comma in some locales."""
     try:
-        return float(text)
+        return float(text.replace(",", "."))
     except ValueError:
         return None
