@@ -230,6 +230,31 @@ def test_changed_host_key_is_refused_even_when_trusting_on_first_use(sshd, tmp_p
     assert known_hosts.read_text() == before
 
 
+def test_known_hosts_with_hashed_names_and_markers_is_understood(sshd, tmp_path):
+    """A real user's file: names hashed by `ssh-keygen -H`, a certificate authority line paramiko cannot read."""
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text(sshd.known_hosts.read_text())
+    subprocess.run(["ssh-keygen", "-q", "-H", "-f", str(known_hosts)], check=True, capture_output=True)
+    authority = generate_key(tmp_path / "authority")
+    known_hosts.write_text(f"@cert-authority *.example.com {authority}\n" + known_hosts.read_text())
+    assert f"[127.0.0.1]:{sshd.port}" not in known_hosts.read_text()
+    board = get_platform("ssh", **sshd.options(ssh_known_hosts=str(known_hosts)))
+    try:
+        board.prepare()
+    finally:
+        board.close()
+
+
+def test_revoked_key_is_refused_even_when_trusting_on_first_use(sshd, tmp_path):
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text(f"@revoked * {sshd.host_public_key}\n")
+    board = get_platform("ssh", **sshd.options(ssh_known_hosts=str(known_hosts), ssh_trust_on_first_use=True))
+    with pytest.raises(UserError, match="@revoked"):
+        board.prepare()
+    board.close()
+    assert known_hosts.read_text() == f"@revoked * {sshd.host_public_key}\n"
+
+
 @pytest.mark.parametrize(("identity", "expected"), [("stranger", "refused this key"), ("missing", "no such file")])
 def test_key_the_board_does_not_accept_is_refused(sshd, tmp_path, identity, expected):
     generate_key(tmp_path / "stranger")

@@ -20,7 +20,7 @@ import paramiko
 
 from harness.errors import RunFailure, UserError
 from platforms.ssh.address import SshAddress
-from platforms.ssh.host_keys import KnownHostsPolicy, changed_key_error
+from platforms.ssh.host_keys import KnownHostsPolicy, changed_key_error, load_known_hosts
 
 # The kernel gives up on a silent peer after idle + interval * count seconds, so a board that loses power
 # mid-run is noticed even while we only wait for its output.
@@ -126,9 +126,8 @@ def connect(
     """Connect with key authentication only; every refusal is one UserError line."""
     key = _load_identity(identity)
     client = paramiko.SSHClient()
-    if known_hosts.is_file():
-        client.load_host_keys(str(known_hosts))
-    client.set_missing_host_key_policy(KnownHostsPolicy(known_hosts, trust_on_first_use))
+    known = load_known_hosts(known_hosts, client.get_host_keys())
+    client.set_missing_host_key_policy(KnownHostsPolicy(known, trust_on_first_use))
     sock = _open_socket(address, timeout)
     try:
         _authenticate(client, sock, address, key, identity, known_hosts, timeout)
@@ -186,9 +185,11 @@ def _load_identity(identity: Path | None) -> paramiko.PKey:
 def _open_socket(address: SshAddress, timeout: float) -> socket.socket:
     try:
         sock = socket.create_connection((address.host, address.port), timeout=timeout)
+    except TimeoutError:
+        raise UserError(f"--devices: {address}: cannot reach it, no answer within {timeout:g} s") from None
     except OSError as exc:
         reason = exc.strerror or str(exc) or type(exc).__name__
-        raise UserError(f"--devices: {address}: cannot reach it within {timeout:g} s ({reason})") from None
+        raise UserError(f"--devices: {address}: cannot reach it ({reason})") from None
     # Small requests back to back (open a channel, exec, read a status) stall on Nagle's algorithm otherwise.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
@@ -196,6 +197,8 @@ def _open_socket(address: SshAddress, timeout: float) -> socket.socket:
         ("TCP_KEEPIDLE", KEEPALIVE_IDLE_S),
         ("TCP_KEEPINTVL", KEEPALIVE_INTERVAL_S),
         ("TCP_KEEPCNT", KEEPALIVE_COUNT),
+        # Keepalive only probes an idle link; this bounds the wait for data we sent and the peer never acked.
+        ("TCP_USER_TIMEOUT", 1000 * (KEEPALIVE_IDLE_S + KEEPALIVE_INTERVAL_S * KEEPALIVE_COUNT)),
     ):
         if hasattr(socket, option):
             sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)

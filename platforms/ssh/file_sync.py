@@ -18,6 +18,8 @@ from harness.errors import RunFailure
 from platforms.ssh.connection import SshConnection
 
 _CHUNK = 1 << 20
+# A slow board still hashes this fast; a large model gets that much longer than a network wait to be checked.
+MD5_BYTES_PER_S = 10e6
 
 
 class DeviceStorageError(RunFailure):
@@ -73,6 +75,8 @@ def _same_content(connection: SshConnection, local: Path, remote: str) -> bool:
         return False
     if remote_size != local.stat().st_size:
         return False
-    output = connection.execute(f"md5sum -- {shlex.quote(remote)}")
+    output = connection.execute(
+        f"md5sum -- {shlex.quote(remote)}", timeout=connection.timeout + remote_size / MD5_BYTES_PER_S
+    )
     remote_md5 = output.stdout.decode(errors="replace").split(" ", 1)[0] if output.status == 0 else None
     return remote_md5 == md5_of(local)

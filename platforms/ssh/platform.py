@@ -59,7 +59,7 @@ class SshPlatform(Platform):
         self.identity = Path(ssh_identity).expanduser() if ssh_identity else None
         self.known_hosts = Path(ssh_known_hosts).expanduser() if ssh_known_hosts else default_known_hosts()
         self.trust_on_first_use = bool(ssh_trust_on_first_use)
-        self.remote_dir = remote_dir.rstrip("/") or "/"
+        self.remote_dir = remote_dir.rstrip("/")
         self.timeout = float(timeout or 600.0)
         self.connect_timeout = float(connect_timeout)
         self.temperature_files = tuple(temperature_files)
@@ -85,7 +85,7 @@ class SshPlatform(Platform):
     def describe(self) -> DeviceDescription:
         output = self.connection().execute(description_script(self.temperature_files))
         details = parse_description(output.stdout.decode(errors="replace"))
-        details["remote_dir"] = self.remote_dir
+        details["remote_dir"] = self.remote_dir or "/"
         return DeviceDescription(platform=self.name, identifier=str(self.address), details=details)
 
     def health(self) -> dict[str, float | None]:
