@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import paramiko
+
 from harness.errors import UserError
 from platforms.base import DeviceDescription, Platform, ProcessResult
 from platforms.device_lock import DEFAULT_TIMEOUT_S, DeviceLock
@@ -162,6 +164,9 @@ class SshPlatform(Platform):
             wall = time.perf_counter() - clock
             if not finished:
                 self._kill(channel, wrapped.marker, stdout, stderr)
+        except KeyboardInterrupt:
+            self._kill(channel, wrapped.marker, stdout, stderr)
+            raise
         finally:
             channel.close()
         report = read_report(wrapped.marker, stderr.decode(errors="replace"))
@@ -181,7 +186,7 @@ class SshPlatform(Platform):
             load_after=report.load_after,
         )
 
-    def _kill(self, channel, marker: str, stdout: bytearray, stderr: bytearray) -> None:
+    def _kill(self, channel: paramiko.Channel, marker: str, stdout: bytearray, stderr: bytearray) -> None:
         """Kill the remote tree over a second channel, then collect what the first one still carries."""
         connection = self.connection()
         deadline = time.monotonic() + self.connect_timeout
