@@ -27,7 +27,7 @@ from harness.errors import UserError  # noqa: E402
 from harness.spec import parse_spec  # noqa: E402
 from platforms import get_platform  # noqa: E402
 from platforms.host import describe_linux_host  # noqa: E402
-from platforms.ssh import DeviceLostError  # noqa: E402
+from platforms.ssh import DeviceLostError, DeviceStorageError  # noqa: E402
 from platforms.ssh.address import SshAddress, parse_address  # noqa: E402
 from platforms.ssh.remote_command import read_report, wrap  # noqa: E402
 
@@ -108,6 +108,32 @@ def test_second_push_sends_only_what_changed(board, tmp_path):
     board.push(local)
     assert os.stat(remote).st_mtime != 1_000_000
     assert Path(remote).read_bytes() == b"b" * 1000
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 64 KiB tmpfs: a board whose disk is full. Needs the right to mount, which root in a VM has."""
+    mount_point = tmp_path / "tiny_disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount_point)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    yield mount_point
+    subprocess.run(["umount", "-l", str(mount_point)], check=True)
+
+
+def test_full_board_disk_is_one_clear_run_failure(sshd, tiny_disk, tmp_path):
+    model = tmp_path / "model.bin"
+    model.write_bytes(os.urandom(256 * 1024))
+    board = get_platform("ssh", **sshd.options(remote_dir=str(tiny_disk)))
+    try:
+        expected = r"cannot write .*model\.bin: .*needs 256 KiB, \d+ KiB are free there"
+        with pytest.raises(DeviceStorageError, match=expected) as full:
+            board.push(model)
+    finally:
+        board.close()
+    assert "\n" not in str(full.value)
+    assert not [path for path in tiny_disk.rglob("*") if path.is_file()]
 
 
 def test_hostile_values_stay_single_literal_arguments(board, tmp_path):

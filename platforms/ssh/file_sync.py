@@ -9,6 +9,7 @@ push never leaves a half file under the real name.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shlex
 import stat
@@ -48,9 +49,12 @@ def push_file(connection: SshConnection, local: Path, remote: str) -> bool:
             sftp.put(str(local), partial, confirm=True)
             sftp.chmod(partial, mode)
             sftp.posix_rename(partial, remote)
+        except (ConnectionError, TimeoutError):
+            raise
         except OSError as exc:
-            reason = exc.strerror or str(exc) or type(exc).__name__
-            raise DeviceStorageError(f"ssh device {connection.address}: cannot write {remote}: {reason}") from None
+            if not connection.transport.is_active():
+                raise
+            raise _storage_error(connection, remote, local.stat().st_size, exc) from None
     return True
 
 
@@ -66,6 +70,25 @@ def make_dirs(connection: SshConnection, remote_dir: str) -> None:
     if output.status != 0:
         reason = output.stderr.decode(errors="replace").strip()
         raise DeviceStorageError(f"ssh device {connection.address}: cannot create {remote_dir}: {reason}")
+
+
+def _storage_error(connection: SshConnection, remote: str, size: int, exc: OSError) -> DeviceStorageError:
+    """Name the file and, since SFTP reports a full disk only as 'Failure', the space left where it goes."""
+    with contextlib.suppress(OSError):
+        connection.sftp().remove(f"{remote}.aipep-partial")
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    free = _free_kib(connection, remote.rsplit("/", 1)[0] or "/")
+    if free is not None:
+        reason += f"; it needs {-(-size // 1024)} KiB, {free} KiB are free there"
+    return DeviceStorageError(f"ssh device {connection.address}: cannot write {remote}: {reason}")
+
+
+def _free_kib(connection: SshConnection, directory: str) -> int | None:
+    """The 'Available' column of POSIX `df -P`, which busybox prints too."""
+    output = connection.execute(f"df -Pk -- {shlex.quote(directory)}")
+    lines = output.stdout.decode(errors="replace").strip().splitlines()
+    fields = lines[-1].split() if output.status == 0 and len(lines) >= 2 else []
+    return int(fields[3]) if len(fields) >= 4 and fields[3].isdigit() else None
 
 
 def _same_content(connection: SshConnection, local: Path, remote: str) -> bool:
