@@ -13,13 +13,14 @@ descendant found through /proc that moved to a group of its own) ends the
 whole tree.
 
 Timing is taken on the board, not here: starting a command through sshd
-costs a varying 0.1 s or more, which would swamp the CPU/wall ratio the A/B
-runner uses to spot disturbed rounds. The wrapper reads the clock
+costs from a few milliseconds to a tenth of a second or more (a login shell
+that reads heavy start-up files), which would swamp the CPU/wall ratio the
+A/B runner uses to spot disturbed rounds. The wrapper reads the clock
 (`$EPOCHREALTIME`, `date +%s.%N` or /proc/uptime, the first the board has)
 and the `times` builtin (CPU time of waited-for children, so no /usr/bin/time
-is needed) just before and after the program.
-It reports on stderr behind a per-run random marker: a header before the
-program's own stderr, a trailer after it.
+is needed) just before and after the program. It reports on stderr behind a
+per-run random marker: a header before the program's own stderr, a trailer
+after it.
 """
 
 from __future__ import annotations
