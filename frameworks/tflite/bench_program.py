@@ -1,0 +1,137 @@
+"""Time a .tflite model with the TFLite interpreter and print AIPEP observer lines.
+
+Runs under whatever interpreter the benchmark names, so it imports only numpy,
+the standard library and the runtime: `ai_edge_litert` (works with numpy 2),
+else `tflite_runtime` (numpy < 2 only). NET is perf_counter_ns around
+`invoke()`. The Python Interpreter exposes no per-operator timings, so only NET
+is reported (see README.md).
+
+Exit status: 0 on success, 2 for a usage mistake, 1 when the runtime fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+PREFIX = "AIPEP"
+INPUT_TYPES = {
+    "float": "float32",
+    "float32": "float32",
+    "float16": "float16",
+    "int8": "int8",
+    "uint8": "uint8",
+    "int": "int32",
+    "int32": "int32",
+    "int64": "int64",
+    "bool": "bool",
+}
+
+
+class UsageError(Exception):
+    """A mistake in the flags; exit status 2."""
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:
+        raise UsageError(message)
+
+
+def load_interpreter_class():
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ModuleNotFoundError:
+        from tflite_runtime.interpreter import Interpreter
+    return Interpreter
+
+
+def parse_input_flag(text: str) -> tuple[str, tuple[int, ...], str]:
+    """`name:d0,d1,...:type`, split from the right because tensor names may hold colons."""
+    parts = text.rsplit(":", 2)
+    if len(parts) != 3 or not parts[0] or parts[2] not in INPUT_TYPES:
+        raise UsageError(f"--input {text}: expected name:d0,d1,...:type with type one of {', '.join(INPUT_TYPES)}")
+    try:
+        shape = tuple(int(dim) for dim in parts[1].split(",")) if parts[1] else ()
+    except ValueError:
+        raise UsageError(f"--input {text}: dimensions must be comma-separated integers") from None
+    return parts[0], shape, INPUT_TYPES[parts[2]]
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = _OneLineParser(prog="bench_program.py", allow_abbrev=False)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--warmup", type=int, default=0)
+    parser.add_argument("--iter", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--input", action="append", default=[], type=parse_input_flag)
+    parser.add_argument("--output", help="write the last outputs here as JSON")
+    args = parser.parse_args(argv)
+    if args.warmup < 0 or args.iter < 1 or args.threads < 1:
+        raise UsageError("--warmup must be >= 0, --iter and --threads >= 1")
+    return args
+
+
+def prepare(interpreter, requested: list[tuple[str, tuple[int, ...], str]]) -> None:
+    """Resize inputs the spec shapes, allocate, and fill every input with seeded random data."""
+    details = {detail["name"]: detail for detail in interpreter.get_input_details()}
+    for name, shape, _ in requested:
+        if name not in details:
+            raise UsageError(f"--input {name}: the model has no such input, expected one of {', '.join(details)}")
+        interpreter.resize_tensor_input(details[name]["index"], list(shape))
+    interpreter.allocate_tensors()
+    rng = np.random.default_rng(0)
+    for detail in interpreter.get_input_details():
+        shape = tuple(int(dim) for dim in detail["shape"])
+        interpreter.set_tensor(detail["index"], rng.random(shape).astype(detail["dtype"]))
+
+
+def time_invoke(interpreter, warmup: int, iterations: int) -> list[float]:
+    """Microseconds per timed invoke(); the bare loop harness_overhead.py compares against."""
+    for _ in range(warmup):
+        interpreter.invoke()
+    latencies = []
+    for _ in range(iterations):
+        start = time.perf_counter_ns()
+        interpreter.invoke()
+        latencies.append((time.perf_counter_ns() - start) / 1000.0)
+    return latencies
+
+
+def write_outputs(path: str, interpreter) -> None:
+    document = {}
+    for detail in interpreter.get_output_details():
+        array = interpreter.get_tensor(detail["index"])
+        document[detail["name"]] = {"shape": list(array.shape), "values": array.ravel().tolist()}
+    with open(path, "w") as handle:
+        json.dump(document, handle)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = parse_args(sys.argv[1:] if argv is None else argv)
+        interpreter_class = load_interpreter_class()
+        try:
+            interpreter = interpreter_class(model_path=args.model, num_threads=args.threads)
+            prepare(interpreter, args.input)
+            latencies = time_invoke(interpreter, args.warmup, args.iter)
+            if args.output:
+                write_outputs(args.output, interpreter)
+        except UsageError:
+            raise
+        except Exception as exc:  # the runtime raises ValueError/RuntimeError for load and run failures
+            print(f"bench_program.py: TFLite interpreter failed: {' '.join(str(exc).split())}", file=sys.stderr)
+            return 1
+    except UsageError as exc:
+        print(f"bench_program.py: error: {exc}", file=sys.stderr)
+        return 2
+    record = {"type": "NET", "metric": "latency", "unit": "us", "values": [round(v, 3) for v in latencies]}
+    print(f"{PREFIX} {json.dumps(record)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Parse what TFLite's `benchmark_model` prints into samples.
+
+The tool prints aggregates, not iterations: a `count=N first=.. curr=.. min=..
+max=.. avg=.. std=..` line (microseconds) after warmup and again after the
+timed runs, and, with `--enable_op_profiling=true`, a "Run Order" table per
+profiled phase whose `[avg ms]` column is each operator's mean. Each becomes
+ONE value per run marked `from_tool_summary`, so statistics treat it as a
+round's figure, not as per-iteration spread.
+"""
+
+from __future__ import annotations
+
+import re
+
+from frameworks.observer_lines import OutputParseError
+from frameworks.samples import NET, MetricSamples
+
+_SUMMARY = re.compile(
+    r"^(?:INFO: )?count=(?P<count>\d+) first=(?P<first>\S+) curr=\S+ min=\S+ max=\S+ avg=(?P<avg>\S+) std=\S+"
+)
+_TIMINGS = re.compile(r"Inference timings in us: .*Inference \(avg\): (?P<avg>[^,\s]+)")
+_RUNS_HEADER = "Operator-wise Profiling Info for Regular Benchmark Runs"
+_RUN_ORDER = "============================== Run Order =============================="
+
+
+def looks_like_benchmark_model(text: str) -> bool:
+    return any(_SUMMARY.match(line.strip()) for line in text.splitlines())
+
+
+def parse_benchmark_model_output(text: str) -> list[MetricSamples]:
+    """NET from the closing `Inference timings in us` line, operators from the regular-runs table.
+
+    That line is printed only after the timed runs finish, so output cut off
+    after the warmup `count=` line is refused rather than read as the warmup mean.
+    """
+    lines = [line.strip() for line in text.splitlines()]
+    timings = [match for line in lines if (match := _TIMINGS.search(line))]
+    if not timings:
+        raise OutputParseError(
+            "benchmark_model output: no 'Inference timings in us: ... Inference (avg): X' line (truncated output?)"
+        )
+    average = _number(timings[-1].group("avg"), "benchmark_model output: Inference (avg)")
+    samples = [MetricSamples(NET, "latency", "us", (average,), from_tool_summary=True)]
+    samples += _operator_samples(lines)
+    return samples
+
+
+def _operator_samples(lines: list[str]) -> list[MetricSamples]:
+    if _RUNS_HEADER not in " ".join(lines):
+        return []
+    start = next(i for i, line in enumerate(lines) if _RUNS_HEADER in line)
+    if start + 2 >= len(lines) or lines[start + 1] != _RUN_ORDER or not lines[start + 2].startswith("[node type]"):
+        raise OutputParseError(f"benchmark_model output line {start + 2}: expected the 'Run Order' table header")
+    averages: dict[str, float] = {}
+    for number, line in enumerate(lines[start + 3 :], start=start + 4):
+        if not line:
+            break
+        columns = line.split(None, 7)
+        if len(columns) < 7:
+            raise OutputParseError(
+                f"benchmark_model output line {number}: operator row has too few columns: {line!r:.80}"
+            )
+        name = _operator_name(columns[7] if len(columns) == 8 else "", columns[0])
+        averages[name] = averages.get(name, 0.0) + _number(columns[2], f"benchmark_model output line {number}") * 1000.0
+    else:
+        raise OutputParseError("benchmark_model output: the operator table is cut off (no blank line after it)")
+    if not averages:
+        raise OutputParseError("benchmark_model output: the operator table has no rows")
+    return [MetricSamples(name, "latency", "us", (value,), from_tool_summary=True) for name, value in averages.items()]
+
+
+def _operator_name(name: str, node_type: str) -> str:
+    """`[Conv2d_0/Relu6]:0` → `Conv2d_0/Relu6`; an unnamed node is known by its type."""
+    match = re.fullmatch(r"\[(.*)\](?::\d+)?", name.strip())
+    cleaned = (match.group(1) if match else name).strip()
+    return cleaned or node_type
+
+
+def _number(text: str, where: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise OutputParseError(f"{where}: {text!r:.40} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")) or value < 0:
+        raise OutputParseError(f"{where}: {text!r:.40} is not a finite non-negative number")
+    return value
