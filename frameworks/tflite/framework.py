@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from frameworks.base import Framework
-from frameworks.observer_lines import parse_observer_output
+from frameworks.observer_lines import OutputParseError, parse_observer_output
 from frameworks.registry import register_framework
 from frameworks.samples import MetricSamples
 from frameworks.tflite.bench_program import INPUT_TYPES
@@ -58,7 +58,12 @@ class TFLiteFramework(Framework):
         """benchmark_model logs to stderr on some builds and stdout on others, so both are read."""
         if looks_like_benchmark_model(stdout + "\n" + stderr):
             return parse_benchmark_model_output(stdout + "\n" + stderr)
-        return parse_observer_output(stdout)
+        samples = parse_observer_output(stdout)
+        if not samples:
+            raise OutputParseError(
+                "tflite output: neither observer lines nor benchmark_model's 'count=... avg=...' summary found"
+            )
+        return samples
 
 
 def _input_flags(inputs: dict[str, Any], where: str) -> list[str]:
