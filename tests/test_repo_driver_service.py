@@ -69,8 +69,17 @@ def test_kill_9_during_a_bisection_then_restart_resumes_it_without_repeating_a_s
     assert (regression["state"], regression["culprit_hash"]) == ("confirmed", line[1])
     steps = setup.query("SELECT hash, outcome FROM driver_bisect_steps ORDER BY step")
     assert steps == [(line[1], "bad"), (line[0], "good")]
-    tested = setup.query("SELECT hash, count(*) FROM driver_runs WHERE role = 'bisect' GROUP BY hash")
-    assert dict(tested) == {line[1]: 1, line[0]: 1}
+    # A step stores one A/B run, plus a reversed-order verify run when the first was inconclusive;
+    # a step repeated after the restart would show up as a second run of the same type.
+    tested = setup.query(
+        "SELECT d.hash, r.run_type, count(*) FROM driver_runs d JOIN runs r ON r.id = d.run_id"
+        " WHERE d.role = 'bisect' GROUP BY d.hash, r.run_type"
+    )
+    assert {(commit, count) for commit, _, count in tested} == {(line[1], 1), (line[0], 1)}
+    assert {commit: run_type for commit, run_type, _ in tested if run_type != "verify"} == {
+        line[1]: "benchmark",
+        line[0]: "benchmark",
+    }
     assert setup.main_runs() == [(base, None), (line[3], base)]
 
 
