@@ -27,6 +27,7 @@ class OutputParseError(RunFailure):
 def parse_observer_output(text: str) -> list[MetricSamples]:
     """Collect every observer measurement in `text`, grouped by (type, metric)."""
     collected: dict[tuple[str, str], tuple[str, list[float]]] = {}
+    op_types: dict[tuple[str, str], str] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         match = _LINE.search(line.rstrip())
         if not match:
@@ -37,17 +38,19 @@ def parse_observer_output(text: str) -> list[MetricSamples]:
             raise OutputParseError(
                 f"output line {number}: {match.group(1)} line is not valid JSON ({exc.msg}): {line[:120]!r}"
             ) from None
-        for op_type, metric, unit, values in _measurements(payload, number):
+        for name, metric, unit, values, op_type in _measurements(payload, number):
             unit, values = _normalise(unit, values)
-            known_unit, known_values = collected.setdefault((op_type, metric), (unit, []))
+            known_unit, known_values = collected.setdefault((name, metric), (unit, []))
             if known_unit != unit:
                 raise OutputParseError(
-                    f"output line {number}: {op_type} {metric} switches unit from {known_unit} to {unit}"
+                    f"output line {number}: {name} {metric} switches unit from {known_unit} to {unit}"
                 )
             known_values.extend(values)
+            if op_type:
+                op_types.setdefault((name, metric), op_type)
     return [
-        MetricSamples(type=op_type, metric=metric, unit=unit, values=tuple(values))
-        for (op_type, metric), (unit, values) in collected.items()
+        MetricSamples(name, metric, unit, tuple(values), op_type=op_types.get((name, metric), ""))
+        for (name, metric), (unit, values) in collected.items()
     ]
 
 
@@ -67,7 +70,8 @@ def _measurements(payload: object, number: int):
             yield _flat({"type": op_type, "metric": metric, **entry}, number)
 
 
-def _flat(entry: dict, number: int) -> tuple[str, str, str, list[float]]:
+def _flat(entry: dict, number: int) -> tuple[str, str, str, list[float], str]:
+    """FAI-PEP's fields, plus our optional `op_type` (the operator kind behind a node name)."""
     where = f"output line {number}: {entry.get('type')} {entry.get('metric')}"
     if "values" in entry:
         raw = entry["values"]
@@ -86,7 +90,10 @@ def _flat(entry: dict, number: int) -> tuple[str, str, str, list[float]]:
         if not math.isfinite(value):
             raise OutputParseError(f"{where}: value {item!r} is not finite")
         values.append(value)
-    return str(entry["type"]), str(entry["metric"]), str(entry.get("unit", "")), values
+    op_type = entry.get("op_type", "")
+    if not isinstance(op_type, str):
+        raise OutputParseError(f"{where}: 'op_type' should be a string, got {op_type!r}")
+    return str(entry["type"]), str(entry["metric"]), str(entry.get("unit", "")), values, op_type
 
 
 def _normalise(unit: str, values: list[float]) -> tuple[str, list[float]]:

@@ -14,6 +14,9 @@ class MetricSamples:
     `from_tool_summary` marks values that are a tool's own aggregate (one
     average per run, as TFLite's benchmark_model prints) rather than one value
     per iteration, so summaries are not mistaken for per-iteration spread.
+    `op_type` is the kind of operator (`FusedConv`, `CONV_2D`) when the
+    framework says it: node names after graph fusion rarely tell, and a user
+    looking for "which operator" needs both.
     """
 
     type: str
@@ -21,6 +24,7 @@ class MetricSamples:
     unit: str
     values: tuple[float, ...]
     from_tool_summary: bool = False
+    op_type: str = ""
 
     @property
     def key(self) -> str:

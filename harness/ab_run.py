@@ -195,6 +195,7 @@ def _fill_result(result: RunResult, state: AbState, method: str) -> None:
             summary=summarize(values),
             num_runs=len(values),
             from_tool_summary=first.from_tool_summary,
+            op_type=first.op_type or None,
         )
         if control:
             control_values = [v for samples in control for v in samples.values]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -141,9 +141,8 @@ class ArmRunner:
 def _merge(collected: dict[str, list[MetricSamples]]) -> dict[str, MetricSamples]:
     merged = {}
     for key, parts in collected.items():
-        first = parts[0]
         values = tuple(value for part in parts for value in part.values)
-        merged[key] = MetricSamples(first.type, first.metric, first.unit, values, first.from_tool_summary)
+        merged[key] = replace(parts[0], values=values)
     return merged
 
 

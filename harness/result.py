@@ -29,6 +29,7 @@ class MetricResult:
     summary: dict[str, float]
     num_runs: int
     from_tool_summary: bool = False
+    op_type: str | None = None
     round_values: list[float] | None = None
     control_values: list[float] | None = None
     control_summary: dict[str, float] | None = None

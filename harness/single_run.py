@@ -45,4 +45,5 @@ def metric_result(parts: list[MetricSamples]) -> MetricResult:
         summary=summarize(values),
         num_runs=len(values),
         from_tool_summary=first.from_tool_summary,
+        op_type=first.op_type or None,
     )

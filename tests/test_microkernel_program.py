@@ -33,7 +33,10 @@ def build(repo_dir: Path, dst: Path, cflags: str | None = None) -> subprocess.Co
         env["CFLAGS"] = cflags
     return subprocess.run(
         ["sh", str(BUILD_SH), str(repo_dir), str(dst)],
-        capture_output=True, text=True, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
 
 
@@ -46,7 +49,7 @@ def metrics(stdout: str) -> dict[str, list[float]]:
     for line in stdout.splitlines():
         if not line.startswith(PREFIX):
             continue
-        record = json.loads(line[len(PREFIX):])
+        record = json.loads(line[len(PREFIX) :])
         assert record["metric"] == "latency"
         assert record["unit"] == "us"
         assert record["type"] not in found, f"duplicate line for {record['type']}"
@@ -140,15 +143,16 @@ def test_help(program):
 def test_output_tensor_is_deterministic_and_independent_of_work(program, tmp_path):
     first, second = tmp_path / "a.json", tmp_path / "b.json"
     r1 = run(program, "--warmup", "0", "--iter", "1", "--output", str(first))
-    r2 = run(program, "--warmup", "1", "--iter", "2", "--work", "Conv=150", "--work", "Softmax=7",
-             "--output", str(second))
+    r2 = run(
+        program, "--warmup", "1", "--iter", "2", "--work", "Conv=150", "--work", "Softmax=7", "--output", str(second)
+    )
     assert r1.returncode == 0 and r2.returncode == 0, r1.stderr + r2.stderr
     assert first.read_bytes() == second.read_bytes()
     tensor = json.loads(first.read_text())
     rows, cols = tensor["shape"]
     assert len(tensor["values"]) == rows * cols
     for r in range(rows):
-        row = tensor["values"][r * cols:(r + 1) * cols]
+        row = tensor["values"][r * cols : (r + 1) * cols]
         assert all(0 < v < 1 for v in row)
         assert sum(row) == pytest.approx(1.0, abs=1e-4)
 

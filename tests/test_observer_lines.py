@@ -47,5 +47,23 @@ def test_garbled_lines_are_errors_not_zeros(line):
         parse_observer_output(line)
 
 
+def test_op_type_is_kept_beside_the_node_name():
+    text = (
+        'AIPEP {"type": "Relu_0_out", "metric": "latency", "unit": "us", "values": [1], "op_type": "FusedConv"}\n'
+        'AIPEP {"type": "Relu_0_out", "metric": "latency", "unit": "us", "values": [2]}\n'
+        'PyTorchObserver {"type": "NET", "metric": "latency", "unit": "us", "value": 3}\n'
+    )
+    found = by_key(text)
+    assert found["Relu_0_out latency"].op_type == "FusedConv"
+    assert found["Relu_0_out latency"].values == (1.0, 2.0)
+    assert found["NET latency"].op_type == ""
+
+
+def test_op_type_that_is_not_a_string_is_an_error():
+    line = 'AIPEP {"type": "Conv", "metric": "latency", "unit": "us", "value": 1, "op_type": 7}'
+    with pytest.raises(OutputParseError, match="'op_type' should be a string"):
+        parse_observer_output(line)
+
+
 def test_other_text_is_ignored():
     assert parse_observer_output("AIPEPX {}\nhello {json}\n") == []

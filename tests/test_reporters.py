@@ -116,6 +116,26 @@ def test_ab_table_lists_regressions_first_largest_first():
     assert "0.01" in net_row, "the whole network shows its own p-value, not a q-value"
 
 
+def test_operator_kinds_get_their_own_column_when_the_framework_names_them():
+    result = ab_result()
+    result.data["Conv latency"].op_type = "FusedConv"
+    text = screen_text(result)
+    header = next(line for line in text.splitlines() if "verdict" in line)
+    assert [name.strip() for name in header.strip("┃").split("┃")][:3] == ["type", "op", "metric"]
+    conv_row = next(line for line in text.splitlines() if line.startswith("│ Conv"))
+    assert conv_row.split("│")[2].strip() == "FusedConv"
+    assert "op" not in next(line for line in screen_text(single_result()).splitlines() if "p50" in line).split("┃")
+
+
+def test_a_narrow_terminal_folds_names_but_never_the_numbers():
+    result = ab_result()
+    result.data["Gemm latency"].type = "Relu6_pointwise_13_out_nchwc_with_a_long_fused_name"
+    console = Console(record=True, width=80)
+    ScreenReporter(console).report(result)
+    text = console.export_text()
+    assert "[+11.2, +inf]" in text and "regression" in text and "inconclusive" in text
+
+
 def test_ab_rows_are_coloured_by_verdict():
     table = ab_table(ab_result(), "title")
     assert [row.style for row in table.rows] == ["red", "red", None, "green", None]

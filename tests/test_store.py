@@ -290,6 +290,31 @@ def test_database_uses_wal_and_records_its_schema_version(store, tmp_path):
         assert reopened.find_runs() == []
 
 
+def test_operator_kind_reads_back(store):
+    result = single_result()
+    result.data["Conv latency"].op_type = "FusedConv"
+    store.save_run(result)
+    assert store.load_run(result.id).to_json() == result.to_json()
+    assert "op_type" not in store.load_run(result.id).to_json()["data"]["NET latency"]
+
+
+def test_a_version_1_file_is_migrated_and_keeps_its_runs(tmp_path):
+    path = tmp_path / "results.db"
+    with ResultStore(path) as store:
+        store.save_run(old := single_result())
+    with sqlite3.connect(path) as connection:
+        connection.execute("ALTER TABLE metrics DROP COLUMN op_type")
+        connection.execute("PRAGMA user_version = 1")
+    with ResultStore(path) as store:
+        assert store.load_run(old.id).to_json() == old.to_json()
+        new = single_result(commit="c2")
+        new.data["Conv latency"].op_type = "Conv"
+        store.save_run(new)
+        assert store.load_run(new.id).data["Conv latency"].op_type == "Conv"
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
 def test_a_text_file_is_refused_with_one_line(tmp_path):
     path = tmp_path / "results.db"
     path.write_text("these are not the results you are looking for\n" * 100)

@@ -104,6 +104,8 @@ def test_parser_reads_net_and_operator_table():
     assert samples["Predictions latency"].unit == "us" and samples["Predictions latency"].from_tool_summary
     assert "AllocateTensors/0 latency" not in samples and "Conv2d_1_pointwise/Relu6 latency" in samples
     assert len(samples) == 7
+    assert samples["Conv2d_0/Relu6 latency"].op_type == "CONV_2D"
+    assert samples["NET latency"].op_type == ""
 
 
 def test_parser_reads_output_without_op_profiling():

@@ -52,6 +52,7 @@ def _operator_samples(lines: list[str]) -> list[MetricSamples]:
     if start + 2 >= len(lines) or lines[start + 1] != _RUN_ORDER or not lines[start + 2].startswith("[node type]"):
         raise OutputParseError(f"benchmark_model output line {start + 2}: expected the 'Run Order' table header")
     averages: dict[str, float] = {}
+    node_types: dict[str, str] = {}
     for number, line in enumerate(lines[start + 3 :], start=start + 4):
         if not line:
             break
@@ -62,11 +63,15 @@ def _operator_samples(lines: list[str]) -> list[MetricSamples]:
             )
         name = _operator_name(columns[7] if len(columns) == 8 else "", columns[0])
         averages[name] = averages.get(name, 0.0) + _number(columns[2], f"benchmark_model output line {number}") * 1000.0
+        node_types.setdefault(name, columns[0])
     else:
         raise OutputParseError("benchmark_model output: the operator table is cut off (no blank line after it)")
     if not averages:
         raise OutputParseError("benchmark_model output: the operator table has no rows")
-    return [MetricSamples(name, "latency", "us", (value,), from_tool_summary=True) for name, value in averages.items()]
+    return [
+        MetricSamples(name, "latency", "us", (value,), from_tool_summary=True, op_type=node_types[name])
+        for name, value in averages.items()
+    ]
 
 
 def _operator_name(name: str, node_type: str) -> str:

@@ -21,17 +21,21 @@ def ab_table(result: RunResult, title: str) -> Table:
         caption="change = Hodges-Lehmann estimate of treatment vs control; p for NET, BH q for operators",
         caption_justify="left",
     )
-    table.add_column("type")
-    table.add_column("metric")
+    with_op = any(metric.op_type for metric in result.data.values())
+    table.add_column("type", overflow="fold")
+    if with_op:
+        table.add_column("op", overflow="fold")
+    table.add_column("metric", no_wrap=True)
     for name in ("change %", "95% CI %", "p / q", "rounds"):
-        table.add_column(name, justify="right")
-    table.add_column("verdict")
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
     for metric in ordered_comparisons(result):
         comparison = metric.comparison or {}
         verdict = comparison.get("verdict", NOT_COMPARED)
         rounds = comparison.get("rounds")
         table.add_row(
             Text(metric.type),
+            *([Text(metric.op_type or "")] if with_op else []),
             Text(metric.metric),
             percent(comparison.get("estimate_pct")),
             interval(comparison.get("ci_low_pct"), comparison.get("ci_high_pct")),

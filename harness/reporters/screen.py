@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
@@ -12,10 +14,13 @@ from harness.reporters.result_title import result_title
 from harness.reporters.single_table import single_table
 from harness.result import RunResult
 
+# Wide enough for an A/B row with a long fused node name; used where no terminal sets a width.
+UNBOUNDED_WIDTH = 160
+
 
 class ScreenReporter(Reporter):
     def __init__(self, console: Console | None = None) -> None:
-        self.console = console if console is not None else Console()
+        self.console = console if console is not None else _console()
 
     def report(self, result: RunResult) -> None:
         title = result_title(result)
@@ -26,3 +31,11 @@ class ScreenReporter(Reporter):
             self.console.print(ab_table(result, title))
         else:
             self.console.print(single_table(result, title))
+
+
+def _console() -> Console:
+    """A terminal's own width, but logs and pipes have none, so rich's default of 80 would only fold the table."""
+    console = Console()
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(width=UNBOUNDED_WIDTH)
+    return console

@@ -16,16 +16,21 @@ def single_table(result: RunResult, title: str) -> Table:
     net = result.data.get(NET_LATENCY)
     net_p50 = net.summary.get("p50") if net is not None else None
     with_share = bool(net_p50)
+    with_op = any(metric.op_type for metric in result.data.values())
     table = Table(title=Text(title), title_justify="left")
-    for name in ("type", "metric", "unit"):
-        table.add_column(name)
+    table.add_column("type", overflow="fold")
+    if with_op:
+        table.add_column("op", overflow="fold")
+    for name in ("metric", "unit"):
+        table.add_column(name, no_wrap=True)
     for name in ("p10", "p50", "p90"):
-        table.add_column(name, justify="right")
+        table.add_column(name, justify="right", no_wrap=True)
     if with_share:
-        table.add_column("share", justify="right")
+        table.add_column("share", justify="right", no_wrap=True)
     for metric in ordered_metrics(result):
         cells = [
             Text(metric.type),
+            *([Text(metric.op_type or "")] if with_op else []),
             Text(metric.metric),
             Text(metric.unit),
             *(measurement(metric.summary.get(name)) for name in ("p10", "p50", "p90")),

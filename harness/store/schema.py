@@ -18,7 +18,12 @@ import sqlite_utils
 from harness.errors import UserError
 from harness.store.transaction import write_transaction
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# What turns a file of version N - 1 into version N; a file is brought up step by step.
+MIGRATIONS = {
+    2: ("ALTER TABLE metrics ADD COLUMN op_type TEXT",),
+}
 
 COMMIT_STATES = ("queued", "building", "built", "build_failed", "benchmarking", "done", "regressed")
 
@@ -82,6 +87,7 @@ CREATE TABLE IF NOT EXISTS metrics (
     unit TEXT NOT NULL,
     num_runs INTEGER NOT NULL,
     from_tool_summary INTEGER NOT NULL,
+    op_type TEXT,
     summary TEXT NOT NULL,
     control_summary TEXT,
     diff_summary TEXT,
@@ -131,7 +137,7 @@ CREATE VIEW IF NOT EXISTS verdicts AS
 
 
 def ensure_schema(db: sqlite_utils.Database, path: object) -> None:
-    """Create what is missing; refuse files that belong to something else or to a newer aipep.
+    """Create what is missing, migrate older aipep files; refuse files of something else or of a newer aipep.
 
     The common case, an up-to-date file, is settled by one read without taking the write lock.
     """
@@ -145,11 +151,16 @@ def ensure_schema(db: sqlite_utils.Database, path: object) -> None:
             raise UserError(
                 f"{path}: expected an aipep database of schema version {SCHEMA_VERSION} or older, got {version}"
             )
-        if db.table_names():
+        if version > 0:
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[step]:
+                    db.execute(statement)
+        elif db.table_names():
             raise UserError(f"{path}: expected an empty or aipep SQLite database, got one with other tables")
-        for statement in TABLES.split(";"):
-            if statement.strip():
-                db.execute(statement)
+        else:
+            for statement in TABLES.split(";"):
+                if statement.strip():
+                    db.execute(statement)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
