@@ -8,6 +8,7 @@ busy writer instead of failing at once.
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import sqlite_utils
@@ -34,9 +35,32 @@ def open_database(path: Path) -> sqlite_utils.Database:
         connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
         connection.execute("PRAGMA foreign_keys = ON")
         connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            connection.execute("PRAGMA journal_mode = WAL")
+        _use_wal(connection)
     except sqlite3.DatabaseError as error:
         connection.close()
         raise UserError(f"{path}: expected an SQLite database file, got one SQLite cannot read ({error})") from None
     return sqlite_utils.Database(connection, execute_plugins=False)
+
+
+def _use_wal(connection: sqlite3.Connection) -> None:
+    """Switch a new file to WAL, waiting out a second process doing the same.
+
+    The switch needs the file to itself and SQLite answers "database is locked" at once
+    instead of calling the busy handler, so two processes creating one database together
+    would otherwise fail; the wait is bounded by the same busy timeout as every write.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    delay = 0.005
+    while True:
+        try:
+            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error):
+                raise
+            mode = str(error)
+        if mode.lower() == "wal":
+            return
+        if time.monotonic() > deadline:
+            raise sqlite3.OperationalError(f"could not switch to WAL journal mode: {mode}")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
