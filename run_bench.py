@@ -46,7 +46,7 @@ def ask_options(defaults: dict[str, str | bool], ask=input) -> dict[str, str | b
     return chosen
 
 
-def load_options(reset: bool, interactive: bool) -> dict[str, str | bool]:
+def load_options(reset: bool, interactive: bool, ask=input) -> dict[str, str | bool]:
     path = options_path()
     if path.exists() and not reset:
         try:
@@ -59,7 +59,7 @@ def load_options(reset: bool, interactive: bool) -> dict[str, str | bool]:
         return {**default_options(), **saved}
     if not interactive:
         return default_options()
-    options = ask_options(default_options())
+    options = ask_options(default_options(), ask)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(options, indent=2) + "\n")
