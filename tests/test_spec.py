@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -72,6 +73,14 @@ def test_list_of_benchmark_files_like_fai_pep(tmp_path):
     specs = load_benchmarks(listing)
     assert [spec.model.name for spec in specs] == ["a", "b"]
     assert [test.identifier for test in specs[0].tests] == ["0", "1"]
+
+
+def test_shipped_benchmark_lists_name_every_model_of_their_framework():
+    root = Path(__file__).resolve().parent.parent / "specifications"
+    for framework in ("onnxruntime", "tflite"):
+        specs = load_benchmarks(root / "benchmarks" / framework / "cnn.json")
+        shipped = sorted(p.parent.name for p in (root / "models" / framework).glob("*/*.json"))
+        assert sorted({spec.model.name for spec in specs}) == sorted(set(shipped))
 
 
 def test_defaults_and_extra_fields(tmp_path):
