@@ -15,6 +15,7 @@ from harness.error_run import run_error
 from harness.errors import UserError
 from harness.model_cache import ModelCache
 from harness.output_error import SINGLE_OUTPUT, read_outputs
+from harness.reporters.undelivered import Undelivered
 from harness.reporting import build_reporters
 from harness.result import RunResult
 from harness.run_meta import base_meta
@@ -25,6 +26,7 @@ from platforms import get_platform
 
 EXIT_FAILED_RUN = 1
 EXIT_REGRESSION = 3
+EXIT_UNDELIVERED = 4
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,19 +42,22 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    results = execute(args)
-    return exit_status(results, fail_on_regression=args.fail_on_regression)
+    undelivered = Undelivered()
+    results = execute(args, undelivered=undelivered)
+    status = exit_status(results, fail_on_regression=args.fail_on_regression)
+    return status or (EXIT_UNDELIVERED if undelivered else 0)
 
 
-def execute(args, stop: threading.Event | None = None) -> list[RunResult]:
+def execute(args, stop: threading.Event | None = None, undelivered: Undelivered | None = None) -> list[RunResult]:
     """Run every test of the spec(s) on every device; each result goes to the reporters.
 
     Used by the command line and, in process, by the repo driver; `stop`, when
-    set, ends an A/B run cleanly between rounds.
+    set, ends an A/B run cleanly between rounds; `undelivered` collects the results
+    the results server refused for good.
     """
     specs = load_benchmarks(args.benchmark_file)
     info = parse_info(args.info)
-    reporters = build_reporters(args)
+    reporters = build_reporters(args, undelivered)
     results: list[RunResult] = []
     try:
         for device in _devices(args):

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from harness.errors import UserError
+from harness.reporters.results_server import ACCESS_TOKEN_ENV
 from harness.user_dirs import cache_dir, data_dir
 
 
@@ -35,8 +36,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--simple_local_reporter", metavar="DIR", help="write results as flat files")
     parser.add_argument("--screen_reporter", action="store_true", help="print a table per result")
     parser.add_argument("--simple_screen_reporter", action="store_true", help="print each result as one JSON line")
-    parser.add_argument("--remote_reporter", metavar="URL", help="results server to send every result to")
-    parser.add_argument("--remote_access_token", help="access token for --remote_reporter")
+    parser.add_argument(
+        "--remote_reporter",
+        metavar="URL",
+        help="results server to POST every result to; what it cannot take now waits in an outbox and goes first "
+        "on the next run; exit status 4 when it refuses the token or rejects a result",
+    )
+    parser.add_argument(
+        "--remote_access_token",
+        metavar="TOKEN",
+        help=f"access token for --remote_reporter (default: ${ACCESS_TOKEN_ENV}, which keeps it out of shell history)",
+    )
+    parser.add_argument(
+        "--remote_outbox",
+        metavar="DIR",
+        help=f"where results wait for --remote_reporter (default: a folder per server under {data_dir() / 'outbox'})",
+    )
     parser.add_argument("--db", default=str(data_dir() / "aipep.db"), help="SQLite store (default: %(default)s)")
     parser.add_argument("--no_db", action="store_true", help="do not store results in SQLite")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds one benchmark process may run")

@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from harness.reporters.base import Reporter
 from harness.reporters.local import LocalReporter
+from harness.reporters.remote import remote_reporter
+from harness.reporters.results_server import ACCESS_TOKEN_ENV
 from harness.reporters.screen import ScreenReporter
 from harness.reporters.simple_local import SimpleLocalReporter
 from harness.reporters.simple_screen import SimpleScreenReporter
 from harness.reporters.sqlite import SqliteReporter
+from harness.reporters.undelivered import Undelivered
 from harness.store.result_store import ResultStore
 
 
-def build_reporters(args) -> list[Reporter]:
-    """Screen output by default; the SQLite store unless --no_db."""
+def build_reporters(args, undelivered: Undelivered | None = None) -> list[Reporter]:
+    """Screen output by default; the SQLite store unless --no_db; the results server last.
+
+    The server comes after the store, so a result is safe locally before the network is
+    tried, and its flags are checked before anything opens; it sends what earlier runs
+    queued before this run's first result.
+    """
+    remote = None
+    if args.remote_reporter:
+        token = args.remote_access_token or os.environ.get(ACCESS_TOKEN_ENV)
+        outbox = Path(args.remote_outbox) if args.remote_outbox else None
+        remote = remote_reporter(args.remote_reporter, token, outbox, undelivered)
     reporters: list[Reporter] = []
     chosen_output = args.screen_reporter or args.simple_screen_reporter or args.local_reporter
     if args.screen_reporter or not (chosen_output or args.simple_local_reporter):
@@ -27,4 +41,7 @@ def build_reporters(args) -> list[Reporter]:
         reporters.append(SimpleLocalReporter(Path(args.simple_local_reporter)))
     if not args.no_db:
         reporters.append(SqliteReporter(ResultStore(Path(args.db))))
+    if remote is not None:
+        reporters.append(remote)
+        remote.deliver_queued()
     return reporters
