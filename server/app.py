@@ -1,0 +1,37 @@
+"""The Flask application: the API and its error answers.
+
+Flask, because it is the most widely known small WSGI framework: routing, Jinja
+templates and a request object, and nothing to learn beyond them; the server is a
+dozen endpoints over SQL, which needs no more. Any WSGI server can run it; the command
+line uses waitress (see serve.py).
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from server.api import PREFIX, api
+from server.http_json import body_limit_reason, json_error
+from server.server_state import EXTENSION, ServerState, current_state
+
+
+def create_app(state: ServerState) -> Flask:
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = state.max_body_bytes
+    app.extensions[EXTENSION] = state
+    app.register_blueprint(api)
+    app.register_error_handler(HTTPException, _http_error)
+    return app
+
+
+def _http_error(error: HTTPException) -> Response | HTTPException:
+    """API clients get JSON for every refusal (unknown path, wrong method, too large); pages keep HTML."""
+    if request.path.startswith(PREFIX + "/"):
+        reason = error.description or error.name
+        if error.code == 413:
+            reason = body_limit_reason(current_state().max_body_bytes)
+        response = json_error(error.code or 500, reason)
+        response.headers.extend(header for header in error.get_headers() if header[0] != "Content-Type")
+        return response
+    return error

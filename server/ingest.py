@@ -1,0 +1,37 @@
+"""Storing one record: all of it in one transaction, or nothing.
+
+Idempotency rests on the results primary key alone. The insert of the results row
+says "do nothing on conflict", so when two copies of a record race (a client retrying
+while its first attempt is still being stored) the database lets exactly one insert
+win and the other gets no row back from RETURNING and stores nothing; no read-then-write window
+exists in which both could think they were first.
+"""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import Engine, Insert
+from sqlalchemy.dialects import postgresql, sqlite
+
+from server.record_rows import record_rows
+from server.schema import metrics, results, samples
+
+
+def store_record(engine: Engine, document: dict) -> bool:
+    """Store a validated record; False when a record with its id was already stored (the first copy stays)."""
+    rows = record_rows(document, received_at=time.time())
+    with engine.begin() as connection:
+        inserted = connection.execute(_insert_unless_present(engine).values(**rows.result).returning(results.c.id))
+        if inserted.first() is None:
+            return False
+        if rows.metrics:
+            connection.execute(metrics.insert(), rows.metrics)
+        if rows.samples:
+            connection.execute(samples.insert(), rows.samples)
+    return True
+
+
+def _insert_unless_present(engine: Engine) -> Insert:
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(results).on_conflict_do_nothing(index_elements=[results.c.id])

@@ -1,0 +1,90 @@
+"""How one validated record maps onto the results, metrics and samples tables.
+
+Column figures are copied from the record, never recomputed: the server shows what
+the harness decided, so a dashboard and a harness table can never disagree. Infinite
+interval ends (few rounds) become NULL, as they do in the stored document.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from harness.reporters.strict_json import strict_json
+
+# MetricResult list -> (arm, series) of its samples, as the harness's own store names them.
+SAMPLE_SERIES = {
+    "values": ("treatment", "iteration"),
+    "control_values": ("control", "iteration"),
+    "round_values": ("treatment", "round"),
+    "control_round_values": ("control", "round"),
+}
+
+
+@dataclass(frozen=True)
+class RecordRows:
+    result: dict[str, Any]
+    metrics: list[dict[str, Any]]
+    samples: list[dict[str, Any]]
+
+
+def record_rows(document: dict[str, Any], received_at: float) -> RecordRows:
+    """Rows for a record that passed validate_record."""
+    result_id = document["id"]
+    meta = document["meta"]
+    device = meta.get("device") or {}
+    data = document.get("data", {})
+    return RecordRows(
+        result={
+            "id": result_id,
+            "model": meta["model"],
+            "identifier": meta["identifier"],
+            "platform": meta["platform"],
+            "device": device.get("identifier"),
+            "framework": meta.get("framework"),
+            "commit_hash": meta.get("commit"),
+            "commit_time": _finite(meta.get("commit_time")),
+            "control_commit_hash": meta.get("control_commit"),
+            "run_type": meta.get("run_type"),
+            "status": document["status"],
+            "received_at": received_at,
+            "document": strict_json(document),
+        },
+        metrics=[_metric_row(result_id, position, key, metric) for position, (key, metric) in enumerate(data.items())],
+        samples=[
+            {"result_id": result_id, "key": key, "arm": arm, "series": series, "position": position, "value": value}
+            for key, metric in data.items()
+            for name, (arm, series) in SAMPLE_SERIES.items()
+            for position, value in enumerate(metric.get(name) or ())
+        ],
+    )
+
+
+def _metric_row(result_id: str, position: int, key: str, metric: dict[str, Any]) -> dict[str, Any]:
+    summary = metric["summary"]
+    control = metric.get("control_summary") or {}
+    comparison = metric.get("comparison") or {}
+    return {
+        "result_id": result_id,
+        "key": key,
+        "position": position,
+        "type": metric["type"],
+        "metric": metric["metric"],
+        "unit": metric["unit"],
+        "p10": _finite(summary.get("p10")),
+        "p50": _finite(summary.get("p50")),
+        "p90": _finite(summary.get("p90")),
+        "control_p50": _finite(control.get("p50")),
+        "estimate_pct": _finite(comparison.get("estimate_pct")),
+        "ci_low_pct": _finite(comparison.get("ci_low_pct")),
+        "ci_high_pct": _finite(comparison.get("ci_high_pct")),
+        "p_value": _finite(comparison.get("p_value")),
+        "q_value": _finite(comparison.get("q_value")),
+        "verdict": comparison.get("verdict"),
+        "rounds": comparison.get("rounds"),
+    }
+
+
+def _finite(value: Any) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None

@@ -1,0 +1,41 @@
+"""The real server (waitress and the Flask app) on a free loopback port, in a thread of the test process.
+
+Stopping runs in waitress's own loop thread (through its trigger), so connections a
+client left open are closed by the thread that owns them and the loop ends at once.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from waitress import wasyncore
+
+from server.database import open_database
+from server.serve import ServeOptions, make_server
+from server.server_state import ServerState
+from server.tokens import create_token
+
+DEFAULT_MAX_BODY = 16 * 1024 * 1024
+
+
+class ServerThread:
+    def __init__(self, database_url: str, max_body_bytes: int = DEFAULT_MAX_BODY) -> None:
+        self.engine = open_database(database_url)
+        self.server = make_server(
+            ServerState(self.engine, max_body_bytes), ServeOptions("127.0.0.1", 0, max_body_bytes, threads=4)
+        )
+        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self.token = create_token(self.engine, "tests")
+        self._thread = threading.Thread(target=self.server.run, name="waitress", daemon=True)
+
+    def __enter__(self) -> ServerThread:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
+        self._thread.join(timeout=30)
+        self.server.task_dispatcher.shutdown()
+        self.engine.dispose()
+        if self._thread.is_alive():
+            raise RuntimeError("the server thread did not stop")
