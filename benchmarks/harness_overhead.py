@@ -1,11 +1,12 @@
-"""How much the harness adds to what onnxruntime itself costs.
+"""How much the harness adds to what the runtime itself costs (onnxruntime and TFLite).
 
-Two figures per model, for the shipped onnxruntime specs:
+Two figures per model, for the shipped onnxruntime and tflite specs:
 
 * NET ratio: the NET p50 the harness reports (framework.compose, a fresh
   process via platforms.host.run_process, framework.parse: what the harness
-  does per process) divided by the p50 of a bare in-process `session.run`
-  loop with the same threads, warmup, iterations and input. Goal: <= 1.01.
+  does per process) divided by the p50 of a bare in-process loop of
+  `session.run` (onnxruntime) or `interpreter.invoke` (TFLite) with the same
+  threads, warmup, iterations and input. Goal: <= 1.01.
 * fixed cost: wall time of one bench-program process minus its timed
   iterations, i.e. interpreter start, imports, model load and session
   creation, measured on a run without warmup or the profiled pass; and the
@@ -36,13 +37,21 @@ import onnxruntime as ort  # noqa: E402
 from frameworks import get_framework  # noqa: E402
 from frameworks.base import CommandContext  # noqa: E402
 from frameworks.onnxruntime import bench_program  # noqa: E402
+from frameworks.onnxruntime.framework import MODEL_ROLE as ONNX_MODEL_ROLE  # noqa: E402
 from frameworks.onnxruntime.framework import input_flags  # noqa: E402
+from frameworks.tflite import bench_program as tflite_program  # noqa: E402
+from frameworks.tflite.framework import MODEL_ROLE as TFLITE_MODEL_ROLE  # noqa: E402
+from frameworks.tflite.framework import input_flags as tflite_input_flags  # noqa: E402
 from harness.generated_models import generate_model  # noqa: E402
 from harness.spec import TestSpec, load_benchmarks  # noqa: E402
 from platforms.host import run_process  # noqa: E402
 
-SPECS = REPO / "specifications" / "models" / "onnxruntime"
-DEFAULT_SPECS = (SPECS / "tiny_convnet" / "tiny_convnet.json", SPECS / "mobilenet_v1" / "mobilenet_v1.json")
+SPECS = REPO / "specifications" / "models"
+DEFAULT_SPECS = tuple(
+    SPECS / framework / name / f"{name}.json"
+    for framework in ("onnxruntime", "tflite")
+    for name in ("tiny_convnet", "mobilenet_v1")
+)
 
 
 @dataclass
@@ -57,21 +66,30 @@ class Repeat:
         return self.harness_p50_us / self.bare_p50_us
 
 
-def prepare_model(spec_path: Path, directory: Path) -> tuple[TestSpec, Path]:
+@dataclass(frozen=True)
+class Case:
+    framework: str
+    test: TestSpec
+    model: Path
+
+
+def prepare_model(spec_path: Path, directory: Path) -> Case:
     (benchmark,) = load_benchmarks(spec_path)
-    model_file = benchmark.model.files["model"]
+    (model_file,) = benchmark.model.files.values()
     path = directory / model_file.filename
     generate_model(model_file.location.removeprefix("generated://"), path)
     digest = hashlib.md5(path.read_bytes()).hexdigest()
     if model_file.md5 and digest != model_file.md5:
         raise SystemExit(f"{spec_path}: model.files.model.md5: expected {digest} (generated), got {model_file.md5}")
-    return benchmark.tests[0], path
+    return Case(benchmark.model.format, benchmark.tests[0], path)
 
 
-def harness_process(test: TestSpec, model: Path) -> tuple[list[float], float]:
+def harness_process(case: Case, test: TestSpec) -> tuple[list[float], float]:
     """NET values and wall seconds of one bench-program process, run as the harness runs it."""
-    framework = get_framework("onnxruntime")
-    (argv,) = framework.compose(test, CommandContext(program=sys.executable, files={"model": str(model)}))
+    framework = get_framework(case.framework)
+    roles = {"onnxruntime": ONNX_MODEL_ROLE, "tflite": TFLITE_MODEL_ROLE}
+    context = CommandContext(program=sys.executable, files={roles[case.framework]: str(case.model)})
+    (argv,) = framework.compose(test, context)
     result = run_process(argv, timeout=600)
     if not result.ok:
         raise SystemExit(f"{test.identifier}: bench program {result.failure_summary()}")
@@ -79,8 +97,21 @@ def harness_process(test: TestSpec, model: Path) -> tuple[list[float], float]:
     return list(net.values), result.wall_seconds
 
 
-def bare_loop(test: TestSpec, model: Path) -> list[float]:
-    """The reference: a session.run loop in this process, nothing around it but the clock."""
+def bare_loop(case: Case) -> list[float]:
+    """The reference: the runtime's own call in a loop in this process, nothing around it but the clock."""
+    if case.framework == "tflite":
+        return bare_invoke_loop(case.test, case.model)
+    return bare_session_loop(case.test, case.model)
+
+
+def bare_invoke_loop(test: TestSpec, model: Path) -> list[float]:
+    interpreter = tflite_program.load_interpreter_class()(model_path=str(model), num_threads=test.option("threads", 1))
+    flags = tflite_input_flags(test.inputs, "inputs")
+    tflite_program.prepare(interpreter, [tflite_program.parse_input_flag(flag) for flag in flags[1::2]])
+    return tflite_program.time_invoke(interpreter, test.warmup, test.iter)
+
+
+def bare_session_loop(test: TestSpec, model: Path) -> list[float]:
     options = bench_program.session_options(ort, test.option("threads", 1), test.option("graph_optimization", "all"))
     session = ort.InferenceSession(
         str(model), options, providers=[test.option("execution_provider", "CPUExecutionProvider")]
@@ -97,15 +128,15 @@ def bare_loop(test: TestSpec, model: Path) -> list[float]:
     return values
 
 
-def one_repeat(test: TestSpec, model: Path, harness_first: bool) -> Repeat:
+def one_repeat(case: Case, harness_first: bool) -> Repeat:
     if harness_first:
-        net, wall = harness_process(test, model)
-        bare = bare_loop(test, model)
+        net, wall = harness_process(case, case.test)
+        bare = bare_loop(case)
     else:
-        bare = bare_loop(test, model)
-        net, wall = harness_process(test, model)
-    startup = dataclasses.replace(test, warmup=0, raw={**test.raw, "operators": False})
-    startup_net, startup_wall = harness_process(startup, model)
+        bare = bare_loop(case)
+        net, wall = harness_process(case, case.test)
+    startup = dataclasses.replace(case.test, warmup=0, raw={**case.test.raw, "operators": False})
+    startup_net, startup_wall = harness_process(case, startup)
     return Repeat(
         harness_p50_us=statistics.median(net),
         bare_p50_us=statistics.median(bare),
@@ -114,39 +145,57 @@ def one_repeat(test: TestSpec, model: Path, harness_first: bool) -> Repeat:
     )
 
 
-def measure(spec_path: Path, repeats: int, directory: Path) -> tuple[TestSpec, list[Repeat]]:
-    test, model = prepare_model(spec_path, directory)
-    return test, [one_repeat(test, model, harness_first=index % 4 in (0, 3)) for index in range(repeats)]
+def measure(spec_path: Path, repeats: int, directory: Path) -> tuple[Case, list[Repeat]]:
+    case = prepare_model(spec_path, directory)
+    return case, [one_repeat(case, harness_first=index % 4 in (0, 3)) for index in range(repeats)]
 
 
-def print_table(rows: list[tuple[TestSpec, list[Repeat]]]) -> None:
-    print(f"onnxruntime {ort.__version__}, Python {sys.version.split()[0]}; medians over repeats [min..max]")
+def print_table(rows: list[tuple[Case, list[Repeat]]]) -> None:
+    print(
+        f"onnxruntime {ort.__version__}, {_litert_version()}, Python {sys.version.split()[0]}; "
+        "medians over repeats [min..max]"
+    )
     header = (
-        f"{'test':<22} {'iter':>5} {'harness p50 us':>15} {'bare p50 us':>12} {'ratio':>22} "
+        f"{'framework':<12} {'test':<22} {'iter':>5} {'harness p50 us':>15} {'bare p50 us':>12} {'ratio':>22} "
         f"{'fixed cost ms':>14} {'test overhead ms':>17}"
     )
     print(header)
     print("-" * len(header))
-    for test, results in rows:
+    for case, results in rows:
+        test = case.test
         ratios = [r.ratio for r in results]
         ratio = f"{statistics.median(ratios):.3f} [{min(ratios):.3f}..{max(ratios):.3f}]"
         print(
-            f"{test.identifier:<22} {test.iter:>5} "
+            f"{case.framework:<12} {test.identifier:<22} {test.iter:>5} "
             f"{statistics.median(r.harness_p50_us for r in results):>15.1f} "
             f"{statistics.median(r.bare_p50_us for r in results):>12.1f} {ratio:>22} "
             f"{statistics.median(r.fixed_cost_s for r in results) * 1e3:>14.0f} "
             f"{statistics.median(r.test_overhead_s for r in results) * 1e3:>17.0f}"
         )
     print(
-        "ratio: harness NET p50 / bare session.run p50 (goal <= 1.01); fixed cost: process start + imports + "
-        "model load per process; test overhead: the spec's test as run (adds warmup and the profiled pass)."
+        "ratio: harness NET p50 / bare session.run or invoke p50 (goal <= 1.01); fixed cost: process start + "
+        "imports + model load per process; test overhead: the spec's test as run (adds warmup and, for "
+        "onnxruntime, the profiled pass)."
     )
+
+
+def _litert_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    for package in ("ai-edge-litert", "tflite-runtime"):
+        try:
+            return f"{package} {version(package)}"
+        except PackageNotFoundError:
+            continue
+    return "no TFLite runtime"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="interleaved repeats per model (default 5)")
-    parser.add_argument("specs", nargs="*", type=Path, default=list(DEFAULT_SPECS), help="onnxruntime spec files")
+    parser.add_argument(
+        "specs", nargs="*", type=Path, default=list(DEFAULT_SPECS), help="onnxruntime or tflite spec files"
+    )
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats: expected an integer >= 1")

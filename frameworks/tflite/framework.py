@@ -49,7 +49,7 @@ class TFLiteFramework(Framework):
             "--threads",
             str(threads),
         ]
-        command += _input_flags(test.inputs, f"{where}.inputs")
+        command += input_flags(test.inputs, f"{where}.inputs")
         if test.metric == "error":
             command += ["--output", "{output_file}"]
         return command
@@ -66,7 +66,7 @@ class TFLiteFramework(Framework):
         return samples
 
 
-def _input_flags(inputs: dict[str, Any], where: str) -> list[str]:
+def input_flags(inputs: dict[str, Any], where: str) -> list[str]:
     """FAI-PEP `inputs` (`{"name": {"shapes": [[...]], "type": "float"}}`) → `--input name:d0,...:type`."""
     flags: list[str] = []
     for name, entry in inputs.items():
