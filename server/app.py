@@ -1,4 +1,4 @@
-"""The Flask application: the API and its error answers.
+"""The Flask application: the API, the dashboard and the error answers they share.
 
 Flask, because it is the most widely known small WSGI framework: routing, Jinja
 templates and a request object, and nothing to learn beyond them; the server is a
@@ -12,6 +12,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from server.api import PREFIX, api
+from server.dashboard import dashboard
 from server.http_json import body_limit_reason, json_error
 from server.server_state import EXTENSION, ServerState, current_state
 
@@ -21,6 +22,7 @@ def create_app(state: ServerState) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = state.max_body_bytes
     app.extensions[EXTENSION] = state
     app.register_blueprint(api)
+    app.register_blueprint(dashboard)
     app.register_error_handler(HTTPException, _http_error)
     return app
 

@@ -1,0 +1,30 @@
+"""The rows of one result's comparison page: every metric, the ones that need attention first.
+
+Within a verdict the largest change leads, whichever its direction, and the whole
+network comes before operators when changes tie, since NET is what the user asked about.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from server.schema import metrics
+
+VERDICT_ORDER = ("regression", "improvement", "inconclusive", "no_change")
+
+NET = "NET"
+
+
+def comparison_rows(engine: Engine, result_id: str) -> list[dict[str, Any]]:
+    with engine.connect() as connection:
+        rows = connection.execute(select(metrics).where(metrics.c.result_id == result_id))
+        return sorted((dict(row._mapping) for row in rows), key=_attention)
+
+
+def _attention(row: dict[str, Any]) -> tuple:
+    verdict = row["verdict"]
+    rank = VERDICT_ORDER.index(verdict) if verdict in VERDICT_ORDER else len(VERDICT_ORDER)
+    change = abs(row["estimate_pct"]) if row["estimate_pct"] is not None else -1.0
+    return rank, -change, row["type"] != NET, row["position"]

@@ -1,0 +1,72 @@
+"""The dashboard's pages: charts over commits, one page per comparison, the open regressions.
+
+Pages are rendered on the server from the same queries the API answers, so every
+table works without JavaScript; the only script draws the chart and follows a click
+on a point to that result's comparison page.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from flask import Blueprint, Response, abort, render_template, request, send_file, url_for
+
+from server import number_format
+from server.comparison_table import comparison_rows
+from server.open_regressions import open_regressions
+from server.plotly_asset import plotly_js_path
+from server.result_queries import find_document
+from server.selection import FILTERS, filter_choices, resolve_selection
+from server.series_query import SeriesQuery, series_points
+from server.server_state import current_state
+
+dashboard = Blueprint("dashboard", __name__)
+
+for _name in ("percent_change", "interval", "measured", "probability", "short_commit"):
+    dashboard.add_app_template_filter(getattr(number_format, _name), _name)
+
+
+@dashboard.get("/")
+def index() -> str:
+    engine = current_state().engine
+    selection = resolve_selection(engine, request.args.to_dict())
+    points = []
+    if selection is not None:
+        points = [
+            {**point, "url": url_for("dashboard.comparison", result_id=point["result_id"])}
+            for point in series_points(engine, SeriesQuery(**asdict(selection)))
+        ]
+    return render_template(
+        "index.html",
+        selection=selection,
+        choices=filter_choices(engine, selection),
+        filters=FILTERS,
+        points=points,
+        regressions=[point for point in points if point["verdict"] == "regression"],
+    )
+
+
+@dashboard.get("/results/<result_id>")
+def comparison(result_id: str) -> str:
+    engine = current_state().engine
+    document = find_document(engine, result_id)
+    if document is None:
+        abort(404, f"no result with id {result_id}")
+    record = json.loads(document)
+    return render_template(
+        "comparison.html", record=record, meta=record["meta"], rows=comparison_rows(engine, result_id)
+    )
+
+
+@dashboard.get("/regressions")
+def regressions() -> str:
+    return render_template("regressions.html", rows=open_regressions(current_state().engine))
+
+
+@dashboard.get("/assets/plotly.min.js")
+def plotly_js() -> Response:
+    path = plotly_js_path()
+    if path is None:
+        abort(404, "plotly is not installed; install the server extra: pip install 'aipep[server]'")
+    return send_file(path, mimetype="text/javascript", max_age=24 * 3600)

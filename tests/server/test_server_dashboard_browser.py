@@ -1,0 +1,83 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright, as a user would click through it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.server.requests_helpers import post_record
+from tests.server.sample_history import History, history_records
+from tests.server.server_thread import ServerThread
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+WAIT_MS = 30_000
+
+HISTORY = History(commits=12, rounds=10, iterations=8, slow_commit=6)
+
+
+@pytest.fixture
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (.ci/run does)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def test_a_user_follows_a_regression_from_the_chart_to_its_comparison(tmp_path, browser):
+    board = history_records(HISTORY)
+    still_slow = history_records(replace(HISTORY, device="board-2", slow_commit=HISTORY.commits - 1, seed=3))
+    with ServerThread(f"sqlite:///{tmp_path / 'results.db'}") as server:
+        for record in [*board, *still_slow]:
+            assert post_record(server, record).status_code == 201
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+
+        page.goto(f"{server.url}/")
+        with page.expect_navigation():
+            page.select_option("select[name=device]", "board-1")
+        assert "device=board-1" in page.url
+        line = page.wait_for_selector("#chart .scatterlayer .tracep50 path.js-line", timeout=WAIT_MS)
+        assert line.get_attribute("d").startswith("M")
+        assert page.locator("#chart .scatterlayer .tracep50 path.point").count() == len(board)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+
+        marker = page.locator("#chart .traceregressions path.point")
+        assert marker.count() == 1
+        box = marker.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        with page.expect_navigation():
+            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        regression = board[HISTORY.slow_commit - 1]
+        assert page.url == f"{server.url}/results/{regression['id']}"
+        first = page.locator("table#comparison tbody tr").first
+        assert first.locator("td").nth(0).inner_text() == "Conv latency"
+        assert first.locator("td.verdict").inner_text() == "regression"
+        assert page.locator("table#comparison tbody tr").count() == len(regression["data"])
+        page.screenshot(path=str(ARTIFACTS / "comparison.png"), full_page=True)
+
+        page.click("text=Open regressions")
+        page.wait_for_selector("table#regressions")
+        with page.expect_navigation():
+            page.locator("table#regressions a", has_text="comparison").first.click()
+        assert re.fullmatch(rf"{re.escape(server.url)}/results/{still_slow[-1]['id']}", page.url)
+        assert page.locator("table#comparison tr.verdict-regression").count() == 2
+        assert errors == []
