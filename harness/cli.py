@@ -11,8 +11,9 @@ from frameworks import get_framework
 from harness.ab_run import run_ab
 from harness.arm import CONTROL, TREATMENT, Arm, ArmRunner
 from harness.cli_args import build_parser, parse_info, split_list
+from harness.device_failure import device_failure_result
 from harness.error_run import run_error
-from harness.errors import UserError
+from harness.errors import DeviceError, RunFailure, UserError
 from harness.model_cache import ModelCache
 from harness.output_error import SINGLE_OUTPUT, read_outputs
 from harness.reporters.undelivered import Undelivered
@@ -61,20 +62,42 @@ def execute(args, stop: threading.Event | None = None, undelivered: Undelivered 
     results: list[RunResult] = []
     try:
         for device in _devices(args):
-            platform = get_platform(args.platform, **_platform_options(args, device))
-            try:
-                platform.prepare()
-                for spec in specs:
-                    results.extend(run_spec(spec, args, info, platform, reporters, stop))
-            finally:
-                platform.close()
+            results.extend(run_device(device, specs, args, info, reporters, stop))
     finally:
         for reporter in reporters:
             reporter.close()
     return results
 
 
-def run_spec(spec: BenchmarkSpec, args, info: dict, platform, reporters, stop=None) -> list[RunResult]:
+def run_device(device: str | None, specs: list[BenchmarkSpec], args, info: dict, reporters, stop) -> list[RunResult]:
+    """Every test on one device; a device that cannot be reached, or is lost between runs, fails
+    the tests it has not run yet (recorded like any result) and the next device goes on."""
+    results: list[RunResult] = []
+    platform = None
+    try:
+        platform = get_platform(args.platform, **_platform_options(args, device))
+        platform.prepare()
+        for spec in specs:
+            run_spec(spec, args, info, platform, reporters, stop, results)
+    except (DeviceError, RunFailure) as error:
+        where = f"{args.platform} device {device}" if device else f"{args.platform} device"
+        print(f"harness: {where}: {error}; its remaining tests are recorded as failed", file=sys.stderr)
+        ran = {(result.meta.get("spec"), result.meta.get("identifier")) for result in results}
+        for spec in specs:
+            for test in spec.tests:
+                if (str(spec.path), test.identifier) not in ran:
+                    result = device_failure_result(spec, test, args, info, device, f"{where}: {error}")
+                    for reporter in reporters:
+                        reporter.report(result)
+                    results.append(result)
+    finally:
+        if platform is not None:
+            platform.close()
+    return results
+
+
+def run_spec(spec: BenchmarkSpec, args, info: dict, platform, reporters, stop, results: list[RunResult]) -> None:
+    """Run every test of one spec, appending each result as soon as the reporters have it."""
     framework = get_framework(args.framework or spec.model.format)
     cache = ModelCache(Path(args.model_cache), Path(args.root_model_dir) if args.root_model_dir else None)
     local_files = cache.resolve_all(spec.model.files, spec.path.parent)
@@ -82,7 +105,6 @@ def run_spec(spec: BenchmarkSpec, args, info: dict, platform, reporters, stop=No
     treatment = Arm.from_info(TREATMENT, info.get(TREATMENT, {}), framework.default_program())
     control = Arm.from_info(CONTROL, info[CONTROL], framework.default_program()) if CONTROL in info else None
     description = platform.describe().as_dict()
-    results = []
     for test in spec.tests:
         test = _with_overrides(test, args)
         runner = ArmRunner(
@@ -105,7 +127,6 @@ def run_spec(spec: BenchmarkSpec, args, info: dict, platform, reporters, stop=No
         if not result.ok:
             print(f"harness: {spec.path.name} {test.identifier}: failed: {result.failure}", file=sys.stderr)
         results.append(result)
-    return results
 
 
 def exit_status(results: list[RunResult], *, fail_on_regression: bool) -> int:

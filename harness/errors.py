@@ -11,6 +11,16 @@ class UserError(Exception):
     exit_status = 2
 
 
+class DeviceError(UserError):
+    """The device, not the input, is what is wrong: unreachable, refusing our key, an unknown
+    or changed host key, a program built for another ABI.
+
+    Still one line, but the harness records the tests it could not run there as failed
+    results and goes on with the other devices, so a repo driver following several boards
+    keeps going when one is off.
+    """
+
+
 class RunFailure(Exception):
     """The thing under test failed (crash, hang, bad output).
 

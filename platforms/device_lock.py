@@ -16,7 +16,7 @@ import re
 import time
 from pathlib import Path
 
-from harness.errors import UserError
+from harness.errors import DeviceError
 from harness.user_dirs import cache_dir
 
 DEFAULT_TIMEOUT_S = 5.0
@@ -53,7 +53,7 @@ class DeviceLock:
                 if time.monotonic() >= deadline:
                     holder = _read_pid(fd)
                     os.close(fd)
-                    raise UserError(
+                    raise DeviceError(
                         f"device {self.device_id} is in use by another harness (pid {holder or 'unknown'})"
                     ) from None
                 time.sleep(_POLL_S)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shlex
+import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -44,3 +47,33 @@ def test_a_large_slowdown_is_flagged_on_an_android_device(android, build_microke
     assert verdicts["Conv latency"] == "regression"
     assert verdicts["NET latency"] == "regression"
     assert all(program.startswith("/data/local/tmp/aipep/files/") for program in runner._programs.values())
+
+
+def test_a_device_that_cannot_be_reached_fails_its_tests_and_the_next_device_runs(tmp_path, monkeypatch, capsys):
+    from harness.cli import main
+    from harness.store.result_store import ResultStore
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        gone = f"127.0.0.1:{closed.getsockname()[1]}"
+    program = shutil.which("sh")
+    spec = tmp_path / "spec.json"
+    line = "AIPEP " + json.dumps({"type": "NET", "metric": "latency", "unit": "us", "value": 5})
+    command = "{program} -c " + shlex.quote("echo " + shlex.quote(line))
+    test = {"identifier": "echo", "metric": "delay", "iter": 1, "commands": [command]}
+    spec.write_text(json.dumps({"model": {"name": "scripted", "format": "generic"}, "tests": [test]}))
+    with LoopbackDevice(tmp_path / "device") as device:
+        status = main(
+            ["-b", str(spec), "-p", "android", "-d", f"{gone},{device.address}", "--db", str(tmp_path / "aipep.db"),
+             "--info", json.dumps({"treatment": {"program": program, "commit": "c1"}})]
+        )  # fmt: skip
+    assert status == 1
+    err = capsys.readouterr().err
+    assert f"android device {gone}: --devices: {gone}: cannot connect over ADB" in err
+    with ResultStore(tmp_path / "aipep.db") as store:
+        runs = {run.meta["device"]["identifier"]: run for run in store.find_runs(model="scripted")}
+    assert set(runs) == {gone, device.address}
+    assert runs[gone].status == "failure" and "cannot connect over ADB" in runs[gone].failure
+    assert runs[device.address].ok and runs[device.address].data["NET latency"].values == [5.0]

@@ -18,7 +18,7 @@ from adb_shell import exceptions as adb_errors
 from adb_shell.adb_device import AdbDevice
 from adb_shell.transport.tcp_transport import TcpTransport
 
-from harness.errors import RunFailure, UserError
+from harness.errors import DeviceError, RunFailure, UserError
 from platforms.android.adb_key import load_signer
 
 DEFAULT_PORT = 5555
@@ -108,12 +108,12 @@ class AdbConnection:
                 read_timeout_s=self._connect_timeout_s,
             )
         except adb_errors.DeviceAuthError:
-            raise UserError(f"--devices: {self.device}: the device refused this host's ADB key") from None
+            raise DeviceError(f"--devices: {self.device}: the device refused this host's ADB key") from None
         except (*ADB_ERRORS, adb_errors.InvalidResponseError) as exc:
             adb.close()
             if self._was_connected:
                 raise DeviceLost(f"android device {self.device}: cannot reconnect over ADB ({_reason(exc)})") from None
-            raise UserError(f"--devices: {self.device}: cannot connect over ADB ({_reason(exc)})") from None
+            raise DeviceError(f"--devices: {self.device}: cannot connect over ADB ({_reason(exc)})") from None
         self._adb = adb
         self._was_connected = True
         return adb
@@ -158,7 +158,7 @@ class AdbConnection:
             )
         except (adb_errors.PushFailedError, adb_errors.AdbCommandFailureException) as exc:
             self.close()
-            raise UserError(
+            raise DeviceError(
                 f"android device {self.device}: cannot push {local.name} to {remote}: {_reason(exc)}"
             ) from None
         except ADB_ERRORS as exc:

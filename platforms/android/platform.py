@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.errors import RunFailure, UserError
+from harness.errors import DeviceError, RunFailure, UserError
 from platforms.android import cpu_frequency
 from platforms.android.adb_connection import AdbConnection, DeviceLost
 from platforms.android.device_facts import DESCRIBE_SCRIPT, HEALTH_SCRIPT, CpuFacts, DeviceFacts, parse_facts
@@ -142,7 +142,7 @@ class AndroidPlatform(Platform):
             raise UserError(f"{path}: file to run with does not exist")
         problem = abi_mismatch(path, self.abis())
         if problem:
-            raise UserError(f"{path}: {problem} (android device {self.device})")
+            raise DeviceError(f"{path}: {problem} (android device {self.device})")
         folder = hashlib.md5(str(path.resolve()).encode()).hexdigest()[:12]
         remote = f"{self.android_dir}/files/{folder}/{path.name}"
         if not self._same_on_device(path, remote):

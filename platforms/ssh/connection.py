@@ -18,7 +18,7 @@ from pathlib import Path
 
 import paramiko
 
-from harness.errors import RunFailure, UserError
+from harness.errors import DeviceError, RunFailure, UserError
 from platforms.ssh.address import SshAddress
 from platforms.ssh.host_keys import KnownHostsPolicy, changed_key_error, load_known_hosts
 
@@ -164,9 +164,9 @@ def _authenticate(
     except paramiko.BadHostKeyException as exc:
         raise changed_key_error(address.known_hosts_name, known_hosts, exc.key) from None
     except paramiko.AuthenticationException:
-        raise UserError(f"--ssh_identity: {identity}: ssh device {address} refused this key") from None
+        raise DeviceError(f"--ssh_identity: {identity}: ssh device {address} refused this key") from None
     except (paramiko.SSHException, EOFError, OSError) as exc:
-        raise UserError(f"--devices: {address}: no working SSH server there ({exc or type(exc).__name__})") from None
+        raise DeviceError(f"--devices: {address}: no working SSH server there ({exc or type(exc).__name__})") from None
 
 
 def _load_identity(identity: Path | None) -> paramiko.PKey:
@@ -186,10 +186,10 @@ def _open_socket(address: SshAddress, timeout: float) -> socket.socket:
     try:
         sock = socket.create_connection((address.host, address.port), timeout=timeout)
     except TimeoutError:
-        raise UserError(f"--devices: {address}: cannot reach it, no answer within {timeout:g} s") from None
+        raise DeviceError(f"--devices: {address}: cannot reach it, no answer within {timeout:g} s") from None
     except OSError as exc:
         reason = exc.strerror or str(exc) or type(exc).__name__
-        raise UserError(f"--devices: {address}: cannot reach it ({reason})") from None
+        raise DeviceError(f"--devices: {address}: cannot reach it ({reason})") from None
     # Small requests back to back (open a channel, exec, read a status) stall on Nagle's algorithm otherwise.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)

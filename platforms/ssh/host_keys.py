@@ -16,7 +16,7 @@ from pathlib import Path
 
 import paramiko
 
-from harness.errors import UserError
+from harness.errors import DeviceError
 
 TRUST_FLAG = "--ssh_trust_on_first_use"
 
@@ -77,9 +77,9 @@ class KnownHostsPolicy(paramiko.MissingHostKeyPolicy):
     def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
         path = self.known_hosts.path
         if key.get_base64() in self.known_hosts.revoked:
-            raise UserError(f"ssh device {hostname}: host key {fingerprint(key)} is marked @revoked in {path}")
+            raise DeviceError(f"ssh device {hostname}: host key {fingerprint(key)} is marked @revoked in {path}")
         if not self.trust_on_first_use:
-            raise UserError(
+            raise DeviceError(
                 f"ssh device {hostname}: host key {fingerprint(key)} is not in {path}; "
                 f"check it and add it there, or pass {TRUST_FLAG}"
             )
@@ -87,8 +87,8 @@ class KnownHostsPolicy(paramiko.MissingHostKeyPolicy):
         client.get_host_keys().add(hostname, key.get_name(), key)
 
 
-def changed_key_error(hostname: str, known_hosts: Path, offered: paramiko.PKey) -> UserError:
-    return UserError(
+def changed_key_error(hostname: str, known_hosts: Path, offered: paramiko.PKey) -> DeviceError:
+    return DeviceError(
         f"ssh device {hostname}: host key changed to {fingerprint(offered)}, which does not match {known_hosts}; "
         "refusing to connect (remove the old entry only if you know why the key changed)"
     )
