@@ -53,6 +53,10 @@ class Framework:
     def parse(self, stdout: str, stderr: str = "") -> list[MetricSamples]:
         return parse_observer_output(stdout)
 
+    def version_probe(self, test: TestSpec, program: str) -> list[str] | None:
+        """An argv printing, as one JSON object, the versions `program` runs on; None when nothing can tell."""
+        return None
+
 
 def placeholder_values(test: TestSpec, context: CommandContext) -> dict[str, str]:
     """Map placeholder names to their values for one test on one device."""

@@ -16,6 +16,7 @@ from harness.error_run import run_error
 from harness.errors import DeviceError, RunFailure, UserError
 from harness.model_cache import ModelCache
 from harness.output_error import SINGLE_OUTPUT, read_outputs
+from harness.program_versions import program_versions
 from harness.reporters.undelivered import Undelivered
 from harness.reporting import build_reporters
 from harness.result import RunResult
@@ -105,6 +106,8 @@ def run_spec(spec: BenchmarkSpec, args, info: dict, platform, reporters, stop, r
     treatment = Arm.from_info(TREATMENT, info.get(TREATMENT, {}), framework.default_program())
     control = Arm.from_info(CONTROL, info[CONTROL], framework.default_program()) if CONTROL in info else None
     description = platform.describe().as_dict()
+    arms = [arm for arm in (treatment, control) if arm is not None]
+    versions: dict[str, dict[str, str]] | None = None
     for test in spec.tests:
         test = _with_overrides(test, args)
         runner = ArmRunner(
@@ -115,7 +118,12 @@ def run_spec(spec: BenchmarkSpec, args, info: dict, platform, reporters, stop, r
             timeout=args.timeout,
             cooldown=spec.model.cooldown,
         )
+        if versions is None:
+            versions = {arm.name: program_versions(runner, arm) for arm in arms}
         meta = base_meta(spec, test, framework.name, description, treatment, args)
+        meta["program_versions"] = versions[TREATMENT]
+        if control is not None:
+            meta["control_program_versions"] = versions[CONTROL]
         if test.metric == "error":
             result = run_error(runner, treatment, control, _golden_outputs(test, cache, spec), meta)
         elif control is None:

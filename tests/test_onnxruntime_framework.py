@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -257,3 +258,39 @@ def test_profile_events_are_summed_per_node_and_run_and_warmup_runs_dropped():
         "dup#4": ("Mul", [4.0, 4.0]),
         "loop_body": ("Add", [5.0, 5.0]),
     }
+
+
+def test_an_ab_of_two_virtualenvs_records_what_each_interpreter_imports(tmp_path):
+    """Two environments are two arms: each arm's onnxruntime is asked of its own interpreter."""
+    from harness.cli import main
+    from harness.store.result_store import ResultStore
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
+    other = venv / "bin" / "python"
+    spec = TINY_SPEC
+    info = {"treatment": {"program": str(other), "commit": "venv"}, "control": {"program": sys.executable}}
+    status = main(["-b", str(spec), "--info", json.dumps(info), "--max_rounds", "8", "--min_rounds", "8",
+                   "--db", str(tmp_path / "aipep.db"), "--model_cache", str(tmp_path / "models")])  # fmt: skip
+    assert status == 0
+    with ResultStore(tmp_path / "aipep.db") as store:
+        (result,) = store.find_runs(model="tiny_convnet")
+    assert result.meta["program"] == str(other) and result.meta["control_program"] == sys.executable
+    for name in ("program_versions", "control_program_versions"):
+        assert result.meta[name]["onnxruntime"] == ort.__version__
+        assert result.meta[name]["numpy"] == np.__version__
+    assert result.data["NET latency"].comparison["rounds"] == 8
+
+
+def test_a_version_probe_that_fails_is_recorded_not_fatal(tmp_path):
+    from harness.arm import Arm, ArmRunner
+    from harness.program_versions import PROBE_FAILED, program_versions
+    from platforms import get_platform
+
+    broken = tmp_path / "python"
+    broken.write_text("#!/bin/sh\necho 'no interpreter here' >&2\nexit 3\n")
+    broken.chmod(0o755)
+    (benchmark,) = load_benchmarks(TINY_SPEC)
+    runner = ArmRunner(get_framework("onnxruntime"), get_platform("host"), benchmark.tests[0], {})
+    found = program_versions(runner, Arm("treatment", str(broken), "c1"))
+    assert found == {PROBE_FAILED: "exited with status 3; stderr tail:\nno interpreter here"}

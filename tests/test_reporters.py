@@ -12,6 +12,7 @@ from rich.console import Console
 
 from harness.reporters.ab_table import ab_table
 from harness.reporters.local import LocalReporter
+from harness.reporters.result_title import result_title
 from harness.reporters.screen import ScreenReporter
 from harness.reporters.simple_local import SimpleLocalReporter
 from harness.reporters.simple_screen import SimpleScreenReporter
@@ -134,6 +135,15 @@ def test_a_narrow_terminal_folds_names_but_never_the_numbers():
     ScreenReporter(console).report(result)
     text = console.export_text()
     assert "[+11.2, +inf]" in text and "regression" in text and "inconclusive" in text
+
+
+def test_an_ab_of_two_runtime_releases_names_them_in_the_heading():
+    result = ab_result()
+    result.meta["program_versions"] = {"python": "3.11.7", "onnxruntime": "1.32.0"}
+    result.meta["control_program_versions"] = {"python": "3.11.7", "onnxruntime": "1.20.1"}
+    assert "vs control eeeeeeeeeeee (onnxruntime 1.32.0 vs 1.20.1)" in " ".join(screen_text(result).split())
+    result.meta["control_program_versions"] = dict(result.meta["program_versions"])
+    assert result_title(result).endswith("vs control eeeeeeeeeeee")
 
 
 def test_ab_rows_are_coloured_by_verdict():

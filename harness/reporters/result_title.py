@@ -16,7 +16,16 @@ def result_title(result: RunResult) -> str:
     title = " / ".join(parts)
     if meta.get("control_commit") is not None:
         title += f" vs control {short_commit(meta['control_commit'])}"
+    differing = _differing_versions(meta.get("program_versions") or {}, meta.get("control_program_versions") or {})
+    if differing:
+        title += f" ({differing})"
     return title
+
+
+def _differing_versions(treatment: dict[str, str], control: dict[str, str]) -> str:
+    """`onnxruntime 1.32.0 vs 1.20.1`: an A/B of two runtime releases says so in its heading."""
+    names = sorted(name for name in treatment.keys() & control.keys() if treatment[name] != control[name])
+    return ", ".join(f"{name} {treatment[name]} vs {control[name]}" for name in names)
 
 
 def short_commit(commit: object) -> str:
