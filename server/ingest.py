@@ -15,7 +15,8 @@ from sqlalchemy import Engine, Insert
 from sqlalchemy.dialects import postgresql, sqlite
 
 from server.record_rows import record_rows
-from server.schema import metrics, results, samples
+from server.sample_insert import insert_samples
+from server.schema import metrics, results
 
 
 def store_record(engine: Engine, document: dict) -> bool:
@@ -28,7 +29,7 @@ def store_record(engine: Engine, document: dict) -> bool:
         if rows.metrics:
             connection.execute(metrics.insert(), rows.metrics)
         if rows.samples:
-            connection.execute(samples.insert(), rows.samples)
+            insert_samples(connection, rows.samples)
     return True
 
 

@@ -5,6 +5,11 @@ arrived (what the API hands back), one `metrics` row per (type, metric) with the
 figures a chart or a comparison table needs, and one `samples` row per measured
 value so history questions can be asked in SQL. Queries never parse the document.
 
+Samples are by far the most rows, so their table carries only its primary key: on
+SQLite it is the table itself (WITHOUT ROWID), and no foreign key to `metrics` is
+checked row by row, since ingest writes a record's metrics and samples in one
+transaction anyway.
+
 `results_for_series` serves the chart query: it finds one test's results on one device in
 commit order without touching other tests; each result's metric row is then one
 primary-key probe, so the chart costs the same however many samples are stored.
@@ -92,7 +97,7 @@ samples = Table(
     Column("position", Integer, nullable=False),
     Column("value", Float, nullable=False),
     PrimaryKeyConstraint("result_id", "key", "arm", "series", "position"),
-    ForeignKeyConstraint(["result_id", "key"], ["metrics.result_id", "metrics.key"], ondelete="CASCADE"),
+    sqlite_with_rowid=False,
 )
 
 tokens = Table(

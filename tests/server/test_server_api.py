@@ -338,3 +338,18 @@ def test_a_record_the_harness_wrote_is_stored_and_read_back_unchanged(server, ha
     ).json()["points"]
     assert [(point["commit"], point["control_commit"]) for point in points] == [("c0ffee01", "c0ffee00")]
     assert points[0]["verdict"] == harness_record["data"]["Conv latency"]["comparison"]["verdict"]
+
+
+def test_metric_keys_with_tabs_backslashes_and_newlines_keep_their_samples(server):
+    record = history_records(SMALL)[0]
+    odd_key = 'Conv\t"fused"\\1\nlatency'
+    record["data"][odd_key] = record["data"].pop("Conv latency")
+    assert post_record(server, record).status_code == 201
+    with server.engine.connect() as connection:
+        stored = connection.execute(
+            select(samples.c.value)
+            .where(samples.c.key == odd_key, samples.c.arm == "treatment", samples.c.series == "iteration")
+            .order_by(samples.c.position)
+        ).scalars()
+        assert list(stored) == record["data"][odd_key]["values"]
+    assert get_json(server, f"/api/v1/results/{record['id']}").json()["data"][odd_key] == record["data"][odd_key]
