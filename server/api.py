@@ -1,7 +1,7 @@
 """The HTTP API under /api/v1: ingest with a token, queries without one.
 
 Reads are open because results are what a team shares; only writes need a token,
-so a stolen dashboard link cannot plant results. The token is checked before the
+so whoever can read the dashboard still cannot plant results in it. The token is checked before the
 body is parsed, so an unauthenticated client cannot make the server decode anything.
 """
 

@@ -17,7 +17,7 @@ from server.comparison_table import comparison_rows
 from server.open_regressions import open_regressions
 from server.plotly_asset import plotly_js_path
 from server.result_queries import find_document
-from server.selection import FILTERS, filter_choices, resolve_selection
+from server.selection import filter_choices, resolve_selection
 from server.series_query import SeriesQuery, series_points
 from server.server_state import current_state
 
@@ -41,7 +41,6 @@ def index() -> str:
         "index.html",
         selection=selection,
         choices=filter_choices(engine, selection),
-        filters=FILTERS,
         points=points,
         regressions=[point for point in points if point["verdict"] == "regression"],
     )
