@@ -48,7 +48,7 @@ from harness.ab_run import run_ab  # noqa: E402
 from harness.arm import Arm, ArmRunner  # noqa: E402
 from harness.sequential_decision import decide_sequentially  # noqa: E402
 from harness.spec import load_benchmarks  # noqa: E402
-from harness.stats.summary import round_statistic  # noqa: E402
+from harness.stats.summary import DEFAULT_ROUND_STATISTIC, round_statistic  # noqa: E402
 from platforms import get_platform  # noqa: E402
 
 SPEC = REPO / "specifications/models/microkernel/microkernel/microkernel.json"
@@ -105,6 +105,7 @@ def run_trial(runner: ArmRunner, treatment: Path, control: Path) -> dict:
             r["treatment"]["wall_seconds"] + r["control"]["wall_seconds"] for r in result.meta["rerun_rounds"]
         ),
         "reruns": len(result.meta["rerun_rounds"]),
+        "disturbed": [r["disturbed"] for r in rounds],
         "iterations": {
             key: {
                 "treatment": _per_round_values(result.data[key].values, len(rounds)),
@@ -228,8 +229,9 @@ def report(trials: dict[int, list[dict]], slowdowns: list[int], test) -> None:
             outcomes = [aipep_detects(trial, test, method) for trial in trials[slowdown]]
             rates.append(statistics.fmean(hit for hit, _ in outcomes))
             seconds.extend(s for _, s in outcomes)
+        label = f"aipep ({method}{', default' if method == DEFAULT_ROUND_STATISTIC else ''})"
         print(
-            f"{'aipep (' + method + ')':32}"
+            f"{label:32}"
             + "".join(f"{r:>12.2f}" for r in rates)
             + f"{statistics.median(seconds):>22.1f}"
         )

@@ -22,7 +22,7 @@ from harness.result import FAILURE, MetricResult, RunResult
 from harness.sequential_decision import compare_at_look
 from harness.stats.comparison import Comparison
 from harness.stats.sequential import look_schedule, should_stop
-from harness.stats.summary import DEFAULT_ROUND_STATISTIC, diff_summary, round_statistic, summarize
+from harness.stats.summary import diff_summary, round_statistic, summarize
 
 
 @dataclass
@@ -71,11 +71,12 @@ def run_ab(
     meta: dict[str, Any],
     *,
     reverse: bool = False,
-    round_statistic_method: str = DEFAULT_ROUND_STATISTIC,
+    round_statistic_method: str | None = None,
     progress: TextIO | None = sys.stderr,
     stop: threading.Event | None = None,
 ) -> RunResult:
     test = runner.test
+    round_statistic_method = round_statistic_method or test.round_statistic
     arms = {TREATMENT: treatment, CONTROL: control}
     looks = look_schedule(test.min_rounds, test.max_rounds, alpha=test.alpha)
     started = time.time()

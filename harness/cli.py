@@ -165,7 +165,7 @@ def _golden_outputs(test: TestSpec, cache: ModelCache, spec: BenchmarkSpec):
 def _with_overrides(test: TestSpec, args) -> TestSpec:
     overrides = {
         name: getattr(args, name)
-        for name in ("regression_threshold", "alpha", "min_rounds", "max_rounds")
+        for name in ("regression_threshold", "alpha", "min_rounds", "max_rounds", "round_statistic")
         if getattr(args, name) is not None
     }
     test = dataclasses.replace(test, **overrides)

@@ -8,6 +8,7 @@ from typing import Any
 
 from harness.errors import UserError
 from harness.reporters.results_server import ACCESS_TOKEN_ENV
+from harness.stats.summary import DEFAULT_ROUND_STATISTIC, ROUND_STATISTICS
 from harness.user_dirs import cache_dir, data_dir
 
 
@@ -62,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--alpha", type=float, help="significance level; overrides every test's alpha")
     parser.add_argument("--min_rounds", type=int, help="overrides every test's min_rounds")
     parser.add_argument("--max_rounds", type=int, help="overrides every test's max_rounds")
+    parser.add_argument(
+        "--round_statistic",
+        choices=ROUND_STATISTICS,
+        help=f"one process's iterations reduce to this per round (default {DEFAULT_ROUND_STATISTIC}); overrides specs",
+    )
     parser.add_argument("--android_dir", default="/data/local/tmp/aipep", help="working directory on Android devices")
     parser.add_argument("--ssh_identity", help="private key file for SSH devices")
     parser.add_argument("--ssh_known_hosts", help="known_hosts file to check SSH host keys against")

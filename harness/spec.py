@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema
 
 from harness.errors import UserError
+from harness.stats.summary import DEFAULT_ROUND_STATISTIC
 
 DEFAULT_REGRESSION_THRESHOLD_PCT = 2.0
 DEFAULT_ALPHA = 0.05
@@ -59,6 +60,7 @@ class TestSpec:
     alpha: float = DEFAULT_ALPHA
     min_rounds: int = DEFAULT_MIN_ROUNDS
     max_rounds: int = DEFAULT_MAX_ROUNDS
+    round_statistic: str = DEFAULT_ROUND_STATISTIC
     raw: dict[str, Any] = field(default_factory=dict)
     source: str = "spec"
 
@@ -197,6 +199,7 @@ def _test(index: int, doc: dict[str, Any], path: Path) -> TestSpec:
         alpha=float(doc.get("alpha", DEFAULT_ALPHA)),
         min_rounds=min_rounds,
         max_rounds=max_rounds,
+        round_statistic=doc.get("round_statistic", DEFAULT_ROUND_STATISTIC),
         raw=doc,
         source=path.name,
     )

@@ -100,3 +100,11 @@ def test_shipped_specs_are_valid():
     assert specs
     for path in specs:
         assert load_benchmarks(path)
+
+
+def test_the_schema_offers_exactly_the_round_statistics_the_harness_has():
+    from harness.stats.summary import ROUND_STATISTICS
+
+    schema = json.loads((Path(__file__).resolve().parent.parent / "harness" / "spec_schema.json").read_text())
+    enum = schema["$defs"]["test"]["properties"]["round_statistic"]["enum"]
+    assert sorted(enum) == sorted(ROUND_STATISTICS)
