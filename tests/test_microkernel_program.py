@@ -6,7 +6,6 @@ import json
 import os
 import shlex
 import shutil
-import statistics
 import subprocess
 import sys
 from pathlib import Path
