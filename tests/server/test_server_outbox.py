@@ -1,0 +1,86 @@
+"""The remote reporter against the real server: a server killed mid-stream loses and doubles nothing.
+
+The reporter's own tests use a scripted loopback server; this one uses `aipep-server serve`
+as users run it, killed with SIGKILL between results (no chance to finish anything) and
+started again on the same port, on both databases.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+from collections import Counter
+
+import requests
+
+from harness.reporters.outbox import Outbox
+from harness.reporters.remote import remote_reporter
+from harness.reporters.results_server import RetryPolicy
+from harness.result import MetricResult, RunResult
+
+TIMEOUT = 60
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve(database_url: str, port: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server", "serve", "--db", database_url, "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    line = process.stdout.readline()
+    assert line.startswith("aipep-server: serving"), line + process.stderr.read()
+    return process
+
+
+def kill(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=TIMEOUT)
+    process.stdout.close()
+    process.stderr.close()
+
+
+def result(number: int) -> RunResult:
+    values = [100.0 + number, 101.0, 99.5]
+    net = MetricResult("NET", "latency", "us", values, {"p10": 99.5, "p50": 100.0, "p90": 101.0}, len(values))
+    meta = {"model": "outbox", "identifier": "t", "platform": "host", "commit": f"c{number:02}", "commit_time": number}
+    return RunResult(meta=meta, data={net.key: net})
+
+
+def test_a_server_killed_mid_stream_gets_every_result_exactly_once_after_restart(database_url, tmp_path, capsys):
+    token = subprocess.run(
+        [sys.executable, "-m", "server", "token", "create", "--db", database_url, "--name", "ci"],
+        capture_output=True, text=True, timeout=TIMEOUT, check=True,
+    ).stdout.splitlines()[-1]  # fmt: skip
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    results = [result(number) for number in range(30)]
+    server = serve(database_url, port)
+    reporter = remote_reporter(url, token, tmp_path / "outbox", retry=RetryPolicy(attempts=2, first_delay=0.01))
+    try:
+        for sent in results[:10]:
+            reporter.report(sent)
+        kill(server)
+        for sent in results[10:20]:
+            reporter.report(sent)
+        assert len(Outbox(tmp_path / "outbox").queued()) == 10
+        server = serve(database_url, port)
+        for sent in results[20:]:
+            reporter.report(sent)
+        reporter.close()
+        stored = requests.get(f"{url}/api/v1/results", params={"model": "outbox", "limit": 1000}, timeout=TIMEOUT)
+    finally:
+        kill(server)
+    ids = Counter(record["id"] for record in stored.json())
+    assert ids == Counter(sent.id for sent in results)
+    assert [record["meta"]["commit"] for record in stored.json()] == [f"c{n:02}" for n in reversed(range(30))]
+    assert Outbox(tmp_path / "outbox").queued() == []
+    assert f"delivered 10 queued results to {url}" in capsys.readouterr().err
