@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, select
 
 from server.result_order import newest_first
 from server.schema import metrics, results
+from server.series_query import COMPARISON_COLUMNS
 
 GROUP = (results.c.model, results.c.identifier, results.c.platform, results.c.device, metrics.c.key)
 
@@ -36,13 +37,7 @@ def open_regressions(engine: Engine) -> list[dict[str, Any]]:
             results.c.commit_time,
             results.c.control_commit_hash.label("control_commit"),
             results.c.run_type,
-            metrics.c.estimate_pct,
-            metrics.c.ci_low_pct,
-            metrics.c.ci_high_pct,
-            metrics.c.p_value,
-            metrics.c.q_value,
-            metrics.c.rounds,
-            metrics.c.verdict,
+            *COMPARISON_COLUMNS,
             newest,
         )
         .join(metrics, metrics.c.result_id == results.c.id)

@@ -25,6 +25,17 @@ class SeriesQuery:
     device: str | None = None
 
 
+# What an A/B comparison says about one metric; the chart and the regressions list both show it.
+COMPARISON_COLUMNS = (
+    metrics.c.estimate_pct,
+    metrics.c.ci_low_pct,
+    metrics.c.ci_high_pct,
+    metrics.c.p_value,
+    metrics.c.q_value,
+    metrics.c.rounds,
+    metrics.c.verdict,
+)
+
 POINT_COLUMNS = (
     results.c.id.label("result_id"),
     results.c.commit_hash.label("commit"),
@@ -37,13 +48,7 @@ POINT_COLUMNS = (
     metrics.c.p50,
     metrics.c.p90,
     metrics.c.control_p50,
-    metrics.c.estimate_pct,
-    metrics.c.ci_low_pct,
-    metrics.c.ci_high_pct,
-    metrics.c.p_value,
-    metrics.c.q_value,
-    metrics.c.rounds,
-    metrics.c.verdict,
+    *COMPARISON_COLUMNS,
 )
 
 
