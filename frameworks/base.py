@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from frameworks.observer_lines import parse_observer_output
+from frameworks.python_runtime_probe import python_version_probe
 from frameworks.samples import MetricSamples
 from harness.placeholders import substitute
 from harness.spec import TestSpec
@@ -31,6 +32,7 @@ class Framework:
     """
 
     name: ClassVar[str] = ""
+    runtime_packages: ClassVar[tuple[str, ...]] = ()
 
     def default_program(self) -> str | None:
         """The program to run when the user names none (a shipped benchmark)."""
@@ -54,8 +56,15 @@ class Framework:
         return parse_observer_output(stdout)
 
     def version_probe(self, test: TestSpec, program: str) -> list[str] | None:
-        """An argv printing, as one JSON object, the versions `program` runs on; None when nothing can tell."""
-        return None
+        """An argv printing, as one JSON object, the versions `program` runs on; None when nothing can tell.
+
+        Frameworks whose shipped bench program runs under `{program}` as an interpreter name
+        their runtime's packages; a test's own `commands` or `arguments` run the user's
+        program, which is asked nothing.
+        """
+        if not self.runtime_packages or test.commands or test.arguments is not None:
+            return None
+        return python_version_probe(program, self.runtime_packages)
 
 
 def placeholder_values(test: TestSpec, context: CommandContext) -> dict[str, str]:

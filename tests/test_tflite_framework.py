@@ -132,3 +132,15 @@ def test_litert_benchmark_tool_output_is_not_benchmark_model_format():
     """The LiteRT wheel's own tool prints a different table; it must fail loudly, not parse as zero."""
     with pytest.raises(OutputParseError):
         get_framework("tflite").parse((DATA / "benchmark_litert_model_tiny.txt").read_text())
+
+
+def test_only_the_interpreter_program_is_asked_its_runtime_versions():
+    framework = get_framework("tflite")
+    interpreter_test = load_benchmarks(str(SPECS / "tiny_convnet" / "tiny_convnet.json"))[0].tests[0]
+    tool_test = load_benchmarks(str(SPECS / "tiny_convnet" / "tiny_convnet_benchmark_model.json"))[0].tests[0]
+    probe = framework.version_probe(interpreter_test, sys.executable)
+    found = run_process(probe, timeout=60)
+    assert found.ok, found.stderr
+    assert '"ai-edge-litert"' in found.stdout and '"numpy"' in found.stdout
+    assert framework.version_probe(tool_test, "/opt/tools/benchmark_model") is None
+    assert get_framework("microkernel").version_probe(interpreter_test, sys.executable) is None

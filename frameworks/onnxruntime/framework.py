@@ -15,7 +15,6 @@ from typing import Any
 
 from frameworks.base import Framework
 from frameworks.onnxruntime.bench_program import GRAPH_OPTIMIZATIONS, INPUT_TYPES
-from frameworks.python_runtime_probe import python_version_probe
 from frameworks.registry import register_framework
 from harness.errors import UserError
 from harness.spec import TestSpec
@@ -27,15 +26,10 @@ MODEL_ROLE = "model"
 @register_framework
 class OnnxRuntimeFramework(Framework):
     name = "onnxruntime"
+    runtime_packages = ("onnxruntime", "onnxruntime-gpu", "numpy")
 
     def default_program(self) -> str:
         return sys.executable
-
-    def version_probe(self, test: TestSpec, program: str) -> list[str] | None:
-        """`{program}` is an interpreter only when the shipped bench program runs, not a test's own commands."""
-        if test.commands or test.arguments is not None:
-            return None
-        return python_version_probe(program, ("onnxruntime", "onnxruntime-gpu", "numpy"))
 
     def default_command(self, test: TestSpec) -> list[str]:
         where = test.where

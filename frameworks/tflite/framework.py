@@ -14,7 +14,6 @@ from typing import Any
 
 from frameworks.base import Framework
 from frameworks.observer_lines import OutputParseError, parse_observer_output
-from frameworks.python_runtime_probe import python_version_probe
 from frameworks.registry import register_framework
 from frameworks.samples import MetricSamples
 from frameworks.tflite.bench_program import INPUT_TYPES
@@ -29,15 +28,10 @@ MODEL_ROLE = "graph"
 @register_framework
 class TFLiteFramework(Framework):
     name = "tflite"
+    runtime_packages = ("ai-edge-litert", "tflite-runtime", "numpy")
 
     def default_program(self) -> str:
         return sys.executable
-
-    def version_probe(self, test: TestSpec, program: str) -> list[str] | None:
-        """Only our interpreter program runs under a Python; a test's commands run the user's benchmark_model."""
-        if test.commands or test.arguments is not None:
-            return None
-        return python_version_probe(program, ("ai-edge-litert", "tflite-runtime", "numpy"))
 
     def default_command(self, test: TestSpec) -> list[str]:
         where = test.where
