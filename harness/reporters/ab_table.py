@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
+from harness.reporters.name_columns import add_name_columns, name_cells
 from harness.reporters.number_format import MISSING, interval, percent, probability
 from harness.result import MetricResult, RunResult
 
@@ -21,10 +22,7 @@ def ab_table(result: RunResult, title: str) -> Table:
         caption="change = Hodges-Lehmann estimate of treatment vs control; p for NET, BH q for operators",
         caption_justify="left",
     )
-    with_op = any(metric.op_type for metric in result.data.values())
-    table.add_column("type", overflow="fold")
-    if with_op:
-        table.add_column("op", overflow="fold")
+    with_op = add_name_columns(table, result)
     table.add_column("metric", no_wrap=True)
     for name in ("change %", "95% CI %", "p / q", "rounds"):
         table.add_column(name, justify="right", no_wrap=True)
@@ -34,8 +32,7 @@ def ab_table(result: RunResult, title: str) -> Table:
         verdict = comparison.get("verdict", NOT_COMPARED)
         rounds = comparison.get("rounds")
         table.add_row(
-            Text(metric.type),
-            *([Text(metric.op_type or "")] if with_op else []),
+            *name_cells(metric, with_op),
             Text(metric.metric),
             percent(comparison.get("estimate_pct")),
             interval(comparison.get("ci_low_pct"), comparison.get("ci_high_pct")),

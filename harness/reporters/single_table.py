@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
+from harness.reporters.name_columns import add_name_columns, name_cells
 from harness.reporters.number_format import MISSING, measurement, percent
 from harness.result import MetricResult, RunResult
 
@@ -16,11 +17,8 @@ def single_table(result: RunResult, title: str) -> Table:
     net = result.data.get(NET_LATENCY)
     net_p50 = net.summary.get("p50") if net is not None else None
     with_share = bool(net_p50)
-    with_op = any(metric.op_type for metric in result.data.values())
     table = Table(title=Text(title), title_justify="left")
-    table.add_column("type", overflow="fold")
-    if with_op:
-        table.add_column("op", overflow="fold")
+    with_op = add_name_columns(table, result)
     for name in ("metric", "unit"):
         table.add_column(name, no_wrap=True)
     for name in ("p10", "p50", "p90"):
@@ -29,8 +27,7 @@ def single_table(result: RunResult, title: str) -> Table:
         table.add_column("share", justify="right", no_wrap=True)
     for metric in ordered_metrics(result):
         cells = [
-            Text(metric.type),
-            *([Text(metric.op_type or "")] if with_op else []),
+            *name_cells(metric, with_op),
             Text(metric.metric),
             Text(metric.unit),
             *(measurement(metric.summary.get(name)) for name in ("p10", "p50", "p90")),
