@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).with_name("data") / "tflite"
 SPECS = ROOT / "specifications" / "models" / "tflite"
 OP_PROFILING = (DATA / "benchmark_model_op_profiling.txt").read_text()
+OP_PROFILING_TF2 = (DATA / "benchmark_model_op_profiling_tf2.txt").read_text()
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +107,43 @@ def test_parser_reads_net_and_operator_table():
     assert len(samples) == 7
     assert samples["Conv2d_0/Relu6 latency"].op_type == "CONV_2D"
     assert samples["NET latency"].op_type == ""
+
+
+def test_parser_takes_columns_by_name_in_the_tf2_layout_with_a_start_column():
+    """TF 2.x tables put `[start]` before `[first]`: the value must still be `[avg ms]`, and the name clean.
+
+    The fixture is hand-written in that release's layout (see tests/data/tflite/README.md).
+    """
+    samples = {s.key: s for s in parse_benchmark_model_output(OP_PROFILING_TF2)}
+    assert samples["NET latency"].values == (3362.41,)
+    conv = samples["MobilenetV1/MobilenetV1/Conv2d_0/Relu6 latency"]
+    assert conv.values == (pytest.approx(911.0),) and conv.op_type == "CONV_2D"
+    assert samples["MobilenetV1/Predictions/Reshape_1 latency"].values == (pytest.approx(12.0),)
+    assert len(samples) == 8
+
+
+def test_parser_reads_a_space_separated_table_by_its_header():
+    """Some builds pad the table with spaces instead of tabs; the header still says where `[avg ms]` is."""
+    spaced = OP_PROFILING.replace("\t", " ")
+    samples = {s.key: s for s in parse_benchmark_model_output(spaced)}
+    assert samples["Conv2d_0/Relu6 latency"].values == (pytest.approx(3401.0),)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "[node type]\t[first]\t[median ms]\t[%]\t[cdf%]\t[mem KB]\t[times called]\t[Name]",
+        "[node type]\t[first]\t[avg ms]\t[%]\t[cdf%]\t[mem KB]\t[times called]",
+        "[node type]\t[first]\t[avg ms]\t[%]\t[cdf%]\t[mem KB]\t[Name]\t[times called]",
+    ],
+)
+def test_parser_refuses_an_operator_table_layout_it_cannot_map(header):
+    lines = OP_PROFILING.splitlines()
+    table = lines.index("INFO: Operator-wise Profiling Info for Regular Benchmark Runs:") + 2
+    lines[table] = "\t" + header
+    with pytest.raises(OutputParseError, match=r"operator table header") as raised:
+        parse_benchmark_model_output("\n".join(lines) + "\n")
+    assert "\n" not in str(raised.value)
 
 
 def test_parser_reads_output_without_op_profiling():

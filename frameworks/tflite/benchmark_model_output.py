@@ -6,6 +6,10 @@ timed runs, and, with `--enable_op_profiling=true`, a "Run Order" table per
 profiled phase whose `[avg ms]` column is each operator's mean. Each becomes
 ONE value per run marked `from_tool_summary`, so statistics treat it as a
 round's figure, not as per-iteration spread.
+
+The table's columns moved between releases (TF 2.x-era builds print a
+`[start]` column before `[first]`; later ones dropped it), so a row is read
+by the names in its header, never by position.
 """
 
 from __future__ import annotations
@@ -21,6 +25,11 @@ _SUMMARY = re.compile(
 _TIMINGS = re.compile(r"Inference timings in us: .*Inference \(avg\): (?P<avg>[^,\s]+)")
 _RUNS_HEADER = "Operator-wise Profiling Info for Regular Benchmark Runs"
 _RUN_ORDER = "============================== Run Order =============================="
+_HEADER_CELL = re.compile(r"\[([^\]]*)\]")
+# Every column any release has printed before `[Name]`; each holds one
+# whitespace-free cell, so a row splits into them and the name is the rest.
+_KNOWN_COLUMNS = frozenset({"node type", "start", "first", "avg ms", "%", "cdf%", "mem KB", "times called"})
+_NEEDED_COLUMNS = ("node type", "avg ms")
 
 
 def looks_like_benchmark_model(text: str) -> bool:
@@ -51,19 +60,23 @@ def _operator_samples(lines: list[str]) -> list[MetricSamples]:
     start = next(i for i, line in enumerate(lines) if _RUNS_HEADER in line)
     if start + 2 >= len(lines) or lines[start + 1] != _RUN_ORDER or not lines[start + 2].startswith("[node type]"):
         raise OutputParseError(f"benchmark_model output line {start + 2}: expected the 'Run Order' table header")
+    columns = _table_columns(lines[start + 2], start + 3)
+    node_type_at, average_at = columns.index("node type"), columns.index("avg ms")
     averages: dict[str, float] = {}
     node_types: dict[str, str] = {}
     for number, line in enumerate(lines[start + 3 :], start=start + 4):
         if not line:
             break
-        columns = line.split(None, 7)
-        if len(columns) < 7:
+        cells = line.split(None, len(columns))
+        if len(cells) < len(columns):
             raise OutputParseError(
                 f"benchmark_model output line {number}: operator row has too few columns: {line!r:.80}"
             )
-        name = _operator_name(columns[7] if len(columns) == 8 else "", columns[0])
-        averages[name] = averages.get(name, 0.0) + _number(columns[2], f"benchmark_model output line {number}") * 1000.0
-        node_types.setdefault(name, columns[0])
+        node_type = cells[node_type_at]
+        name = _operator_name(cells[len(columns)] if len(cells) > len(columns) else "", node_type)
+        value = _number(cells[average_at], f"benchmark_model output line {number}") * 1000.0
+        averages[name] = averages.get(name, 0.0) + value
+        node_types.setdefault(name, node_type)
     else:
         raise OutputParseError("benchmark_model output: the operator table is cut off (no blank line after it)")
     if not averages:
@@ -72,6 +85,25 @@ def _operator_samples(lines: list[str]) -> list[MetricSamples]:
         MetricSamples(name, "latency", "us", (value,), from_tool_summary=True, op_type=node_types[name])
         for name, value in averages.items()
     ]
+
+
+def _table_columns(header: str, number: int) -> list[str]:
+    """The header's columns before `[Name]`, refused unless every one is known and `[Name]` ends the row."""
+    cells = _HEADER_CELL.findall(header)
+    before_name = cells[:-1]
+    mappable = (
+        cells
+        and cells[-1] == "Name"
+        and set(before_name) <= _KNOWN_COLUMNS
+        and len(set(before_name)) == len(before_name)
+        and all(column in before_name for column in _NEEDED_COLUMNS)
+    )
+    if not mappable:
+        raise OutputParseError(
+            f"benchmark_model output line {number}: unknown operator table header {' '.join(header.split())!r:.160}; "
+            f"expected [node type] and [avg ms] among {', '.join(sorted(_KNOWN_COLUMNS))}, then [Name]"
+        )
+    return before_name
 
 
 def _operator_name(name: str, node_type: str) -> str:
