@@ -100,7 +100,11 @@ def run_device(device: str | None, specs: list[BenchmarkSpec], args, info: dict,
 def run_spec(spec: BenchmarkSpec, args, info: dict, platform, reporters, stop, results: list[RunResult]) -> None:
     """Run every test of one spec, appending each result as soon as the reporters have it."""
     framework = get_framework(args.framework or spec.model.format)
-    cache = ModelCache(Path(args.model_cache), Path(args.root_model_dir) if args.root_model_dir else None)
+    cache = ModelCache(
+        Path(args.model_cache),
+        Path(args.root_model_dir) if args.root_model_dir else None,
+        max_download_bytes=int(args.max_download_mb * (1 << 20)),
+    )
     local_files = cache.resolve_all(spec.model.files, spec.path.parent)
     device_files = {role: platform.push(path) for role, path in local_files.items()}
     treatment = Arm.from_info(TREATMENT, info.get(TREATMENT, {}), framework.default_program())

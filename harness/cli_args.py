@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from harness.downloads import DEFAULT_MAX_BYTES
 from harness.errors import UserError
 from harness.reporters.results_server import ACCESS_TOKEN_ENV
 from harness.stats.summary import DEFAULT_ROUND_STATISTIC, ROUND_STATISTICS
@@ -33,6 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--model_cache", default=str(cache_dir() / "models"), help="where downloaded models are kept")
     parser.add_argument("--root_model_dir", help="directory that //relative model locations are under")
+    parser.add_argument(
+        "--max_download_mb",
+        type=float,
+        default=DEFAULT_MAX_BYTES / (1 << 20),
+        help="largest model file to download, in MiB (default: %(default)g); a bigger one is refused",
+    )
     parser.add_argument("--local_reporter", metavar="DIR", help="write results into a directory hierarchy")
     parser.add_argument("--simple_local_reporter", metavar="DIR", help="write results as flat files")
     parser.add_argument("--screen_reporter", action="store_true", help="print a table per result")

@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.downloads import DEFAULT_TIMEOUTS, DownloadError, Timeouts, download
+from harness.downloads import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUTS, DownloadError, DownloadTooLarge, Timeouts, download
 from harness.errors import UserError
 from harness.generated_models import generate_model
 from harness.spec import ModelFile
@@ -52,10 +52,12 @@ class ModelCache:
         cache_dir: Path,
         root_model_dir: Path | None = None,
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        max_download_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.cache_dir = cache_dir
         self.root_model_dir = root_model_dir
         self.timeouts = timeouts
+        self.max_download_bytes = max_download_bytes
 
     def resolve_all(self, files: dict[str, ModelFile], spec_dir: Path, source: str | None = None) -> dict[str, Path]:
         """Local paths for every role of a spec's `model.files`."""
@@ -102,10 +104,13 @@ class ModelCache:
 
     def _fetch(self, context: _FileContext, target: Path) -> str:
         try:
-            return download(context.file.location, target, self.timeouts)
+            return download(context.file.location, target, self.timeouts, max_bytes=self.max_download_bytes)
         except DownloadError as error:
             _remove_if_empty(target.parent)
-            raise UserError(f"{context.field('location')}: cannot download {context.file.location}: {error}") from None
+            hint = " (--max_download_mb raises the cap)" if isinstance(error, DownloadTooLarge) else ""
+            raise UserError(
+                f"{context.field('location')}: cannot download {context.file.location}: {error}{hint}"
+            ) from None
 
     def _generated(self, context: _FileContext) -> Path:
         file = context.file
