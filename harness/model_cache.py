@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from harness.downloads import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUTS, DownloadError, DownloadTooLarge, Timeouts, download
 from harness.errors import UserError
@@ -98,7 +98,8 @@ class ModelCache:
             target.unlink(missing_ok=True)
             _remove_if_empty(target.parent)
             raise UserError(
-                f"{context.field('md5')}: expected {context.expected_md5}, downloaded {actual} from {file.location}"
+                f"{context.field('md5')}: the file downloaded from {file.location} "
+                f"does not match the spec's md5 {context.expected_md5} (twice)"
             )
         return target
 
@@ -137,6 +138,11 @@ class ModelCache:
                 "expected --root_model_dir to be given"
             )
         relative = context.file.location[len(ROOT_RELATIVE_PREFIX) :]
+        if PurePosixPath(relative).is_absolute() or ".." in PurePosixPath(relative).parts:
+            raise UserError(
+                f"{context.field('location')}: {context.file.location} leaves --root_model_dir; "
+                "expected a path inside it, without '..' or a leading '/'"
+            )
         return _checked_local(context, self.root_model_dir / relative)
 
     def _cache_target(self, context: _FileContext) -> Path:
@@ -159,13 +165,18 @@ class _FileContext:
 
 
 def _checked_local(context: _FileContext, path: Path) -> Path:
-    """Local files are used where they are (models can be large); only their md5 is checked."""
+    """Local files are used where they are (models can be large); only their md5 is checked.
+
+    A mismatch never prints the file's own md5: a spec can name any path the
+    harness may read, and its digest would tell whoever reads the error (a
+    results server, a shared log) what that file holds.
+    """
     if not path.is_file():
         raise UserError(f"{context.field('location')}: expected an existing file, got {path}")
     if context.expected_md5 is not None:
         actual = file_md5(path)
         if actual != context.expected_md5:
-            raise UserError(f"{context.field('md5')}: expected {context.expected_md5}, got {actual} for {path}")
+            raise UserError(f"{context.field('md5')}: {path} does not match the spec's md5 {context.expected_md5}")
     return path
 
 

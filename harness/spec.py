@@ -7,6 +7,8 @@ mistake costs the user one line, not a half-finished benchmark.
 from __future__ import annotations
 
 import json
+import os
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,16 +92,27 @@ class BenchmarkSpec:
 
 
 def load_benchmarks(path: str | Path) -> list[BenchmarkSpec]:
-    """Load one spec, or every spec named by a FAI-PEP benchmark list file."""
-    path = Path(path)
+    """Load one spec, or every spec named by a FAI-PEP benchmark list file (lists may name lists)."""
+    return _load(Path(path), ())
+
+
+def _load(path: Path, including: tuple[Path, ...]) -> list[BenchmarkSpec]:
+    """`including`: the lists that led here, outermost first, so a list that names itself is caught."""
     document = _read_json(path)
     if isinstance(document, dict) and "benchmarks" in document and "tests" not in document:
         entries = document["benchmarks"]
         if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
             raise UserError(f"{path}: benchmarks: expected a list of spec file paths")
+        chain = (*including, Path(os.path.realpath(path)))
         specs: list[BenchmarkSpec] = []
         for entry in entries:
-            specs.extend(load_benchmarks(path.parent / entry))
+            included = path.parent / entry
+            real = Path(os.path.realpath(included))
+            if real in chain:
+                cycle = [*chain[chain.index(real) :], real]
+                names = " -> ".join(os.path.relpath(step, chain[0].parent) for step in cycle)
+                raise UserError(f"{path}: benchmarks: the list includes itself: {names}")
+            specs.extend(_load(included, chain))
         return specs
     return [parse_spec(document, path)]
 
@@ -182,6 +195,10 @@ def _test(index: int, doc: dict[str, Any], path: Path) -> TestSpec:
         )
     if doc.get("commands") and "arguments" in doc:
         raise UserError(f"{path.name}: tests[{index}]: expected either 'commands' or 'arguments', not both")
+    for position, command in enumerate(doc.get("commands", ())):
+        _check_quotes(command, f"{path.name}: tests[{index}].commands[{position}]")
+    if "arguments" in doc:
+        _check_quotes(doc["arguments"], f"{path.name}: tests[{index}].arguments")
     return TestSpec(
         index=index,
         identifier=doc["identifier"].replace("{ID}", str(index)),
@@ -203,3 +220,14 @@ def _test(index: int, doc: dict[str, Any], path: Path) -> TestSpec:
         raw=doc,
         source=path.name,
     )
+
+
+def _check_quotes(command: str, where: str) -> None:
+    """Commands are split like a shell line (never run by one) when a test runs; a quote left open
+    would only surface then, as a traceback in the middle of a run."""
+    try:
+        shlex.split(command)
+    except ValueError as exc:
+        raise UserError(
+            f"{where}: {str(exc).lower()} in {command!r:.80}; expected a command line with balanced quotes"
+        ) from None

@@ -90,8 +90,8 @@ def test_always_corrupt_is_a_user_error_and_leaves_nothing(
         cache.resolve(model_file(url), tmp_path, source="bench.json")
     message = str(raised.value)
     assert message == (
-        f"bench.json: model.files.model.md5: expected {MODEL_MD5}, "
-        f"downloaded {hashlib.md5(CORRUPT).hexdigest()} from {url}"
+        f"bench.json: model.files.model.md5: the file downloaded from {url} "
+        f"does not match the spec's md5 {MODEL_MD5} (twice)"
     )
     assert http_server.requests["/m.onnx"] == 2
     assert stored_files(cache.cache_dir) == []
@@ -187,8 +187,11 @@ def test_missing_local_file_names_path_and_role(cache: ModelCache, tmp_path: Pat
 
 def test_local_file_with_wrong_md5(cache: ModelCache, tmp_path: Path):
     (tmp_path / "model.onnx").write_bytes(CORRUPT)
-    with pytest.raises(UserError, match=f"model.files.model.md5: expected {MODEL_MD5}, got "):
-        cache.resolve(model_file("model.onnx"), tmp_path)
+    with pytest.raises(UserError) as raised:
+        cache.resolve(model_file("model.onnx"), tmp_path, source="bench.json")
+    assert str(raised.value) == (
+        f"bench.json: model.files.model.md5: {tmp_path / 'model.onnx'} does not match the spec's md5 {MODEL_MD5}"
+    )
 
 
 def test_filename_must_be_a_plain_name(cache: ModelCache, http_server: ScriptedServer, tmp_path: Path):

@@ -18,7 +18,7 @@ import pytest
 from harness.downloads import download
 from harness.errors import UserError
 from harness.model_cache import ModelCache
-from harness.spec import ModelFile
+from harness.spec import ModelFile, load_benchmarks
 
 REPO = Path(__file__).resolve().parents[2]
 MIB = 1 << 20
@@ -181,3 +181,115 @@ def test_a_signal_during_a_download_removes_the_partial_file(tmp_path: Path, sto
     assert leftovers(cache) == []
     if stop_signal == signal.SIGTERM:
         assert harness.returncode == -signal.SIGTERM
+
+
+# Issue 19 item 13: specs written to break the loader get one line each.
+
+
+def write_json(path: Path, document: object) -> Path:
+    path.write_text(json.dumps(document))
+    return path
+
+
+def spec_with_test(directory: Path, **test: object) -> Path:
+    document = {
+        "model": {"name": "m", "format": "generic"},
+        "tests": [{"identifier": "t", "metric": "delay", "iter": 1, **test}],
+    }
+    return write_json(directory / "bench.json", document)
+
+
+@pytest.mark.parametrize(
+    "test, field",
+    [
+        ({"commands": ["{program} --ok", "{program} --name 'unclosed"]}, "tests[0].commands[1]"),
+        ({"arguments": '--name "unclosed'}, "tests[0].arguments"),
+        ({"commands": ["{program} trailing\\"]}, "tests[0].commands[0]"),
+    ],
+)
+def test_an_unbalanced_quote_is_one_line_naming_file_test_and_field(tmp_path: Path, test: dict, field: str):
+    spec = spec_with_test(tmp_path, **test)
+    with pytest.raises(UserError) as raised:
+        load_benchmarks(spec)
+    message = str(raised.value)
+    assert message.startswith(f"bench.json: {field}: ")
+    assert "expected" in message and "\n" not in message
+
+
+def test_an_unbalanced_quote_stops_the_command_line_before_anything_runs(tmp_path: Path, capsys):
+    from harness.cli import main
+
+    spec = spec_with_test(tmp_path, commands=["{program} 'unclosed"])
+    info = json.dumps({"treatment": {"program": sys.executable}})
+    assert main(["-b", str(spec), "--no_db", "--model_cache", str(tmp_path / "cache"), "--info", info]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("harness: error: bench.json: tests[0].commands[0]: ") and err.count("\n") == 1
+
+
+def test_a_benchmark_list_that_includes_itself_names_the_cycle(tmp_path: Path):
+    write_json(tmp_path / "self.json", {"benchmarks": ["self.json"]})
+    with pytest.raises(UserError) as raised:
+        load_benchmarks(tmp_path / "self.json")
+    assert (
+        str(raised.value) == f"{tmp_path / 'self.json'}: benchmarks: the list includes itself: self.json -> self.json"
+    )
+
+
+def test_a_benchmark_list_cycle_through_another_list_names_the_cycle(tmp_path: Path):
+    spec = spec_with_test(tmp_path, commands=["{program}"])
+    write_json(tmp_path / "all.json", {"benchmarks": [spec.name, "nested/more.json"]})
+    (tmp_path / "nested").mkdir()
+    write_json(tmp_path / "nested" / "more.json", {"benchmarks": ["../all.json"]})
+    with pytest.raises(UserError) as raised:
+        load_benchmarks(tmp_path / "all.json")
+    assert str(raised.value) == (
+        f"{tmp_path / 'nested' / 'more.json'}: benchmarks: the list includes itself: "
+        "all.json -> nested/more.json -> all.json"
+    )
+
+
+def test_the_same_spec_twice_in_a_list_is_not_a_cycle(tmp_path: Path):
+    spec = spec_with_test(tmp_path, commands=["{program}"])
+    write_json(tmp_path / "inner.json", {"benchmarks": [spec.name]})
+    write_json(tmp_path / "outer.json", {"benchmarks": ["inner.json", "inner.json", spec.name]})
+    assert len(load_benchmarks(tmp_path / "outer.json")) == 3
+
+
+@pytest.mark.parametrize("location", ["//../../../outside.onnx", "//models/../../outside.onnx", "///outside.onnx"])
+def test_a_root_relative_location_cannot_leave_the_root_model_dir(tmp_path: Path, location: str):
+    root = tmp_path / "deep" / "er" / "root"
+    root.mkdir(parents=True)
+    (tmp_path / "outside.onnx").write_bytes(b"secret")
+    (tmp_path / "deep" / "er" / "outside.onnx").write_bytes(b"secret")
+    cache = ModelCache(tmp_path / "cache", root_model_dir=root)
+    file = ModelFile(role="model", filename="model.onnx", location=location)
+    with pytest.raises(UserError) as raised:
+        cache.resolve(file, tmp_path, source="bench.json")
+    assert str(raised.value) == (
+        f"bench.json: model.files.model.location: {location} leaves --root_model_dir; "
+        "expected a path inside it, without '..' or a leading '/'"
+    )
+
+
+def test_a_local_md5_mismatch_does_not_print_the_files_md5(tmp_path: Path):
+    secret = tmp_path / "model.onnx"
+    secret.write_bytes(b"not the model")
+    expected = hashlib.md5(b"the model").hexdigest()
+    file = ModelFile(role="model", filename="model.onnx", location=str(secret), md5=expected)
+    with pytest.raises(UserError) as raised:
+        ModelCache(tmp_path / "cache").resolve(file, tmp_path, source="bench.json")
+    assert str(raised.value) == f"bench.json: model.files.model.md5: {secret} does not match the spec's md5 {expected}"
+    assert hashlib.md5(b"not the model").hexdigest() not in str(raised.value)
+
+
+def test_a_downloaded_md5_mismatch_does_not_print_the_bodys_md5(tmp_path: Path):
+    expected = hashlib.md5(b"the model").hexdigest()
+    with FloodServer(body_bytes=1000, announce=1000) as server:
+        file = ModelFile(role="model", filename="model.onnx", location=server.url, md5=expected)
+        with pytest.raises(UserError) as raised:
+            ModelCache(tmp_path / "cache").resolve(file, tmp_path, source="bench.json")
+    assert str(raised.value) == (
+        f"bench.json: model.files.model.md5: the file downloaded from {server.url} "
+        f"does not match the spec's md5 {expected} (twice)"
+    )
+    assert hashlib.md5(bytes(1000)).hexdigest() not in str(raised.value)
