@@ -77,3 +77,36 @@ def test_a_device_that_cannot_be_reached_fails_its_tests_and_the_next_device_run
     assert set(runs) == {gone, device.address}
     assert runs[gone].status == "failure" and "cannot connect over ADB" in runs[gone].failure
     assert runs[device.address].ok and runs[device.address].data["NET latency"].values == [5.0]
+
+
+def test_an_android_dir_the_device_cannot_create_fails_its_tests_with_the_reason(tmp_path, monkeypatch, capsys):
+    """Before any program runs: one line naming the directory and why, and each test recorded as failed with it.
+
+    The program is the device's own `sh`, so nothing is pushed that could name the problem first.
+    """
+    from harness.cli import main
+    from harness.store.result_store import ResultStore
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    ran = tmp_path / "ran"
+    spec = tmp_path / "spec.json"
+    command = "{program} -c " + shlex.quote(f"echo ran > {ran}")
+    test = {"identifier": "touch", "metric": "delay", "iter": 1, "commands": [command]}
+    spec.write_text(json.dumps({"model": {"name": "scripted", "format": "generic"}, "tests": [test]}))
+    wanted = "/data/local/tmp/blocker/aipep"
+    with LoopbackDevice(tmp_path / "device") as device:
+        (device.root / "data" / "local" / "tmp" / "blocker").write_text("a file, not a directory\n")
+        status = main(
+            ["-b", str(spec), "-p", "android", "-d", device.address, "--android_dir", wanted,
+             "--db", str(tmp_path / "aipep.db"), "--info", json.dumps({"treatment": {"program": "sh"}})]
+        )  # fmt: skip
+    assert status == 1
+    reason = f"--android_dir: {wanted}: android device {device.address} cannot create it (Not a directory)"
+    assert capsys.readouterr().err == (
+        f"harness: android device {device.address}: {reason}; its remaining tests are recorded as failed\n"
+    )
+    with ResultStore(tmp_path / "aipep.db") as store:
+        (run,) = store.find_runs(model="scripted")
+    assert run.status == "failure" and reason in run.failure and "125" not in run.failure
+    assert not ran.exists()

@@ -12,7 +12,7 @@ import psutil
 import pytest
 from adb_shell.auth.keygen import keygen
 
-from harness.errors import RunFailure, UserError
+from harness.errors import DeviceError, RunFailure, UserError
 from platforms import get_platform
 from platforms.android.device_tree import host_abi
 from platforms.android.loopback_process import LoopbackDevice
@@ -184,6 +184,23 @@ def test_a_full_device_disk_is_one_clear_line(tmp_path, key_dir):
                 android.push(model)
         finally:
             android.close()
+
+
+def test_an_android_dir_the_device_cannot_create_is_one_line_before_anything_runs(device, key_dir):
+    """A file where a directory must go fails on any device; the reason must reach the user, not a bare 125."""
+    blocker = on_host(device, "/data/local/tmp/blocker")
+    blocker.write_text("a file, not a directory\n")
+    wanted = "/data/local/tmp/blocker/aipep"
+    android = get_platform("android", device=device.address, android_dir=wanted, adb_key_dir=str(key_dir))
+    try:
+        with pytest.raises(DeviceError) as raised:
+            android.prepare()
+    finally:
+        android.close()
+        blocker.unlink()
+    assert str(raised.value) == (
+        f"--android_dir: {wanted}: android device {device.address} cannot create it (Not a directory)"
+    )
 
 
 def _kill_when_program_runs(device: LoopbackDevice, name: str) -> None:

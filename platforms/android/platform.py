@@ -13,6 +13,7 @@ from typing import Any
 from harness.errors import DeviceError, RunFailure, UserError
 from platforms.android import cpu_frequency
 from platforms.android.adb_connection import AdbConnection, DeviceLost
+from platforms.android.android_dir_check import check_problem, check_script
 from platforms.android.device_facts import DESCRIBE_SCRIPT, HEALTH_SCRIPT, CpuFacts, DeviceFacts, parse_facts
 from platforms.android.elf_abi import abi_mismatch
 from platforms.android.remote_command import RunFiles, parse_status, run_script
@@ -69,7 +70,9 @@ class AndroidPlatform(Platform):
     def prepare(self) -> None:
         if self.reboot_requested:
             self.reboot()
-        self._adb.shell(f"mkdir -p {shlex.quote(self.android_dir)}")
+        problem = check_problem(self._adb.shell(check_script(self.android_dir)))
+        if problem:
+            raise DeviceError(f"--android_dir: {self.android_dir}: android device {self.device} {problem}")
         if self.set_freq:
             self._pin_frequency(self.set_freq)
 
