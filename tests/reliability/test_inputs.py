@@ -156,7 +156,7 @@ def test_a_signal_during_a_download_removes_the_partial_file(tmp_path: Path, sto
     """The harness, as a real process, is stopped while a slow model streams into its cache."""
     cache = tmp_path / "cache"
     environment = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"), "XDG_DATA_HOME": str(tmp_path / "xdg")}
-    with FloodServer(body_bytes=64 * MIB, announce=64 * MIB, pace_s=0.01) as server:
+    with FloodServer(body_bytes=1 << 30, announce=1 << 30, pace_s=0.01) as server:
         spec = write_spec(tmp_path, location=server.url)
         harness = subprocess.Popen(
             [sys.executable, "-m", "harness", "-b", str(spec), "--model_cache", str(cache), "--no_db"],
