@@ -17,6 +17,7 @@ from pathlib import Path
 
 from harness.cli import main as harness_main
 from harness.cli_args import build_parser, exit_status_help
+from harness.errors import UserError
 from harness.user_dirs import cache_dir, config_dir, data_dir
 
 OPTIONS_FILE = "run_bench.json"
@@ -53,17 +54,25 @@ def ask_options(defaults: dict[str, str | bool], ask=input) -> dict[str, str | b
     return chosen
 
 
+def read_saved_options(path: Path) -> dict[str, str | bool]:
+    """The saved defaults over the built-in ones; a file that cannot be used is the user's to reset."""
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path}: saved options unreadable ({exc}); run with --reset_options") from None
+    if not isinstance(saved, dict):
+        raise UserError(f"{path}: saved options unreadable (expected a JSON object); run with --reset_options")
+    return {**default_options(), **saved}
+
+
 def load_options(reset: bool, interactive: bool, ask=input) -> dict[str, str | bool]:
     path = options_path()
     if path.exists() and not reset:
         try:
-            saved = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            print(
-                f"run_bench: error: {path}: saved options unreadable ({exc}); run with --reset_options", file=sys.stderr
-            )
-            raise SystemExit(2) from None
-        return {**default_options(), **saved}
+            return read_saved_options(path)
+        except UserError as error:
+            print(f"run_bench: error: {error}", file=sys.stderr)
+            raise SystemExit(error.exit_status) from None
     if not interactive:
         return default_options()
     options = ask_options(default_options(), ask)
@@ -92,10 +101,9 @@ def current_defaults() -> tuple[str, dict[str, str | bool]]:
     if not path.exists():
         return f"saved defaults: none yet ({path}); the first run at a terminal asks, others use:", default_options()
     try:
-        saved = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        return f"saved defaults: {path} is unreadable ({exc}); run with --reset_options; until then:", default_options()
-    return f"saved defaults ({path}):", {**default_options(), **saved}
+        return f"saved defaults ({path}):", read_saved_options(path)
+    except UserError as error:
+        return f"saved defaults: {error}. Built-in defaults:", default_options()
 
 
 def build_help_parser() -> argparse.ArgumentParser:

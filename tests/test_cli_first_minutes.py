@@ -312,3 +312,22 @@ def test_spec_rounds_too_small_name_the_file_and_field(tmp_path, capsys, rounds,
     assert capsys.readouterr().err == expected
     assert not (tmp_path / "ran").exists()
     assert not (tmp_path / "aipep.db").exists()
+
+
+def test_saved_options_that_are_not_an_object_are_one_line(tmp_path):
+    saved_options(tmp_path).parent.mkdir(parents=True)
+    saved_options(tmp_path).write_text("[1]")
+    done = subprocess.run(
+        [sys.executable, str(RUN_BENCH), "-b", "spec.json"],
+        capture_output=True,
+        text=True,
+        env=user_env(tmp_path),
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        timeout=DEADLINE_S,
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"run_bench: error: {saved_options(tmp_path)}: saved options unreadable (expected a JSON object); "
+        "run with --reset_options\n"
+    )
