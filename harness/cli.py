@@ -10,7 +10,7 @@ from pathlib import Path
 from frameworks import get_framework
 from harness.ab_run import run_ab
 from harness.arm import CONTROL, TREATMENT, Arm, ArmRunner
-from harness.cli_args import build_parser, parse_info, split_list
+from harness.cli_args import EXIT_FAILED_RUN, EXIT_REGRESSION, EXIT_UNDELIVERED, build_parser, parse_info, split_list
 from harness.device_failure import device_failure_result
 from harness.error_run import run_error
 from harness.errors import DeviceError, RunFailure, UserError
@@ -20,15 +20,12 @@ from harness.program_versions import program_versions
 from harness.reporters.undelivered import Undelivered
 from harness.reporting import build_reporters
 from harness.result import RunResult
+from harness.round_budget import OVERRIDABLE, check_round_budgets
 from harness.run_meta import base_meta
 from harness.single_run import run_single
 from harness.spec import BenchmarkSpec, TestSpec, load_benchmarks
 from harness.stats.verdict import Verdict
 from platforms import get_platform
-
-EXIT_FAILED_RUN = 1
-EXIT_REGRESSION = 3
-EXIT_UNDELIVERED = 4
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,6 +56,7 @@ def execute(args, stop: threading.Event | None = None, undelivered: Undelivered 
     """
     specs = load_benchmarks(args.benchmark_file)
     info = parse_info(args.info)
+    check_round_budgets(specs, {name: getattr(args, name) for name in OVERRIDABLE})
     reporters = build_reporters(args, undelivered)
     results: list[RunResult] = []
     try:
@@ -172,10 +170,7 @@ def _with_overrides(test: TestSpec, args) -> TestSpec:
         for name in ("regression_threshold", "alpha", "min_rounds", "max_rounds", "round_statistic")
         if getattr(args, name) is not None
     }
-    test = dataclasses.replace(test, **overrides)
-    if test.max_rounds < test.min_rounds:
-        raise UserError(f"--max_rounds: expected an integer >= min_rounds ({test.min_rounds}), got {test.max_rounds}")
-    return test
+    return dataclasses.replace(test, **overrides)
 
 
 def _devices(args) -> list[str | None]:

@@ -12,6 +12,23 @@ from harness.reporters.results_server import ACCESS_TOKEN_ENV
 from harness.stats.summary import DEFAULT_ROUND_STATISTIC, ROUND_STATISTICS
 from harness.user_dirs import cache_dir, data_dir
 
+EXIT_FAILED_RUN = 1
+EXIT_USER_ERROR = UserError.exit_status
+EXIT_REGRESSION = 3
+EXIT_UNDELIVERED = 4
+
+# What each exit status means, for --help: scripts and CI branch on these, so they are part of the interface.
+EXIT_STATUSES = (
+    (0, "success"),
+    (EXIT_FAILED_RUN, "a benchmark failed (its result is still recorded, with logs)"),
+    (EXIT_USER_ERROR, "a mistake in the input: one line names the file, field or flag and what was expected"),
+    (EXIT_REGRESSION, "a regression, with --fail_on_regression"),
+    (
+        EXIT_UNDELIVERED,
+        "the results server refused the access token or rejected a result (only when the status would otherwise be 0)",
+    ),
+)
+
 
 class _Parser(argparse.ArgumentParser):
     """Turns argparse's usage errors into our one-line UserError."""
@@ -20,65 +37,91 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(f"command line: {message}")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="harness", description="Run a benchmark spec, alone or as an interleaved A/B comparison.")
-    parser.add_argument("-b", "--benchmark_file", required=True, help="benchmark spec JSON, or a list of specs")
-    parser.add_argument("--framework", help="framework plug-in (default: the spec's model.format)")
-    parser.add_argument("-p", "--platform", default="host", help="platform plug-in: host, ssh, android")
-    parser.add_argument("-d", "--devices", help="comma list of devices: serials, host:port or user@host:port")
-    parser.add_argument("--excluded_devices", default="", help="comma list of devices to leave out")
-    parser.add_argument(
+def exit_status_help() -> str:
+    return "exit status:\n" + "\n".join(f"  {status}  {meaning}" for status, meaning in EXIT_STATUSES)
+
+
+def build_parser(
+    prog: str = "harness",
+    description: str = "Run a benchmark spec, alone or as an interleaved A/B comparison.",
+    epilog: str | None = None,
+    flags_title: str | None = None,
+) -> argparse.ArgumentParser:
+    """The harness's parser; aipep-bench builds its help from it under its own name and epilog.
+
+    Abbreviations are off: `--max_round 8` silently meaning --max_rounds hides typos,
+    and a flag added later could turn a working abbreviation ambiguous.
+    """
+    parser = _Parser(
+        prog=prog,
+        description=description,
+        epilog=exit_status_help() if epilog is None else epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    flags = parser.add_argument_group(flags_title) if flags_title else parser
+    flags.add_argument("-b", "--benchmark_file", required=True, help="benchmark spec JSON, or a list of specs")
+    flags.add_argument("--framework", help="framework plug-in (default: the spec's model.format)")
+    flags.add_argument("-p", "--platform", default="host", help="platform plug-in: host, ssh, android")
+    flags.add_argument("-d", "--devices", help="comma list of devices: serials, host:port or user@host:port")
+    flags.add_argument("--excluded_devices", default="", help="comma list of devices to leave out")
+    flags.add_argument(
         "--info",
         default="{}",
         help='JSON: {"treatment": {"program", "commit", "commit_time"}, "control": {...}}; a control makes an A/B run',
     )
-    parser.add_argument("--model_cache", default=str(cache_dir() / "models"), help="where downloaded models are kept")
-    parser.add_argument("--root_model_dir", help="directory that //relative model locations are under")
-    parser.add_argument(
+    flags.add_argument("--model_cache", default=str(cache_dir() / "models"), help="where downloaded models are kept")
+    flags.add_argument("--root_model_dir", help="directory that //relative model locations are under")
+    flags.add_argument(
         "--max_download_mb",
         type=float,
         default=DEFAULT_MAX_BYTES / (1 << 20),
         help="largest model file to download, in MiB (default: %(default)g); a bigger one is refused",
     )
-    parser.add_argument("--local_reporter", metavar="DIR", help="write results into a directory hierarchy")
-    parser.add_argument("--simple_local_reporter", metavar="DIR", help="write results as flat files")
-    parser.add_argument("--screen_reporter", action="store_true", help="print a table per result")
-    parser.add_argument("--simple_screen_reporter", action="store_true", help="print each result as one JSON line")
-    parser.add_argument(
+    flags.add_argument("--local_reporter", metavar="DIR", help="write results into a directory hierarchy")
+    flags.add_argument("--simple_local_reporter", metavar="DIR", help="write results as flat files")
+    flags.add_argument(
+        "--screen_reporter",
+        action="store_true",
+        help="print a table per result; the default when none of --simple_screen_reporter, --local_reporter, "
+        "--simple_local_reporter is given",
+    )
+    flags.add_argument("--simple_screen_reporter", action="store_true", help="print each result as one JSON line")
+    flags.add_argument(
         "--remote_reporter",
         metavar="URL",
         help="results server to POST every result to; what it cannot take now waits in an outbox and goes first "
         "on the next run; exit status 4 when it refuses the token or rejects a result",
     )
-    parser.add_argument(
+    flags.add_argument(
         "--remote_access_token",
         metavar="TOKEN",
         help=f"access token for --remote_reporter (default: ${ACCESS_TOKEN_ENV}, which keeps it out of shell history)",
     )
-    parser.add_argument(
+    flags.add_argument(
         "--remote_outbox",
         metavar="DIR",
         help=f"where results wait for --remote_reporter (default: a folder per server under {data_dir() / 'outbox'})",
     )
-    parser.add_argument("--db", default=str(data_dir() / "aipep.db"), help="SQLite store (default: %(default)s)")
-    parser.add_argument("--no_db", action="store_true", help="do not store results in SQLite")
-    parser.add_argument("--timeout", type=float, default=600.0, help="seconds one benchmark process may run")
-    parser.add_argument("--user_identifier", help="a label of yours, kept in every result's meta")
-    parser.add_argument("--run_type", default="benchmark", choices=["benchmark", "verify"], help="kind of run")
-    parser.add_argument("--fail_on_regression", action="store_true", help="exit with status 3 if anything regressed")
-    parser.add_argument("--regression_threshold", type=float, help="percent; overrides every test's threshold")
-    parser.add_argument("--alpha", type=float, help="significance level; overrides every test's alpha")
-    parser.add_argument("--min_rounds", type=int, help="overrides every test's min_rounds")
-    parser.add_argument("--max_rounds", type=int, help="overrides every test's max_rounds")
-    parser.add_argument(
+    flags.add_argument("--db", default=str(data_dir() / "aipep.db"), help="SQLite store (default: %(default)s)")
+    flags.add_argument("--no_db", action="store_true", help="do not store results in SQLite")
+    flags.add_argument("--timeout", type=float, default=600.0, help="seconds one benchmark process may run")
+    flags.add_argument("--user_identifier", help="a label of yours, kept in every result's meta")
+    flags.add_argument("--run_type", default="benchmark", choices=["benchmark", "verify"], help="kind of run")
+    flags.add_argument("--fail_on_regression", action="store_true", help="exit with status 3 if anything regressed")
+    flags.add_argument("--regression_threshold", type=float, help="percent; overrides every test's threshold")
+    flags.add_argument("--alpha", type=float, help="significance level; overrides every test's alpha")
+    flags.add_argument("--min_rounds", type=int, help="overrides every test's min_rounds")
+    flags.add_argument("--max_rounds", type=int, help="overrides every test's max_rounds")
+    flags.add_argument(
         "--round_statistic",
         choices=ROUND_STATISTICS,
         help=f"one process's iterations reduce to this per round (default {DEFAULT_ROUND_STATISTIC}); overrides specs",
     )
-    parser.add_argument("--android_dir", default="/data/local/tmp/aipep", help="working directory on Android devices")
-    parser.add_argument("--ssh_identity", help="private key file for SSH devices")
-    parser.add_argument("--ssh_known_hosts", help="known_hosts file to check SSH host keys against")
-    parser.add_argument(
+    flags.add_argument("--android_dir", default="/data/local/tmp/aipep", help="working directory on Android devices")
+    flags.add_argument("--ssh_identity", help="private key file for SSH devices")
+    flags.add_argument("--ssh_known_hosts", help="known_hosts file to check SSH host keys against")
+    flags.add_argument(
         "--ssh_trust_on_first_use", action="store_true", help="accept and remember an SSH host key never seen before"
     )
     return parser

@@ -16,10 +16,18 @@ from harness.errors import RunFailure, UserError
 from platforms.registry import available_platforms, get_platform
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes become our one-line UserError (exit 2) instead of argparse's usage block."""
+
+    def error(self, message: str):
+        raise UserError(f"command line: {message}")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m platforms", description="List the devices of a platform.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    listing = commands.add_parser("list", help="describe each device and its health")
+    """Parse and check the flags; an unknown platform is a usage error, not a device row."""
+    parser = _Parser(prog="python -m platforms", description="List the devices of a platform.", allow_abbrev=False)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    listing = commands.add_parser("list", help="describe each device and its health", allow_abbrev=False)
     listing.add_argument("-p", "--platform", default="host", help=f"one of {', '.join(available_platforms())}")
     listing.add_argument("-d", "--devices", default="", help="comma list: serials, host:port, user@host:port")
     listing.add_argument("--android_dir", default="/data/local/tmp/aipep", help="working directory on Android devices")
@@ -27,7 +35,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     listing.add_argument("--ssh_known_hosts", help="known_hosts file to check SSH host keys against")
     listing.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each device")
     listing.add_argument("--json", action="store_true", help="print one JSON object per device")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.platform not in available_platforms():
+        raise UserError(
+            f"-p/--platform: unknown platform {args.platform!r}, expected one of {', '.join(available_platforms())}"
+        )
+    return args
 
 
 def inspect_device(platform_name: str, device: str | None, options: dict[str, Any]) -> dict[str, Any]:
@@ -78,7 +91,11 @@ def _os(details: dict[str, Any]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    try:
+        args = parse_args(argv)
+    except UserError as error:
+        print(f"python -m platforms: error: {error}", file=sys.stderr)
+        return error.exit_status
     devices = [device.strip() for device in args.devices.split(",") if device.strip()] or [None]
     options = {
         "android_dir": args.android_dir,

@@ -20,7 +20,9 @@ QUEUE_STATES = ("queued", "building", "built", "benchmarking")
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="repo_driver status", description="Where the repo driver stands.")
+    parser = argparse.ArgumentParser(
+        prog="repo_driver status", description="Where the repo driver stands.", allow_abbrev=False
+    )
     parser.add_argument("--db", type=Path, default=data_dir() / "aipep.db", help="the driver's SQLite database")
     parser.add_argument("--last", type=int, default=10, help="how many recent verdicts to show")
     args = parser.parse_args(argv)

@@ -25,10 +25,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="aipep-server", description="Results server and dashboard for aipep.")
+    parser = _Parser(prog="aipep-server", description="Results server and dashboard for aipep.", allow_abbrev=False)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    serve = commands.add_parser("serve", help="serve the API and the dashboard until interrupted")
+    serve = commands.add_parser("serve", help="serve the API and the dashboard until interrupted", allow_abbrev=False)
     _add_db(serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     serve.add_argument("--port", type=int, default=8080, help="port; 0 picks a free one (default: %(default)s)")
@@ -37,13 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="request threads (default: %(default)s)")
 
-    token = commands.add_parser("token", help="issue, revoke or list access tokens for posting results")
+    token = commands.add_parser(
+        "token", help="issue, revoke or list access tokens for posting results", allow_abbrev=False
+    )
     actions = token.add_subparsers(dest="action", required=True, parser_class=_Parser)
     for action, help_text in (("create", "issue a token, printed once on the last line"), ("revoke", "revoke a token")):
-        sub = actions.add_parser(action, help=help_text)
+        sub = actions.add_parser(action, help=help_text, allow_abbrev=False)
         _add_db(sub)
         sub.add_argument("--name", required=True, help="what the token is for, e.g. ci")
-    _add_db(actions.add_parser("list", help="list tokens by name"))
+    _add_db(actions.add_parser("list", help="list tokens by name", allow_abbrev=False))
     return parser
 
 
