@@ -61,6 +61,19 @@ class Terminal:
     def type(self, keys: bytes) -> None:
         os.write(self.fd, keys)
 
+    def interrupt(self) -> None:
+        """Ctrl-C once the program sleeps waiting for input.
+
+        A SIGINT that lands between the prompt's write and the blocking read only sets Python's
+        flag, and the read then waits for a key that never comes; a user would press Ctrl-C again,
+        a test must not depend on that timing.
+        """
+        while _state(self.pid) != "S":
+            if time.monotonic() > self.deadline:
+                raise AssertionError(f"never waited for input; printed:\n{self.output}")
+            time.sleep(0.01)
+        self.type(b"\x03")
+
     def finish(self) -> tuple[int, str]:
         """Read to the end and wait for the exit status; a program still running at the deadline is killed."""
         while self._read_some():
@@ -91,6 +104,12 @@ class Terminal:
         return bool(chunk)
 
 
+def _state(pid: int) -> str:
+    """The process's scheduler state from /proc (R running, S sleeping, ...)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat.rsplit(")", 1)[1].split()[0]
+
+
 def run_bench_at_terminal(tmp_path: Path, *args: str) -> Terminal:
     return Terminal([sys.executable, str(RUN_BENCH), *args], user_env(tmp_path), tmp_path)
 
@@ -107,7 +126,7 @@ def test_ctrl_c_at_a_first_run_question_is_one_line_status_130_and_saves_nothing
     terminal.read_until("Model cache directory")
     terminal.type(str(tmp_path / "models").encode() + b"\r")
     terminal.read_until("SQLite results database")
-    terminal.type(b"\x03")
+    terminal.interrupt()
     status, output = terminal.finish()
     assert status == 130, output
     assert "Traceback" not in output
