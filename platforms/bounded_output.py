@@ -34,11 +34,11 @@ class CapturedOutput:
     dropped_bytes: int
 
 
-def left_out_line(dropped_bytes: int, kept_lines: int, lost_lines: int) -> str:
+def left_out_line(dropped: int, kept_lines: int, lost_lines: int, unit: str = "bytes") -> str:
     """The line that stands in the log for the part that was not kept."""
     kept = f"; {kept_lines} measurement line(s) from it kept for parsing" if kept_lines else ""
     lost = f"; {lost_lines} more measurement line(s) dropped beyond {KEPT_LINE_BYTES} bytes" if lost_lines else ""
-    return f"\n[aipep: {dropped_bytes} bytes of output left out here{kept}{lost}]\n"
+    return f"\n[aipep: {dropped} {unit} of output left out here{kept}{lost}]\n"
 
 
 class BoundedCapture:
@@ -133,10 +133,12 @@ class BoundedCapture:
         return CapturedOutput(self.text(), parse_text, self.total_bytes, self.dropped_bytes)
 
 
-def bound_text(text: str, *, head_bytes: int = HEAD_BYTES, tail_bytes: int = TAIL_BYTES) -> str:
-    """The same bound for text already in memory (a log from elsewhere about to be stored)."""
-    if len(text) <= head_bytes + 2 * tail_bytes:
+def bound_text(text: str, *, head_chars: int = HEAD_BYTES, tail_chars: int = TAIL_BYTES) -> str:
+    """The same bound for text already in memory (a log from elsewhere about to be stored), cut at line ends."""
+    if len(text) <= head_chars + tail_chars:
         return text
-    capture = BoundedCapture(head_bytes=head_bytes, tail_bytes=tail_bytes)
-    capture.extend(text.encode(errors="replace"))
-    return capture.text()
+    head_end = text.rfind("\n", 0, head_chars) + 1 or head_chars
+    tail_start = text.find("\n", len(text) - tail_chars - 1) + 1 or len(text) - tail_chars
+    if tail_start <= head_end:
+        return text
+    return text[:head_end] + left_out_line(tail_start - head_end, 0, 0, "characters") + text[tail_start:]

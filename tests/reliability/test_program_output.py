@@ -17,6 +17,7 @@ import pytest
 
 from frameworks.observer_lines import parse_observer_output
 from harness.cli import main
+from harness.result import RunResult
 from harness.store.result_store import ResultStore
 from platforms.bounded_output import MEASUREMENT_PREFIXES, BoundedCapture
 from platforms.process_tracking import TrackedRun
@@ -125,6 +126,7 @@ measure(1.0)
 MEASURED_HARNESS = """
 import json, resource, sys
 from harness.cli import main
+from harness.result import RunResult
 status = main(sys.argv[1:])
 print(json.dumps({"status": status, "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """
@@ -290,3 +292,15 @@ def test_a_daemon_that_clears_its_environment_is_found_by_the_cgroup(daemon_pid_
     result = run_daemonizing(daemon_pid_file, "clear", "exit", timeout=10.0)
     assert result["returncode"] == 0
     assert_gone_soon(int(daemon_pid_file.read_text()))
+
+
+def test_a_log_too_big_for_a_row_is_stored_bounded_with_the_rest_of_the_run(tmp_path):
+    result = RunResult(meta={"model": "scripted", "identifier": "t", "platform": "host"})
+    line = "y" * 999 + "\n"
+    result.logs["build.log"] = line * 1_000_001  # past SQLite's 10**9 byte limit, built in one allocation
+    with ResultStore(tmp_path / "aipep.db") as store:
+        store.save_run(result)
+        log = store.load_run(result.id).logs["build.log"]
+    assert log.startswith(line) and log.endswith("\n" + line)
+    assert "characters of output left out here" in log
+    assert len(log) < 3 * 1024 * 1024
