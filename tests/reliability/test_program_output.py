@@ -304,3 +304,33 @@ def test_a_log_too_big_for_a_row_is_stored_bounded_with_the_rest_of_the_run(tmp_
     assert log.startswith(line) and log.endswith("\n" + line)
     assert "characters of output left out here" in log
     assert len(log) < 3 * 1024 * 1024
+
+
+@pytest.fixture
+def ssh_board(tmp_path, monkeypatch):
+    pytest.importorskip("paramiko", reason="the ssh extra (paramiko) is not installed")
+    from sshd_fixture import start_sshd
+
+    from platforms import get_platform
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    server = start_sshd(tmp_path / "sshd")
+    platform = get_platform("ssh", **server.options(remote_dir=str(tmp_path / "remote")))
+    try:
+        platform.prepare()
+        yield platform
+    finally:
+        platform.close()
+        server.stop()
+
+
+def test_a_board_program_printing_30_mb_comes_back_bounded_with_every_measurement(ssh_board, tmp_path):
+    script = tmp_path / "program.py"
+    script.write_text(FLOOD)
+    result = ssh_board.run([sys.executable, str(script), "30"], timeout=120)
+    assert result.ok, result.failure_summary()
+    assert len(result.stdout.encode()) < 3 * 1024 * 1024
+    assert "bytes of output left out here" in result.stdout
+    assert len(result.stderr.encode()) < 3 * 1024 * 1024
+    (net,) = parse_observer_output(result.stdout_to_parse)
+    assert net.values == (100.0, 1.0)
