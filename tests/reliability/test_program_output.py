@@ -334,3 +334,36 @@ def test_a_board_program_printing_30_mb_comes_back_bounded_with_every_measuremen
     assert len(result.stderr.encode()) < 3 * 1024 * 1024
     (net,) = parse_observer_output(result.stdout_to_parse)
     assert net.values == (100.0, 1.0)
+
+
+@pytest.fixture
+def android_device(tmp_path, monkeypatch):
+    pytest.importorskip("adb_shell", reason="the android extra (adb-shell) is not installed")
+    from adb_shell.auth.keygen import keygen
+
+    from platforms import get_platform
+    from platforms.android.loopback_process import LoopbackDevice
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    keys = tmp_path / "adbkey"
+    keys.mkdir()
+    keygen(str(keys / "adbkey"))
+    with LoopbackDevice(tmp_path / "device") as device:
+        platform = get_platform(
+            "android", device=device.address, android_dir="/data/local/tmp/aipep", adb_key_dir=str(keys), timeout=120
+        )
+        platform.prepare()
+        try:
+            yield platform
+        finally:
+            platform.close()
+
+
+def test_a_phone_program_printing_30_mb_comes_back_bounded_with_every_measurement(android_device):
+    result = android_device.run([sys.executable, "-c", FLOOD, "30"], timeout=120)
+    assert result.ok, result.failure_summary()
+    assert len(result.stdout.encode()) < 3 * 1024 * 1024
+    assert "bytes of output left out here; 2 measurement line(s)" in result.stdout
+    (net,) = parse_observer_output(result.stdout_to_parse)
+    assert net.values == (100.0, 1.0)
