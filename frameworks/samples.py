@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 NET = "NET"
@@ -29,3 +30,17 @@ class MetricSamples:
     @property
     def key(self) -> str:
         return f"{self.type} {self.metric}"
+
+
+class ParsedOutput(list):
+    """The samples a program printed, plus what could not be read from its output.
+
+    It is a list of MetricSamples, so every framework and caller that wants only the
+    samples keeps working; `problems` names each unreadable line or value. One bad line
+    must not lose the measurements around it, so the harness records these next to the
+    result instead of failing the run.
+    """
+
+    def __init__(self, samples: Iterable[MetricSamples] = (), problems: Iterable[str] = ()) -> None:
+        super().__init__(samples)
+        self.problems = list(problems)

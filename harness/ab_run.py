@@ -18,8 +18,9 @@ from typing import Any, TextIO
 from frameworks.samples import NET, MetricSamples
 from harness.arm import CONTROL, TREATMENT, Arm, ArmProcess, ArmRunFailure, ArmRunner, process_logs
 from harness.disturbance import cpu_share, is_disturbed
+from harness.output_problems import OutputProblems
 from harness.result import FAILURE, MetricResult, RunResult
-from harness.sequential_decision import compare_at_look
+from harness.sequential_decision import compare_at_look, open_verdicts
 from harness.stats.comparison import Comparison
 from harness.stats.sequential import look_schedule, should_stop
 from harness.stats.summary import diff_summary, round_statistic, summarize
@@ -51,6 +52,7 @@ class AbState:
     reruns: list[dict[str, Any]] = field(default_factory=list)
     shares: dict[str, list[float]] = field(default_factory=lambda: {TREATMENT: [], CONTROL: []})
     comparisons: dict[str, Comparison] = field(default_factory=dict)
+    problems: OutputProblems = field(default_factory=OutputProblems)
 
 
 def arm_order(round_index: int, reverse: bool = False) -> tuple[str, str]:
@@ -102,12 +104,14 @@ def run_ab(
             _say(progress, f"round {index + 1}: disturbed (CPU share dropped), re-running")
             continue
         _remember_shares(round_, state)
+        for name, process in round_.arms.items():
+            state.problems.add(f"round{index}_{name}", process.problems)
         state.rounds.append(round_)
         if len(state.rounds) in looks:
             look = looks.index(len(state.rounds))
             state.comparisons = compare_at_look(_per_round(state, round_statistic_method), test, look, len(looks))
             _say(progress, _progress_line(len(state.rounds), test.max_rounds, state.comparisons))
-            if should_stop((c.verdict for c in state.comparisons.values()), len(state.rounds), test.max_rounds):
+            if should_stop(open_verdicts(state.comparisons), len(state.rounds), test.max_rounds):
                 break
         else:
             _say(progress, f"round {len(state.rounds)}/{test.max_rounds} done")
@@ -126,6 +130,7 @@ def run_ab(
         end_time=time.time(),
         device_seconds=_device_seconds(state),
     )
+    state.problems.record(result.meta)
     if state.rounds:
         first = state.rounds[0].arms[TREATMENT].processes[0]
         result.meta["command"] = list(first.argv)
@@ -222,9 +227,13 @@ def _device_seconds(state: AbState) -> float:
 
 
 def _progress_line(rounds: int, max_rounds: int, comparisons: dict[str, Comparison]) -> str:
-    net = [f"{key} {c.estimate_pct:+.1f}% {c.verdict.value}" for key, c in comparisons.items() if key.startswith(NET)]
+    net = [f"{key} {_change(c)} {c.verdict.value}" for key, c in comparisons.items() if key.startswith(NET)]
     flagged = sum(1 for c in comparisons.values() if c.verdict.value == "regression")
     return f"round {rounds}/{max_rounds}: {'; '.join(net) or 'no NET'}; {flagged} regression(s) so far"
+
+
+def _change(comparison: Comparison) -> str:
+    return f"{comparison.estimate_pct:+.1f}%" if comparison.measured else "unmeasurable"
 
 
 def _say(stream: TextIO | None, line: str) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from frameworks.base import CommandContext, Framework
-from frameworks.samples import MetricSamples
+from frameworks.samples import MetricSamples, ParsedOutput
 from harness.errors import RunFailure, UserError
 from harness.output_error import OUTPUT_FILE, read_outputs
 from harness.spec import TestSpec
@@ -51,13 +51,17 @@ class Arm:
 
 @dataclass
 class ArmProcess:
-    """The samples one process of one arm reported, with the process facts."""
+    """The samples one process of one arm reported, with the process facts.
+
+    `problems` name what the output held that could not be read (the rest was kept).
+    """
 
     arm: str
     samples: dict[str, MetricSamples]
     processes: list[ProcessResult]
     output_dir: str
     outputs: dict[str, np.ndarray] | None = None
+    problems: list[str] = field(default_factory=list)
 
     @property
     def wall_seconds(self) -> float:
@@ -107,6 +111,7 @@ class ArmRunner:
         )
         processes: list[ProcessResult] = []
         collected: dict[str, list[MetricSamples]] = {}
+        problems: list[str] = []
         for argv in self.framework.compose(self.test, context):
             if self.cooldown and processes:
                 time.sleep(self.cooldown)
@@ -115,17 +120,20 @@ class ArmRunner:
             if not result.ok:
                 raise ArmRunFailure(f"{arm.name} program {result.failure_summary()}", processes)
             try:
-                parsed = self.framework.parse(result.stdout, result.stderr)
+                parsed = self.framework.parse(result.stdout_to_parse, result.stderr)
             except RunFailure as exc:
                 raise ArmRunFailure(f"{arm.name} output: {exc}", processes) from None
+            if isinstance(parsed, ParsedOutput):
+                problems.extend(parsed.problems)
             for samples in parsed:
                 collected.setdefault(samples.key, []).append(samples)
         if self.test.metric == "error":
             outputs = self._fetch_outputs(arm, output_file, label, processes)
-            return ArmProcess(arm.name, _merge(collected), processes, output_dir, outputs)
+            return ArmProcess(arm.name, _merge(collected), processes, output_dir, outputs, problems)
         if not collected:
-            raise ArmRunFailure(f"{arm.name} program printed no measurements", processes)
-        return ArmProcess(arm=arm.name, samples=_merge(collected), processes=processes, output_dir=output_dir)
+            unreadable = f"; unreadable: {'; '.join(problems)}" if problems else ""
+            raise ArmRunFailure(f"{arm.name} program printed no measurements{unreadable}", processes)
+        return ArmProcess(arm.name, _merge(collected), processes, output_dir, problems=problems)
 
     def _fetch_outputs(self, arm: Arm, remote: str, label: str, processes: list[ProcessResult]):
         local = Path(tempfile.mkdtemp(prefix="aipep-outputs-")) / f"{label}_{OUTPUT_FILE}"

@@ -13,6 +13,7 @@ from frameworks.samples import NET
 from harness.spec import TestSpec
 from harness.stats.comparison import Comparison, compare_test
 from harness.stats.sequential import alpha_for_look, look_schedule, should_stop
+from harness.stats.verdict import Verdict
 
 PerRound = Mapping[str, tuple[Sequence[float], Sequence[float]]]
 
@@ -30,6 +31,11 @@ def compare_at_look(metrics: PerRound, test: TestSpec, look_index: int, n_looks:
     )
 
 
+def open_verdicts(comparisons: Mapping[str, Comparison]) -> list[Verdict]:
+    """The verdicts more rounds may change; an unmeasurable metric's inconclusive is final and waits for nothing."""
+    return [comparison.verdict for comparison in comparisons.values() if comparison.measured]
+
+
 def decide_sequentially(metrics: PerRound, test: TestSpec) -> tuple[dict[str, Comparison], int]:
     """Replay the looks over recorded rounds: the verdicts and the rounds it took."""
     looks = look_schedule(test.min_rounds, test.max_rounds, alpha=test.alpha)
@@ -41,6 +47,6 @@ def decide_sequentially(metrics: PerRound, test: TestSpec) -> tuple[dict[str, Co
             break
         window = {key: (treatment[:look], control[:look]) for key, (treatment, control) in metrics.items()}
         comparisons, used = compare_at_look(window, test, index, len(looks)), look
-        if should_stop((c.verdict for c in comparisons.values()), look, test.max_rounds):
+        if should_stop(open_verdicts(comparisons), look, test.max_rounds):
             break
     return comparisons, used

@@ -7,6 +7,7 @@ from typing import Any
 
 from frameworks.samples import MetricSamples
 from harness.arm import Arm, ArmRunFailure, ArmRunner, process_logs
+from harness.output_problems import OutputProblems
 from harness.result import FAILURE, MetricResult, RunResult
 from harness.stats.summary import summarize
 
@@ -16,6 +17,7 @@ def run_single(runner: ArmRunner, arm: Arm, meta: dict[str, Any], repeat: int = 
     started = time.time()
     result = RunResult(meta={**meta, "run_type": meta.get("run_type", "benchmark")})
     collected: dict[str, list[MetricSamples]] = {}
+    problems = OutputProblems()
     for index in range(repeat):
         label = f"{arm.name}_{index}" if repeat > 1 else arm.name
         try:
@@ -27,9 +29,11 @@ def run_single(runner: ArmRunner, arm: Arm, meta: dict[str, Any], repeat: int = 
             break
         result.logs.update(process_logs(label, process.processes))
         result.meta.setdefault("command", list(process.processes[0].argv))
+        problems.add(label, process.problems)
         for key, samples in process.samples.items():
             collected.setdefault(key, []).append(samples)
     result.data = {key: metric_result(parts) for key, parts in collected.items()}
+    problems.record(result.meta)
     result.meta.update(start_time=started, end_time=time.time(), device_seconds=time.time() - started)
     return result
 

@@ -13,6 +13,12 @@ class ProcessResult:
 
     `cpu_seconds` next to `wall_seconds` lets the A/B runner notice a round in
     which the process waited for a CPU that someone else was using.
+
+    `stdout` and `stderr` are what the logs keep: everything, or for a program that
+    printed more than platforms/bounded_output.py allows, its head and tail around a
+    line saying how much was left out. `parse_text` is then what the parser reads
+    instead of `stdout`: the same head and tail with the measurement lines of the
+    left-out part between them.
     """
 
     argv: tuple[str, ...]
@@ -25,6 +31,11 @@ class ProcessResult:
     started_at: float = 0.0
     load_before: float | None = None
     load_after: float | None = None
+    parse_text: str | None = None
+
+    @property
+    def stdout_to_parse(self) -> str:
+        return self.stdout if self.parse_text is None else self.parse_text
 
     @property
     def ok(self) -> bool:

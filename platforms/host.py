@@ -18,7 +18,9 @@ import psutil
 
 from harness.errors import UserError
 from platforms.base import DeviceDescription, Platform, ProcessResult
-from platforms.process_tree import descendants, kill_tree
+from platforms.bounded_output import MEASUREMENT_PREFIXES, BoundedCapture
+from platforms.pipe_reader import PipeReader
+from platforms.process_tracking import TrackedRun
 from platforms.registry import register_platform
 
 
@@ -66,52 +68,66 @@ class HostPlatform(Platform):
 def run_process(
     argv: list[str], *, env: dict[str, str] | None = None, cwd: str | None = None, timeout: float | None = None
 ) -> ProcessResult:
-    """Run argv without a shell, in its own session, killing the whole tree on timeout.
+    """Run argv without a shell, in its own session; end everything it started, on timeout and on exit.
 
     The child is reaped with wait4 so its own CPU time (user + system) comes
-    back with it; that is what lets a round be judged as disturbed or not.
+    back with it; that is what lets a round be judged as disturbed or not. Its
+    output is read while it runs into bounded captures (platforms/bounded_output.py),
+    and what it left running is found and killed (platforms/process_tracking.py)
+    before the pipes are read to their end, so an orphan holding them cannot block.
     """
-    full_env = {**os.environ, **(env or {})}
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        load_before = os.getloadavg()[0]
-        started = time.time()
-        clock = time.perf_counter()
-        try:
-            process = subprocess.Popen(
-                argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=full_env, cwd=cwd, start_new_session=True
-            )
-        except FileNotFoundError:
-            raise UserError(f"program {argv[0]!r} not found") from None
-        except PermissionError:
-            raise UserError(f"program {argv[0]!r} is not executable") from None
-        timed_out = threading.Event()
-        watchdog = None
-        if timeout is not None:
-            watchdog = threading.Timer(timeout, lambda: (timed_out.set(), kill_tree(process.pid)))
-            watchdog.start()
-        try:
-            _, status, usage = os.wait4(process.pid, 0)
-        finally:
-            if watchdog is not None:
-                watchdog.cancel()
-        wall = time.perf_counter() - clock
-        process.returncode = os.waitstatus_to_exitcode(status)
-        leftovers = descendants(process.pid)
-        kill_tree(process.pid, leftovers)
-        out.seek(0)
-        err.seek(0)
-        return ProcessResult(
-            argv=tuple(argv),
-            returncode=process.returncode,
-            stdout=out.read().decode(errors="replace"),
-            stderr=err.read().decode(errors="replace"),
-            wall_seconds=wall,
-            cpu_seconds=usage.ru_utime + usage.ru_stime,
-            timed_out=timed_out.is_set(),
-            started_at=started,
-            load_before=load_before,
-            load_after=os.getloadavg()[0],
+    run = TrackedRun()
+    full_env = {**os.environ, **(env or {}), **run.environment()}
+    stdout, stderr = BoundedCapture(MEASUREMENT_PREFIXES), BoundedCapture()
+    load_before = os.getloadavg()[0]
+    started = time.time()
+    clock = time.perf_counter()
+    try:
+        process = subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            env=full_env,
+            cwd=cwd,
+            start_new_session=True,
         )
+    except FileNotFoundError:
+        run.close()
+        raise UserError(f"program {argv[0]!r} not found") from None
+    except PermissionError:
+        run.close()
+        raise UserError(f"program {argv[0]!r} is not executable") from None
+    run.adopt(process.pid)
+    reader = PipeReader([(process.stdout, stdout), (process.stderr, stderr)])
+    timed_out = threading.Event()
+    watchdog = None
+    if timeout is not None:
+        watchdog = threading.Timer(timeout, lambda: (timed_out.set(), run.end()))
+        watchdog.start()
+    try:
+        _, status, usage = os.wait4(process.pid, 0)
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
+    wall = time.perf_counter() - clock
+    process.returncode = os.waitstatus_to_exitcode(status)
+    run.close()
+    reader.finish()
+    out, err = stdout.result(), stderr.result()
+    return ProcessResult(
+        argv=tuple(argv),
+        returncode=process.returncode,
+        stdout=out.text,
+        stderr=err.text,
+        wall_seconds=wall,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
+        timed_out=timed_out.is_set(),
+        started_at=started,
+        load_before=load_before,
+        load_after=os.getloadavg()[0],
+        parse_text=out.parse_text,
+    )
 
 
 def _with_affinity(argv: list[str], mask: str | None) -> list[str]:

@@ -465,7 +465,9 @@ def _summary(results: list[RunResult]) -> str:
         for key, metric in result.data.items():
             comparison = metric.comparison
             if comparison and (key.startswith("NET") or comparison.get("verdict") == verdicts.REGRESSION):
-                parts.append(f"{key} {comparison['estimate_pct']:+.1f}% {comparison['verdict']}")
+                estimate = comparison.get("estimate_pct")
+                change = "unmeasurable" if estimate is None else f"{estimate:+.1f}%"
+                parts.append(f"{key} {change} {comparison['verdict']}")
         if not any(metric.comparison for metric in result.data.values()):
             net = result.data.get("NET latency")
             parts.append(f"NET p50 {net.summary['p50']:.1f} {net.unit}" if net else "no NET")

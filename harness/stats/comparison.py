@@ -5,6 +5,10 @@ Operators are many simultaneous questions, so their p-values are adjusted togeth
 Benjamini-Hochberg; both directions of every operator go into the one family because a
 reported improvement is a discovery too, and splitting the family per direction would
 let an operator be tested twice at full strength.
+
+A metric whose rounds cannot form a ratio (an operator timed at 0, see unmeasurable.py)
+is answered "inconclusive" with a note instead of stopping the analysis of every other
+metric, and it stays out of the operators' family.
 """
 
 import math
@@ -22,6 +26,7 @@ from harness.stats.paired import (
     log_ratios,
     wilcoxon_signed_rank,
 )
+from harness.stats.unmeasurable import unmeasurable_note
 from harness.stats.verdict import (
     DEFAULT_ALPHA,
     DEFAULT_CONFIDENCE,
@@ -33,19 +38,29 @@ from harness.stats.verdict import (
 
 @dataclass(frozen=True)
 class Comparison:
-    """The result for one metric, in percent so reports need no further arithmetic."""
+    """The result for one metric, in percent so reports need no further arithmetic.
 
-    estimate_pct: float
-    ci_low_pct: float
-    ci_high_pct: float
-    p_value: float
+    The numbers are None only for a metric that could not be measured as ratios; `note`
+    then says why, and the verdict (inconclusive) is final.
+    """
+
+    estimate_pct: float | None
+    ci_low_pct: float | None
+    ci_high_pct: float | None
+    p_value: float | None
     q_value: float | None
     rounds: int
     verdict: Verdict
+    note: str | None = None
+
+    @property
+    def measured(self) -> bool:
+        """False when no estimate could be formed; more rounds would not change that."""
+        return self.estimate_pct is not None
 
     def as_dict(self) -> dict:
-        """Plain values for JSON and the store (the verdict as its string)."""
-        return {
+        """Plain values for JSON and the store (the verdict as its string); `note` only when there is one."""
+        document = {
             "estimate_pct": self.estimate_pct,
             "ci_low_pct": self.ci_low_pct,
             "ci_high_pct": self.ci_high_pct,
@@ -54,6 +69,14 @@ class Comparison:
             "rounds": self.rounds,
             "verdict": self.verdict.value,
         }
+        if self.note is not None:
+            document["note"] = self.note
+        return document
+
+
+def unmeasured(rounds: int, note: str) -> Comparison:
+    """The answer for a metric whose rounds form no ratio: no numbers, inconclusive, and why."""
+    return Comparison(None, None, None, None, None, rounds, Verdict.INCONCLUSIVE, note)
 
 
 # Ratios beyond e**709 overflow a float; they can only come from absurd measurements,
@@ -135,6 +158,9 @@ def compare_metric(
     confidence: float = DEFAULT_CONFIDENCE,
 ) -> Comparison:
     """Compare one metric's per-round statistics, paired by round index, on its own."""
+    note = unmeasurable_note(treatment, control)
+    if note is not None:
+        return unmeasured(_paired_rounds(treatment, control), note)
     paired = _analyse(treatment, control, confidence)
     return _conclude(
         paired,
@@ -160,9 +186,14 @@ def compare_test(
     sequential run, pass the per-look alpha from sequential.alpha_for_look.
     """
     analysed = {}
+    unmeasurable = {}
     for key, (treatment, control) in metrics.items():
         try:
-            analysed[key] = _analyse(treatment, control, confidence)
+            note = unmeasurable_note(treatment, control)
+            if note is None:
+                analysed[key] = _analyse(treatment, control, confidence)
+            else:
+                unmeasurable[key] = unmeasured(_paired_rounds(treatment, control), note)
         except StatisticsInputError as error:
             raise StatisticsInputError(f"metric {key!r}: {error}") from error
     operators = [key for key in analysed if key not in net_keys]
@@ -170,7 +201,7 @@ def compare_test(
     pooled += [analysed[key].p_less for key in operators]
     q = np.asarray(benjamini_hochberg(pooled)).reshape(2, len(operators))
     q_by_key = {key: (float(q[0, i]), float(q[1, i])) for i, key in enumerate(operators)}
-    return {
+    concluded = {
         key: _conclude(
             paired,
             *q_by_key.get(key, (paired.p_greater, paired.p_less)),
@@ -180,3 +211,13 @@ def compare_test(
         )
         for key, paired in analysed.items()
     }
+    return {key: concluded[key] if key in concluded else unmeasurable[key] for key in metrics}
+
+
+def _paired_rounds(treatment: Sequence[float], control: Sequence[float]) -> int:
+    """The round count of two arms, refusing arms of unequal length as log_ratios does."""
+    if len(treatment) != len(control):
+        raise StatisticsInputError(
+            f"treatment has {len(treatment)} rounds but control has {len(control)}; rounds are paired by index"
+        )
+    return len(treatment)

@@ -13,6 +13,7 @@ import math
 from typing import Any
 
 from harness.result import MetricResult, RunResult
+from platforms.bounded_output import bound_text
 
 TREATMENT = "treatment"
 CONTROL = "control"
@@ -96,7 +97,8 @@ def comparison_rows(result: RunResult) -> list[dict[str, Any]]:
 
 
 def log_rows(result: RunResult) -> list[dict[str, Any]]:
-    return [{"run": result.id, "name": name, "text": text} for name, text in result.logs.items()]
+    """Logs bounded like a program's output, so no log from any source can exceed SQLite's limit and lose the run."""
+    return [{"run": result.id, "name": name, "text": bound_text(text)} for name, text in result.logs.items()]
 
 
 def result_from_rows(

@@ -16,7 +16,7 @@ from platforms.android.adb_connection import AdbConnection, DeviceLost
 from platforms.android.android_dir_check import check_problem, check_script
 from platforms.android.device_facts import DESCRIBE_SCRIPT, HEALTH_SCRIPT, CpuFacts, DeviceFacts, parse_facts
 from platforms.android.elf_abi import abi_mismatch
-from platforms.android.remote_command import RunFiles, parse_status, run_script
+from platforms.android.remote_command import RunFiles, parse_status, read_bounded_stdout, run_script
 from platforms.base import DeviceDescription, Platform, ProcessResult
 from platforms.device_lock import DEFAULT_TIMEOUT_S, DeviceLock
 from platforms.registry import register_platform
@@ -192,21 +192,22 @@ class AndroidPlatform(Platform):
         started = time.time()
         clock = time.perf_counter()
         try:
-            stdout = self._adb.shell(script, timeout_s=timeout + RUN_GRACE_S, doing=f"running {argv[0]}")
+            shell_output = self._adb.shell(script, timeout_s=timeout + RUN_GRACE_S, doing=f"running {argv[0]}")
         except DeviceLost:
             self._kill_leftover(files)
             raise
+        stdout = read_bounded_stdout(shell_output, files.marker)
         wall = time.perf_counter() - clock
         stderr = self._pull_text(files.stderr)
         status_text = self._pull_text(files.status)
         try:
             status = parse_status(status_text)
         except ValueError:
-            return ProcessResult(tuple(argv), 125, stdout, stderr, wall, started_at=started)
+            return ProcessResult(tuple(argv), 125, stdout.text, stderr, wall, started_at=started)
         return ProcessResult(
             argv=tuple(argv),
             returncode=status.returncode,
-            stdout=stdout,
+            stdout=stdout.text,
             stderr=stderr,
             wall_seconds=status.wall_seconds if status.wall_seconds is not None else wall,
             cpu_seconds=status.cpu_seconds,
@@ -214,6 +215,7 @@ class AndroidPlatform(Platform):
             started_at=started,
             load_before=status.load_before,
             load_after=status.load_after,
+            parse_text=stdout.parse_text,
         )
 
     def _pull_text(self, remote: str) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 import paramiko
 
 from harness.errors import DeviceError, RunFailure, UserError
+from platforms.bounded_output import BoundedCapture
 from platforms.ssh.address import SshAddress
 from platforms.ssh.host_keys import KnownHostsPolicy, changed_key_error, load_known_hosts
 
@@ -29,6 +30,9 @@ KEEPALIVE_INTERVAL_S = 2
 KEEPALIVE_COUNT = 3
 
 _POLL_S = 0.1
+
+# Where a channel's output goes: a bytearray, or a bounded capture for a benchmark's output.
+Sink = bytearray | BoundedCapture
 
 
 class DeviceLostError(RunFailure):
@@ -83,7 +87,7 @@ class SshConnection:
             channel.close()
         return CommandOutput(exit_status(channel), bytes(stdout), bytes(stderr))
 
-    def read_until_exit(self, channel: paramiko.Channel, stdout: bytearray, stderr: bytearray, deadline: float) -> bool:
+    def read_until_exit(self, channel: paramiko.Channel, stdout: Sink, stderr: Sink, deadline: float) -> bool:
         """Append a channel's output until its exit status arrives; False if the deadline passes first."""
         while True:
             with self.guard("reading command output"):
@@ -213,12 +217,12 @@ def exit_status(channel: paramiko.Channel) -> int | None:
     return None if status == -1 else status
 
 
-def _drain(channel: paramiko.Channel, stdout: bytearray, stderr: bytearray) -> bool:
+def _drain(channel: paramiko.Channel, stdout: Sink, stderr: Sink) -> bool:
     drained = False
     while channel.recv_ready():
-        stdout += channel.recv(65536)
+        stdout.extend(channel.recv(65536))
         drained = True
     while channel.recv_stderr_ready():
-        stderr += channel.recv_stderr(65536)
+        stderr.extend(channel.recv_stderr(65536))
         drained = True
     return drained

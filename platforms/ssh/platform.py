@@ -15,6 +15,7 @@ import paramiko
 
 from harness.errors import UserError
 from platforms.base import DeviceDescription, Platform, ProcessResult
+from platforms.bounded_output import MEASUREMENT_PREFIXES, BoundedCapture
 from platforms.device_lock import DEFAULT_TIMEOUT_S, DeviceLock
 from platforms.linux_description import (
     DEFAULT_TEMPERATURE_FILES,
@@ -155,7 +156,7 @@ class SshPlatform(Platform):
         self._pending_dirs.clear()
         connection = self.connection()
         limit = self.timeout if timeout is None else timeout
-        stdout, stderr = bytearray(), bytearray()
+        stdout, stderr = BoundedCapture(MEASUREMENT_PREFIXES), BoundedCapture()
         started = time.time()
         clock = time.perf_counter()
         channel = connection.start(wrapped.script)
@@ -169,14 +170,14 @@ class SshPlatform(Platform):
             raise
         finally:
             channel.close()
-        report = read_report(wrapped.marker, stderr.decode(errors="replace"))
+        report = read_report(wrapped.marker, stderr.text())
         program_stderr = report.stderr
         if finished and not report.finished:
             program_stderr += "\naipep: the remote shell ended without reporting an exit status (killed by a signal?)"
         return ProcessResult(
             argv=tuple(argv),
             returncode=report.status if report.finished else (exit_status(channel) if finished else None),
-            stdout=stdout.decode(errors="replace"),
+            stdout=stdout.text(),
             stderr=program_stderr,
             wall_seconds=report.wall_seconds if report.wall_seconds is not None else wall,
             cpu_seconds=report.cpu_seconds,
@@ -184,16 +185,17 @@ class SshPlatform(Platform):
             started_at=started,
             load_before=report.load_before,
             load_after=report.load_after,
+            parse_text=stdout.result().parse_text,
         )
 
-    def _kill(self, channel: paramiko.Channel, marker: str, stdout: bytearray, stderr: bytearray) -> None:
+    def _kill(self, channel: paramiko.Channel, marker: str, stdout: BoundedCapture, stderr: BoundedCapture) -> None:
         """Kill the remote tree over a second channel, then collect what the first one still carries."""
         connection = self.connection()
         deadline = time.monotonic() + self.connect_timeout
-        pid = read_report(marker, stderr.decode(errors="replace")).pid
+        pid = read_report(marker, stderr.text()).pid
         while pid is None and time.monotonic() < deadline:
             connection.read_until_exit(channel, stdout, stderr, min(deadline, time.monotonic() + 0.1))
-            pid = read_report(marker, stderr.decode(errors="replace")).pid
+            pid = read_report(marker, stderr.text()).pid
         if pid is None:
             raise DeviceLostError(f"ssh device {self.address}: the timed-out command never reported its pid")
         connection.execute(kill_tree_command(pid), timeout=self.connect_timeout)

@@ -76,7 +76,7 @@ def test_too_few_rounds_give_an_open_interval_and_no_verdict():
 
 def test_bad_rounds_are_refused():
     with pytest.raises(StatisticsInputError, match="treatment"):
-        compare_metric([1.0, 0.0], [1.0, 1.0])
+        compare_metric([1.0, math.inf], [1.0, 1.0])
     with pytest.raises(StatisticsInputError, match="rounds"):
         compare_metric([1.0, 2.0], [1.0])
 

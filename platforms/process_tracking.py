@@ -1,0 +1,176 @@
+"""Finding and ending everything a run started, also what left its process tree.
+
+A benchmark or a build may leave processes behind: a server it forgot, a daemon that
+called setsid() and forked twice. Such a daemon is in neither the process tree (its
+parent exited, so it was re-parented), nor the process group, nor the session of the
+process we started, so killing the tree or the group misses it; and if it inherited
+stdout, a reader waiting for end-of-file waits as long as the daemon lives. A run is
+therefore tracked three ways, and ended by all three:
+
+- its session and process group: the program starts a new session, so everything that
+  did not call setsid() shares its session id;
+- an environment marker: every process gets AIPEP_RUN_MARKER=<random token>, which all
+  descendants inherit unless they replace their whole environment; /proc shows it for
+  processes of the same user (psutil's environ());
+- a cgroup v2, where this process may create one (root, or a delegated subtree): the
+  program is moved into a fresh cgroup as soon as it has started; its descendants are
+  born into it and cannot leave it without privileges, and cgroup.kill ends them all.
+
+Where no cgroup can be made the first two still apply; what escapes them is a process
+that both leaves the session and clears its environment. The cgroup move happens just
+after the program starts, so a child forked in that first instant is outside the cgroup
+(the marker still finds it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ENV_MARKER = "AIPEP_RUN_MARKER"
+# Ending is retried while something is still found (a daemon may fork as it is killed), this long at most.
+END_DEADLINE_S = 5.0
+_CGROUP_PREFIX = "aipep-"
+
+
+class TrackedRun:
+    """One run's processes: call `environment()` for the child's env, `adopt(pid)` once it started, then `end()`."""
+
+    def __init__(self, *, use_cgroup: bool = True) -> None:
+        self.marker = secrets.token_hex(12)
+        self.started = time.time()
+        self.leader: int | None = None
+        self.cgroup = _make_cgroup(_CGROUP_PREFIX + self.marker) if use_cgroup else None
+        self._lock = threading.Lock()
+
+    def environment(self) -> dict[str, str]:
+        return {ENV_MARKER: self.marker}
+
+    def adopt(self, pid: int) -> None:
+        """Remember the started process and move it into the run's cgroup, if there is one."""
+        self.leader = pid
+        if self.cgroup is None:
+            return
+        try:
+            (self.cgroup / "cgroup.procs").write_text(str(pid))
+        except OSError:
+            self._remove_cgroup()
+
+    def members(self) -> list[psutil.Process]:
+        """Every live process of this run other than ourselves, found any of the three ways."""
+        pids = set(self._cgroup_pids())
+        for process in psutil.process_iter(["create_time"]):
+            if process.pid not in pids and self._belongs(process):
+                pids.add(process.pid)
+        pids.discard(os.getpid())
+        return [process for process in map(_live, sorted(pids)) if process is not None]
+
+    def _belongs(self, process: psutil.Process) -> bool:
+        if self.leader is not None:
+            with contextlib.suppress(OSError):
+                if self.leader in (os.getsid(process.pid), os.getpgid(process.pid)):
+                    return True
+        # A process older than the run cannot carry its marker; skipping it spares reading every environ.
+        if (process.info.get("create_time") or 0.0) < self.started - 1.0:
+            return False
+        try:
+            return process.environ().get(ENV_MARKER) == self.marker
+        except psutil.Error:
+            return False
+
+    def end(self) -> None:
+        """SIGKILL everything of the run until nothing is found, or END_DEADLINE_S passed.
+
+        Safe to call from a watchdog thread and again afterwards.
+        """
+        with self._lock:
+            deadline = time.monotonic() + END_DEADLINE_S
+            while True:
+                self._kill_cgroup()
+                found = self.members()
+                for process in found:
+                    with contextlib.suppress(psutil.Error):
+                        process.kill()
+                if not found or time.monotonic() > deadline:
+                    return
+                time.sleep(0.01)
+
+    def close(self) -> None:
+        """End the run and remove its cgroup."""
+        self.end()
+        self._remove_cgroup()
+
+    def _cgroup_pids(self) -> list[int]:
+        if self.cgroup is None:
+            return []
+        try:
+            return [int(line) for line in (self.cgroup / "cgroup.procs").read_text().split()]
+        except (OSError, ValueError):
+            return []
+
+    def _kill_cgroup(self) -> None:
+        if self.cgroup is None:
+            return
+        kill = self.cgroup / "cgroup.kill"
+        with contextlib.suppress(OSError):
+            if kill.exists():
+                kill.write_text("1")
+
+    def _remove_cgroup(self) -> None:
+        """rmdir succeeds once the last member has exited; killed members take a moment to go."""
+        cgroup, self.cgroup = self.cgroup, None
+        if cgroup is None:
+            return
+        deadline = time.monotonic() + END_DEADLINE_S
+        while True:
+            try:
+                cgroup.rmdir()
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(0.01)
+
+
+def _live(pid: int) -> psutil.Process | None:
+    """The process, unless it is gone or a zombie (dead, waiting for a parent that may never reap it)."""
+    try:
+        process = psutil.Process(pid)
+        return None if process.status() == psutil.STATUS_ZOMBIE else process
+    except psutil.Error:
+        return None
+
+
+def _make_cgroup(name: str) -> Path | None:
+    """A fresh cgroup v2 below our own, or None where this process may not make one."""
+    parent = _own_cgroup_dir()
+    if parent is None:
+        return None
+    cgroup = parent / name
+    try:
+        cgroup.mkdir()
+    except OSError:
+        return None
+    return cgroup
+
+
+def _own_cgroup_dir() -> Path | None:
+    try:
+        mounts = Path("/proc/self/mounts").read_text().splitlines()
+        memberships = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    mount = next((line.split()[1] for line in mounts if len(line.split()) > 2 and line.split()[2] == "cgroup2"), None)
+    own = next((line[3:] for line in memberships if line.startswith("0::")), None)
+    if mount is None or own is None:
+        return None
+    directory = Path(mount) / own.lstrip("/")
+    return directory if directory.is_dir() else None
