@@ -91,6 +91,7 @@ def run_process(
             env=full_env,
             cwd=cwd,
             start_new_session=True,
+            preexec_fn=run.join_before_exec,
         )
     except FileNotFoundError:
         run.close()

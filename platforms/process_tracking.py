@@ -13,13 +13,11 @@ therefore tracked three ways, and ended by all three:
   descendants inherit unless they replace their whole environment; /proc shows it for
   processes of the same user (psutil's environ());
 - a cgroup v2, where this process may create one (root, or a delegated subtree): the
-  program is moved into a fresh cgroup as soon as it has started; its descendants are
-  born into it and cannot leave it without privileges, and cgroup.kill ends them all.
+  forked child joins a fresh cgroup before it executes the program, so every descendant
+  is born into it and cannot leave it without privileges, and cgroup.kill ends them all.
 
 Where no cgroup can be made the first two still apply; what escapes them is a process
-that both leaves the session and clears its environment. The cgroup move happens just
-after the program starts, so a child forked in that first instant is outside the cgroup
-(the marker still finds it).
+that both leaves the session and clears its environment.
 """
 
 from __future__ import annotations
@@ -40,21 +38,34 @@ _CGROUP_PREFIX = "aipep-"
 
 
 class TrackedRun:
-    """One run's processes: call `environment()` for the child's env, `adopt(pid)` once it started, then `end()`."""
+    """One run's processes: start the child with `environment()` and `join_before_exec`, `adopt(pid)`, then `end()`."""
 
     def __init__(self, *, use_cgroup: bool = True) -> None:
         self.marker = secrets.token_hex(12)
         self.started = time.time()
         self.leader: int | None = None
         self.cgroup = _make_cgroup(_CGROUP_PREFIX + self.marker) if use_cgroup else None
+        self._procs_fd = _open_for_writing(self.cgroup / "cgroup.procs") if self.cgroup is not None else None
         self._lock = threading.Lock()
 
     def environment(self) -> dict[str, str]:
         return {ENV_MARKER: self.marker}
 
+    def join_before_exec(self) -> None:
+        """Popen's preexec_fn: the child enters the run's cgroup before the program can fork.
+
+        Joining from the parent after the start would leave out a child forked in the first
+        instant. Only a write to an fd opened beforehand happens in the forked child ("0" means
+        the writing process), which is safe there even when the parent has threads.
+        """
+        if self._procs_fd is not None:
+            with contextlib.suppress(OSError):
+                os.write(self._procs_fd, b"0")
+
     def adopt(self, pid: int) -> None:
-        """Remember the started process and move it into the run's cgroup, if there is one."""
+        """Remember the started process; a child started without join_before_exec moves into the cgroup now."""
         self.leader = pid
+        self._close_procs_fd()
         if self.cgroup is None:
             return
         try:
@@ -122,8 +133,14 @@ class TrackedRun:
             if kill.exists():
                 kill.write_text("1")
 
+    def _close_procs_fd(self) -> None:
+        fd, self._procs_fd = self._procs_fd, None
+        if fd is not None:
+            os.close(fd)
+
     def _remove_cgroup(self) -> None:
         """rmdir succeeds once the last member has exited; killed members take a moment to go."""
+        self._close_procs_fd()
         cgroup, self.cgroup = self.cgroup, None
         if cgroup is None:
             return
@@ -146,6 +163,13 @@ def _live(pid: int) -> psutil.Process | None:
         process = psutil.Process(pid)
         return None if process.status() == psutil.STATUS_ZOMBIE else process
     except psutil.Error:
+        return None
+
+
+def _open_for_writing(path: Path) -> int | None:
+    try:
+        return os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    except OSError:
         return None
 
 
