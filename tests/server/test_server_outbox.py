@@ -83,4 +83,4 @@ def test_a_server_killed_mid_stream_gets_every_result_exactly_once_after_restart
     assert ids == Counter(sent.id for sent in results)
     assert [record["meta"]["commit"] for record in stored.json()] == [f"c{n:02}" for n in reversed(range(30))]
     assert Outbox(tmp_path / "outbox").queued() == []
-    assert f"delivered 10 queued results to {url}" in capsys.readouterr().err
+    assert f"results server: delivered 30 results to {url} (10 queued earlier)\n" in capsys.readouterr().err
