@@ -117,19 +117,13 @@ class Outbox:
         link could point anywhere, so both are damage, found without blocking.
         """
         try:
-            descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+            body = _read_regular_file(path).decode("utf-8")
         except FileNotFoundError:
             return None
         except OSError as error:
             raise CorruptEntry(_unreadable(path, error)) from None
-        with os.fdopen(descriptor, "rb") as stream:
-            mode = os.fstat(stream.fileno()).st_mode
-            if not stat.S_ISREG(mode):
-                raise CorruptEntry(f"not a regular file but {_file_kind(mode)}")
-            try:
-                body = stream.read().decode("utf-8")
-            except (OSError, UnicodeDecodeError) as error:
-                raise CorruptEntry(f"unreadable: {error}") from None
+        except UnicodeDecodeError as error:
+            raise CorruptEntry(f"unreadable: {error}") from None
         result_id, body = _record_id(body, path.name[: -len(SUFFIX)])
         return Entry(id=result_id, body=body, path=path)
 
@@ -151,7 +145,7 @@ class Outbox:
     def failures(self, result_id: str) -> Failures | None:
         """What the server did to this result before; None when nothing (or the record is unreadable)."""
         try:
-            document = json.loads(self._attempts_path(result_id).read_text("utf-8"))
+            document = json.loads(_read_regular_file(self._attempts_path(result_id)))
             return Failures(**document)
         except (OSError, ValueError, TypeError):
             return None
@@ -226,9 +220,28 @@ def _record_id(body: str, name: str) -> tuple[str, str]:
     return document["id"], body
 
 
+class NotRegularFile(OSError):
+    """Something other than a regular file where one was expected; never opened for reading."""
+
+
+def _read_regular_file(path: Path) -> bytes:
+    """The bytes of a regular file; opening never blocks and never follows a link.
+
+    Opening a FIFO for reading waits for a writer forever, and a link could point anywhere.
+    """
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    with os.fdopen(descriptor, "rb") as stream:
+        mode = os.fstat(stream.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(errno.EINVAL, f"not a regular file but {_file_kind(mode)}")
+        return stream.read()
+
+
 def _unreadable(path: Path, error: OSError) -> str:
+    if isinstance(error, NotRegularFile):
+        return error.strerror
     if error.errno == errno.ELOOP and path.is_symlink():
-        return "a symbolic link, not a regular file"
+        return "not a regular file but a symbolic link"
     return f"unreadable: {error.strerror or error}"
 
 

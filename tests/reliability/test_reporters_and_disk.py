@@ -133,6 +133,8 @@ def test_a_fifo_in_the_outbox_is_moved_aside_without_being_opened(results_server
     outbox = Outbox(tmp_path / "outbox")
     outbox.pending_dir.mkdir(parents=True)
     os.mkfifo(outbox.pending_dir / "0123abcd.json")
+    (tmp_path / "elsewhere.json").write_text(json.dumps(make_result().to_json()))
+    (outbox.pending_dir / "89abcdef.json").symlink_to(tmp_path / "elsewhere.json")
     done = subprocess.run(
         [sys.executable, "-m", "harness", *harness_flags(tmp_path, build_microkernel),
          "--remote_reporter", results_server.url, "--remote_outbox", str(outbox.root)],
@@ -143,7 +145,12 @@ def test_a_fifo_in_the_outbox_is_moved_aside_without_being_opened(results_server
         f"harness: {outbox.pending_dir / '0123abcd.json'}: not a queued result (not a regular file but a FIFO); "
         f"moved to {outbox.corrupt_dir / '0123abcd.json'}\n"
     ) in done.stderr
+    assert (
+        f"harness: {outbox.pending_dir / '89abcdef.json'}: not a queued result (not a regular file but a symbolic "
+        f"link); moved to {outbox.corrupt_dir / '89abcdef.json'}\n"
+    ) in done.stderr
     assert stat.S_ISFIFO((outbox.corrupt_dir / "0123abcd.json").lstat().st_mode)
+    assert (outbox.corrupt_dir / "89abcdef.json").is_symlink()
     assert len(results_server.records) == TESTS_IN_SPEC and outbox.queued() == []
 
 
