@@ -13,6 +13,7 @@ import json
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -44,6 +45,10 @@ class LoopbackResultsServer:
         self.created: Counter[str] = Counter()
         self.posts = 0
         self.fail_next = 0
+        self.failing_ids: set[str] = set()
+        self.error_page_bytes = 0
+        self.error_page_bytes_sent = 0
+        self.posts_by_id: Counter[str] = Counter()
         self.delay = 0.0
         self.stop_after_stored: int | None = None
         self.lock = threading.Lock()
@@ -95,6 +100,12 @@ class LoopbackResultsServer:
         problem = _invalid(document)
         if problem:
             return 400, {"error": problem}
+        with self.lock:
+            self.posts_by_id[document["id"]] += 1
+        if self.error_page_bytes:
+            return 500, ErrorPage(self.error_page_bytes)
+        if document["id"] in self.failing_ids:
+            return 500, {"error": "internal server error: the database refused the record"}
         time.sleep(self.delay)
         with self.lock:
             created = document["id"] not in self.records
@@ -112,6 +123,13 @@ class LoopbackResultsServer:
         fields = {"model": "model", "identifier": "identifier", "platform": "platform", "commit": "commit"}
         wanted = {fields[name]: value for name, value in filters.items() if value}
         return [r for r in reversed(records) if all(str(r["meta"].get(k)) == v for k, v in wanted.items())]
+
+
+@dataclass(frozen=True)
+class ErrorPage:
+    """An error answer of `size` bytes of HTML, written a chunk at a time so the server never holds it."""
+
+    size: int
 
 
 def _invalid(document: object) -> str | None:
@@ -132,7 +150,11 @@ def _handler_for(server: LoopbackResultsServer) -> type[BaseHTTPRequestHandler]:
             if self.path != RESULTS:
                 self._send(404, {"error": "no such endpoint"})
                 return
-            self._send(*server.answer(self))
+            status, document = server.answer(self)
+            if isinstance(document, ErrorPage):
+                self._send_page(status, document.size)
+            else:
+                self._send(status, document)
 
         def do_GET(self) -> None:
             path, _, query = self.path.partition("?")
@@ -151,6 +173,20 @@ def _handler_for(server: LoopbackResultsServer) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+        def _send_page(self, status: int, size: int) -> None:
+            """Stops when the client hangs up; what was sent by then is counted."""
+            chunk = b"<p>" + b"x" * (64 * 1024 - 7) + b"</p>"
+            with contextlib.suppress(OSError):
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(size))
+                self.end_headers()
+                while server.error_page_bytes_sent < size:
+                    part = chunk[: size - server.error_page_bytes_sent]
+                    self.wfile.write(part)
+                    server.error_page_bytes_sent += len(part)
+            self.close_connection = True
 
         def log_message(self, format: str, *args: object) -> None:
             """Quiet: one access-log line per request would bury pytest's output."""
@@ -197,7 +233,7 @@ def test_each_result_is_posted_at_once_and_readable_back(server, tmp_path, capsy
     assert [record["id"] for record in stored] == [first.id]
     assert stored[0]["data"]["NET latency"]["values"] == [11.0, 11.0]
     assert pending(tmp_path) == []
-    assert capsys.readouterr().err == ""
+    assert capsys.readouterr().err == f"harness: results server: delivered 2 results to {server.url}\n"
 
 
 def test_server_errors_are_retried_without_duplicates(server, tmp_path, capsys):
@@ -208,7 +244,8 @@ def test_server_errors_are_retried_without_duplicates(server, tmp_path, capsys):
     reporter.close()
     assert server.posts == 3
     assert server.created == Counter({result.id: 1})
-    assert pending(tmp_path) == [] and capsys.readouterr().err == ""
+    assert pending(tmp_path) == []
+    assert capsys.readouterr().err == f"harness: results server: delivered 1 result to {server.url}\n"
 
 
 def test_server_down_queues_and_the_next_run_delivers_each_once(server, tmp_path, capsys):
@@ -227,7 +264,9 @@ def test_server_down_queues_and_the_next_run_delivers_each_once(server, tmp_path
     reporter_for(server, tmp_path).close()
     assert server.created == Counter({result.id: 1 for result in results})
     assert pending(tmp_path) == []
-    assert capsys.readouterr().err == f"harness: delivered 5 queued results to {server.url}\n"
+    assert (
+        capsys.readouterr().err == f"harness: results server: delivered 5 results to {server.url} (5 queued earlier)\n"
+    )
 
 
 def test_queue_goes_oldest_first_before_this_runs_results(server, tmp_path):
@@ -261,7 +300,10 @@ def test_server_stopped_mid_stream_and_restarted_gets_every_result_once(server, 
     assert sorted(server.created) == sorted(result.id for result in results)
     assert set(server.created.values()) == {1}
     assert pending(tmp_path) == []
-    assert f"harness: delivered 10 queued results to {server.url}" in capsys.readouterr().err
+    assert (
+        f"harness: results server: delivered 30 results to {server.url} (10 queued earlier)\n"
+        in capsys.readouterr().err
+    )
 
 
 def test_server_dying_while_the_queue_drains_loses_and_repeats_nothing(server, tmp_path):
@@ -378,7 +420,7 @@ def test_corrupt_outbox_files_are_set_aside_and_the_rest_delivered(server, tmp_p
     lines = capsys.readouterr().err.splitlines()
     assert any("0123abcd.json: not a queued result (not JSON" in line for line in lines)
     assert any("deadbeef.json: not a queued result (holds id" in line for line in lines)
-    assert lines[-1] == f"harness: delivered 1 queued result to {server.url}"
+    assert lines[-1] == f"harness: results server: delivered 1 result to {server.url} (1 queued earlier)"
     assert pending(tmp_path) == []
 
 
@@ -441,7 +483,7 @@ def test_harness_sends_its_result_queues_when_down_and_names_a_refused_token(
     out, err = capsys.readouterr()
     (sent,) = server.query(model="microkernel", identifier="microkernel_default", platform="host", commit="new")
     assert json.loads(out.splitlines()[-1])["id"] == sent["id"] and sent["data"]["NET latency"]["num_runs"] == 20
-    assert err == ""
+    assert err == f"harness: results server: delivered 1 result to {server.url}\n"
 
     server.stop()
     assert harness(tmp_path, server, "--info", info) == 0
@@ -454,7 +496,9 @@ def test_harness_sends_its_result_queues_when_down_and_names_a_refused_token(
     assert pending(tmp_path) == [queued]
 
     assert harness(tmp_path, server, "--info", info) == 0
-    assert f"harness: delivered 1 queued result to {server.url}" in capsys.readouterr().err
+    assert (
+        f"harness: results server: delivered 2 results to {server.url} (1 queued earlier)\n" in capsys.readouterr().err
+    )
     assert len(server.records) == 3 and set(server.created.values()) == {1}
     with ResultStore(tmp_path / "aipep.db") as store:
         stored = {run.id for run in store.find_runs(model="microkernel")}

@@ -1,15 +1,19 @@
 """The client side of the results server's API: one POST per result and what its answer means.
 
-The reporter only needs to know which of four things happened, because each one has its
+The reporter only needs to know which of five things happened, because each one has its
 own fate for the result: stored (remove it from the outbox), the token was refused (stop
-sending, keep nothing), the record was refused (never send it again), or the server is in
-trouble (keep it and try later). Connect and read timeouts are always set, so a server that
-accepts a connection and then says nothing cannot stall a benchmark run.
+sending, keep nothing), the record was refused (never send it again), the server failed on
+this record (try the others first, this one later), or the server is in trouble (keep
+everything, in order, and try later). Connect and read timeouts are always set, so a server
+that accepts a connection and then says nothing cannot stall a benchmark run, and at most
+ANSWER_BYTES of any answer are read, so a server that answers with a huge page cannot fill
+the harness's memory.
 """
 
 from __future__ import annotations
 
 import enum
+import json
 import re
 import time
 from dataclasses import dataclass
@@ -25,13 +29,18 @@ RETRIED_STATUSES = frozenset({408, 429})
 REJECTED_STATUSES = frozenset({400, 413})
 TOKEN_REFUSED_STATUS = 401
 STORED_STATUSES = frozenset({200, 201})
+# 5xx answers that speak for the whole server (down, overloaded, behind a proxy that cannot
+# reach it); any other 5xx may be this one record's doing.
+UNAVAILABLE_STATUSES = frozenset({502, 503, 504})
 REASON_LENGTH = 200
+ANSWER_BYTES = 64 * 1024
 
 
 class Answer(enum.Enum):
     STORED = "stored"
     TOKEN_REFUSED = "token refused"
     REJECTED = "rejected"
+    FAILED_ON_RECORD = "failed on the record"
     TROUBLE = "trouble"
 
 
@@ -125,6 +134,7 @@ class ResultsServer:
                 data=body.encode("utf-8"),
                 timeout=(self.timeouts.connect, self.timeouts.read),
                 allow_redirects=False,
+                stream=True,
             )
         except requests.ConnectTimeout:
             return Outcome(Answer.TROUBLE, None, f"no connection within {self.timeouts.connect:g} s"), True
@@ -133,35 +143,52 @@ class ResultsServer:
         except requests.RequestException as error:
             return Outcome(Answer.TROUBLE, None, _connection_reason(error)), True
         with response:
-            return _classify(response)
+            try:
+                answer = _start_of_answer(response)
+            except requests.RequestException as error:
+                return Outcome(Answer.TROUBLE, response.status_code, _connection_reason(error)), True
+            return _classify(response, answer)
 
 
-def _classify(response: requests.Response) -> tuple[Outcome, bool]:
+def _start_of_answer(response: requests.Response) -> bytes:
+    """At most ANSWER_BYTES of the body; closing the response drops the rest unread."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(chunk_size=16 * 1024):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= ANSWER_BYTES:
+            break
+    return b"".join(chunks)[:ANSWER_BYTES]
+
+
+def _classify(response: requests.Response, answer: bytes) -> tuple[Outcome, bool]:
     status = response.status_code
     if status in STORED_STATUSES:
         return Outcome(Answer.STORED, status, "created" if status == 201 else "already stored"), False
-    reason = _server_reason(response)
+    reason = _server_reason(response, answer)
     if status == TOKEN_REFUSED_STATUS:
         return Outcome(Answer.TOKEN_REFUSED, status, reason), False
     if status in REJECTED_STATUSES:
         return Outcome(Answer.REJECTED, status, reason), False
+    if status >= 500 and status not in UNAVAILABLE_STATUSES:
+        return Outcome(Answer.FAILED_ON_RECORD, status, reason), True
     retryable = status >= 500 or status in RETRIED_STATUSES
     if not retryable:
         reason = f"{reason}; expected 201 or 200 from {RESULTS_PATH}: is this an aipep results server?"
     return Outcome(Answer.TROUBLE, status, reason), retryable
 
 
-def _server_reason(response: requests.Response) -> str:
+def _server_reason(response: requests.Response, answer: bytes) -> str:
     """The server's `error` field when it sent one, else the start of its text, on one line."""
+    text = answer.decode(response.encoding or "utf-8", errors="replace")
     try:
-        document = response.json()
+        document = json.loads(text)
     except ValueError:
         document = None
     if isinstance(document, dict) and isinstance(document.get("error"), str):
         text = document["error"]
-    else:
-        text = response.text.strip() or response.reason or "no reason given"
-    return _one_line(text)
+    return _one_line(text.strip() or response.reason or "no reason given")
 
 
 def _connection_reason(error: requests.RequestException) -> str:

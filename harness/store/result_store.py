@@ -1,19 +1,31 @@
-"""ResultStore: the one object the harness, reporters and repo driver use to reach the database."""
+"""ResultStore: the one object the harness, reporters and repo driver use to reach the database.
+
+Run ids are hex and stored in lower case, so an upper-case copy of a stored result replaces
+it instead of becoming a second record; text UTF-8 cannot hold is stored escaped
+(see harness.reporters.encodable_text) instead of losing the record.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import sqlite3
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from harness.reporters.encodable_text import encodable_result
 from harness.result import RunResult
 from harness.store import commits, run_rows
 from harness.store.commits import BuildRecord, CommitRecord
-from harness.store.connection import open_database
+from harness.store.connection import StoreUnwritable, is_disk_trouble, open_database
 from harness.store.schema import ensure_schema
 from harness.store.transaction import write_transaction
+
+
+def normal_run_id(run_id: str) -> str:
+    return run_id.lower()
 
 
 class RunNotFound(LookupError):
@@ -32,6 +44,11 @@ class ResultStore:
         self.db = open_database(self.path)
         try:
             ensure_schema(self.db, self.path)
+        except sqlite3.Error as error:
+            self.db.close()
+            if is_disk_trouble(error):
+                raise StoreUnwritable(f"{self.path}: cannot write the SQLite store ({error})") from None
+            raise
         except BaseException:
             self.db.close()
             raise
@@ -46,7 +63,10 @@ class ResultStore:
         self.close()
 
     def save_run(self, result: RunResult) -> None:
-        """Store the run, replacing an earlier save of the same id, all or nothing."""
+        """Store the run, replacing an earlier save of the same id (in any case), all or nothing."""
+        result = encodable_result(result)
+        if result.id != normal_run_id(result.id):
+            result = dataclasses.replace(result, id=normal_run_id(result.id))
         with write_transaction(self.db):
             device_id = self._device_id(result.meta.get("device"))
             self.db.execute("DELETE FROM runs WHERE id = ?", [result.id])
@@ -57,7 +77,7 @@ class ResultStore:
             self.db["logs"].insert_all(run_rows.log_rows(result))
 
     def load_run(self, run_id: str, *, include_logs: bool = True) -> RunResult:
-        rows = list(self.db.query("SELECT * FROM runs WHERE id = ?", [run_id]))
+        rows = list(self.db.query("SELECT * FROM runs WHERE id = ?", [normal_run_id(run_id)]))
         if not rows:
             raise RunNotFound(f"{self.path}: no run with id {run_id}")
         return self._result(rows[0], include_logs)

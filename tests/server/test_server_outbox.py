@@ -16,8 +16,10 @@ from collections import Counter
 import requests
 
 from harness.reporters.outbox import Outbox
+from harness.reporters.quarantine_policy import QuarantinePolicy
 from harness.reporters.remote import remote_reporter
 from harness.reporters.results_server import RetryPolicy
+from harness.reporters.undelivered import Undelivered
 from harness.result import MetricResult, RunResult
 
 TIMEOUT = 60
@@ -83,4 +85,35 @@ def test_a_server_killed_mid_stream_gets_every_result_exactly_once_after_restart
     assert ids == Counter(sent.id for sent in results)
     assert [record["meta"]["commit"] for record in stored.json()] == [f"c{n:02}" for n in reversed(range(30))]
     assert Outbox(tmp_path / "outbox").queued() == []
-    assert f"delivered 10 queued results to {url}" in capsys.readouterr().err
+    assert f"results server: delivered 30 results to {url} (10 queued earlier)\n" in capsys.readouterr().err
+
+
+def test_a_record_the_server_cannot_store_never_holds_back_the_others(server, tmp_path):
+    """A NUL in a name: PostgreSQL cannot store it, SQLite can; either way the results behind it arrive."""
+    poisoned = result(0)
+    poisoned.meta["model"] = "out\x00box"
+    later = [result(number) for number in range(1, 4)]
+    outbox = Outbox(tmp_path / "outbox")
+    undelivered = Undelivered()
+    policy = QuarantinePolicy(attempts=2, span_seconds=0)
+    for batch in ([poisoned, *later[:2]], later[2:]):
+        reporter = remote_reporter(
+            server.url, server.token, outbox.root, undelivered, retry=RetryPolicy(attempts=2, first_delay=0.01),
+            quarantine=policy,
+        )  # fmt: skip
+        reporter.deliver_queued()
+        for sent in batch:
+            reporter.report(sent)
+        reporter.close()
+    stored = requests.get(f"{server.url}/api/v1/results", params={"model": "outbox"}, timeout=TIMEOUT).json()
+    assert sorted(record["id"] for record in stored) == sorted(sent.id for sent in later)
+    assert outbox.queued() == []
+    poisoned_stored = requests.get(f"{server.url}/api/v1/results/{poisoned.id}", timeout=TIMEOUT).status_code == 200
+    kept = [
+        path.name
+        for folder in (outbox.rejected_dir, outbox.quarantine_dir)
+        if folder.exists()
+        for path in folder.iterdir()
+    ]
+    assert poisoned_stored or kept == [f"{poisoned.id}.json"]
+    assert bool(undelivered) is not poisoned_stored
