@@ -25,7 +25,8 @@ EXIT_STATUSES = (
     (EXIT_REGRESSION, "a regression, with --fail_on_regression"),
     (
         EXIT_UNDELIVERED,
-        "the results server refused the access token or rejected a result (only when the status would otherwise be 0)",
+        "a result did not reach every destination: the results server refused the token, rejected or quarantined "
+        "a result, or a reporter could not write; one line each on stderr (only when the status would otherwise be 0)",
     ),
 )
 
@@ -91,7 +92,7 @@ def build_parser(
         "--remote_reporter",
         metavar="URL",
         help="results server to POST every result to; what it cannot take now waits in an outbox and goes first "
-        "on the next run; exit status 4 when it refuses the token or rejects a result",
+        "on the next run; exit status 4 when it refuses the token, rejects a result or one is quarantined",
     )
     flags.add_argument(
         "--remote_access_token",
