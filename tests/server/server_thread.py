@@ -8,6 +8,7 @@ so a test can make one small enough to reach.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 from waitress import wasyncore
@@ -43,12 +44,10 @@ class ServerThread:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        try:
+        # pull_trigger queues the thunk before writing its wake-up byte; when the loop wakes for
+        # another reason in between, it runs the thunk, which closes the trigger under the write.
+        with contextlib.suppress(OSError):
             self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
-        except OSError:
-            # pull_trigger queues the thunk before writing its wake-up byte; when the loop wakes for
-            # another reason in between, it runs the thunk, which closes the trigger under the write.
-            pass
         self._thread.join(timeout=30)
         self.server.task_dispatcher.shutdown()
         self.engine.dispose()
