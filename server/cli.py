@@ -12,6 +12,13 @@ import time
 
 from harness.errors import UserError
 from server.database import open_database
+from server.guarded_server import ConnectionLimits
+from server.limits import (
+    DEFAULT_REGRESSIONS_CACHE_SECONDS,
+    DEFAULT_REQUESTS_PER_MINUTE,
+    DEFAULT_SAMPLES_PER_TOKEN_HOUR,
+    ClientLimits,
+)
 from server.serve import DEFAULT_THREADS, ServeOptions, make_server
 from server.server_state import ServerState
 from server.tokens import create_token, list_tokens, revoke_token
@@ -36,6 +43,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--max_body_mb", type=float, default=DEFAULT_MAX_BODY_MB, help="largest result body, MiB (default: %(default)s)"
     )
     serve.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="request threads (default: %(default)s)")
+    serve.add_argument(
+        "--max_connections",
+        type=int,
+        default=ConnectionLimits.max_connections,
+        help="open connections; at the limit the longest idle one is closed (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--requests_per_minute",
+        type=int,
+        default=DEFAULT_REQUESTS_PER_MINUTE,
+        help="requests per client address, 0 for no limit (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--samples_per_token_hour",
+        type=int,
+        default=DEFAULT_SAMPLES_PER_TOKEN_HOUR,
+        help="samples each token may store per hour, 0 for no limit (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--regressions_cache_seconds",
+        type=float,
+        default=DEFAULT_REGRESSIONS_CACHE_SECONDS,
+        help="how long the open regressions are reused, 0 to compute them per request (default: %(default)s)",
+    )
 
     token = commands.add_parser(
         "token", help="issue, revoke or list access tokens for posting results", allow_abbrev=False
@@ -85,10 +116,21 @@ def serve(args: argparse.Namespace) -> int:
         raise UserError(f"--port: expected a port number from 0 to 65535, got {args.port}")
     if args.threads < 1:
         raise UserError(f"--threads: expected at least 1, got {args.threads}")
+    if args.max_connections < 1:
+        raise UserError(f"--max_connections: expected at least 1, got {args.max_connections}")
+    for flag in ("requests_per_minute", "samples_per_token_hour", "regressions_cache_seconds"):
+        if getattr(args, flag) < 0:
+            raise UserError(f"--{flag}: expected 0 (no limit) or more, got {getattr(args, flag)}")
+    limits = ClientLimits(
+        requests_per_minute=args.requests_per_minute,
+        samples_per_token_hour=args.samples_per_token_hour,
+        regressions_cache_seconds=args.regressions_cache_seconds,
+    )
+    connections = ConnectionLimits(max_connections=args.max_connections)
     engine = open_database(args.db)
-    options = ServeOptions(args.host, args.port, int(args.max_body_mb * 1024 * 1024), args.threads)
+    options = ServeOptions(args.host, args.port, int(args.max_body_mb * 1024 * 1024), args.threads, connections)
     try:
-        server = make_server(ServerState(engine, options.max_body_bytes), options)
+        server = make_server(ServerState(engine, options.max_body_bytes, limits), options)
         print(f"aipep-server: serving http://{_url_host(args.host)}:{server.effective_port}/", flush=True)
         server.run()
     finally:

@@ -19,7 +19,7 @@ from server.plotly_asset import plotly_js_path
 from server.result_queries import find_document
 from server.selection import filter_choices, resolve_selection
 from server.series_query import SeriesQuery, series_points
-from server.server_state import current_state
+from server.server_state import current_guards, current_state
 
 dashboard = Blueprint("dashboard", __name__)
 
@@ -49,7 +49,7 @@ def index() -> str:
 @dashboard.get("/results/<result_id>")
 def comparison(result_id: str) -> str:
     engine = current_state().engine
-    document = find_document(engine, result_id)
+    document = find_document(engine, result_id.lower())
     if document is None:
         abort(404, f"no result with id {result_id}")
     record = json.loads(document)
@@ -60,7 +60,8 @@ def comparison(result_id: str) -> str:
 
 @dashboard.get("/regressions")
 def regressions() -> str:
-    return render_template("regressions.html", rows=open_regressions(current_state().engine))
+    engine = current_state().engine
+    return render_template("regressions.html", rows=current_guards().regressions.get(lambda: open_regressions(engine)))
 
 
 @dashboard.get("/assets/plotly.min.js")

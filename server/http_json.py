@@ -6,6 +6,7 @@ guarantee: a browser's JSON.parse refuses NaN, and one would break the dashboard
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from flask import Response
@@ -30,3 +31,10 @@ def json_list_response(texts: list[str]) -> Response:
 
 def body_limit_reason(limit_bytes: int) -> str:
     return f"request body over the limit of {limit_bytes} bytes (aipep-server --max_body_mb)"
+
+
+def too_many_requests(reason: str, wait_seconds: float) -> Response:
+    """429 with the whole seconds until the client's allowance covers the request again."""
+    response = json_error(429, reason)
+    response.headers["Retry-After"] = str(max(1, math.ceil(wait_seconds)))
+    return response

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import Engine, Insert
+from sqlalchemy import Engine, Insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from server.record_rows import record_rows
@@ -31,6 +31,12 @@ def store_record(engine: Engine, document: dict) -> bool:
         if rows.samples:
             insert_samples(connection, rows.samples)
     return True
+
+
+def is_stored(engine: Engine, result_id: str) -> bool:
+    """A quick look before a record is charged to its token; store_record still decides under races."""
+    with engine.connect() as connection:
+        return connection.execute(select(results.c.id).where(results.c.id == result_id)).first() is not None
 
 
 def _insert_unless_present(engine: Engine) -> Insert:

@@ -17,13 +17,6 @@ def optional_text(arguments: MultiDict, name: str) -> str | None:
     return arguments.get(name) or None
 
 
-def required_text(arguments: MultiDict, name: str) -> str:
-    value = optional_text(arguments, name)
-    if value is None:
-        raise BadParameter(f"{name}: expected a query parameter, got none")
-    return value
-
-
 def limit(arguments: MultiDict) -> int:
     text = arguments.get("limit")
     if text is None or text == "":

@@ -63,6 +63,15 @@ def resolve_selection(engine: Engine, requested: dict[str, str]) -> Selection | 
     return Selection(newest.model, newest.identifier, newest.platform, newest.device, key)
 
 
+def unmatched_reason(requested: dict[str, str]) -> str:
+    """Why resolve_selection found nothing, with the rule for what it fills in."""
+    given = ", ".join(f"{name}={value!r}" for name, value in requested.items()) or "no filters"
+    return (
+        f"no stored result matches {given}; filters left out are taken from the newest matching result, "
+        f"and key defaults to {DEFAULT_KEY!r}"
+    )
+
+
 def filter_choices(engine: Engine, selection: Selection | None) -> Choices:
     offered: dict[str, list[str]] = {}
     with engine.connect() as connection:

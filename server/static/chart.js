@@ -1,5 +1,7 @@
 // Draws the series embedded in the page: p50 with its p10-p90 band, and for A/B runs the change
 // against the control with its interval. Regressions are red marks; clicking any point opens its comparison.
+// Plotly reads tags such as <a href> and <span style> in hover and tick text, so every stored string is
+// escaped before it reaches the chart: a device or commit name shows as the text it is, never as markup.
 (function () {
   const holder = document.getElementById("chart");
   const source = document.getElementById("series-data");
@@ -7,13 +9,13 @@
   const series = JSON.parse(source.textContent);
   const points = series.points;
   const x = points.map((_, index) => index);
-  const unit = points.length ? points[0].unit : "";
+  const unit = escaped(points.length ? points[0].unit : "");
   const hover = points.map((p) => [
-    `commit ${(p.commit || "–").slice(0, 10)}` + (p.control_commit ? ` vs ${p.control_commit.slice(0, 10)}` : ""),
+    `commit ${shortCommit(p.commit)}` + (p.control_commit ? ` vs ${shortCommit(p.control_commit)}` : ""),
     `p50 ${format(p.p50)} ${unit}`,
     p.estimate_pct === null ? null : `change ${signed(p.estimate_pct)}%`,
-    p.verdict ? `verdict ${p.verdict}` : null,
-    p.device ? `device ${p.device}` : null,
+    p.verdict ? `verdict ${escaped(p.verdict)}` : null,
+    p.device ? `device ${escaped(p.device)}` : null,
   ].filter(Boolean).join("<br>"));
   const urls = points.map((p) => p.url);
   const compared = points.some((p) => p.estimate_pct !== null);
@@ -41,7 +43,7 @@
     hovermode: "closest",
     legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" },
     xaxis: {
-      tickvals: x, ticktext: points.map((p) => (p.commit || "–").slice(0, 10)), tickangle: -45,
+      tickvals: x, ticktext: points.map((p) => shortCommit(p.commit)), tickangle: -45,
       title: { text: "commit" }, automargin: true, anchor: compared ? "y2" : "y",
     },
     yaxis: { title: { text: `p50 (${unit})` }, domain: compared ? [0.42, 1] : [0, 1] },
@@ -72,6 +74,12 @@
     if (point && point.customdata) window.location.href = point.customdata;
   });
 
+  function escaped(text) {
+    return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  }
+  function shortCommit(commit) {
+    return escaped((commit || "–").slice(0, 10));
+  }
   function format(value) {
     return value === null ? "–" : Number(value).toPrecision(4);
   }

@@ -145,3 +145,7 @@ def test_usage_mistakes_are_one_line(tmp_path: Path):
     assert_one_line_error(
         aipep_server("serve", "--db", f"sqlite:///{tmp_path / 'r.db'}", "--max_body_mb", "0"), "--max_body_mb"
     )
+    negative = (("--max_connections", "0"), ("--requests_per_minute", "-1"), ("--samples_per_token_hour", "-1"))
+    for flag, value in negative:
+        done = aipep_server("serve", "--db", f"sqlite:///{tmp_path / 'r.db'}", flag, value)
+        assert_one_line_error(done, flag, f"got {value}")

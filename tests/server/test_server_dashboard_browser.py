@@ -81,3 +81,23 @@ def test_a_user_follows_a_regression_from_the_chart_to_its_comparison(tmp_path, 
         assert re.fullmatch(rf"{re.escape(server.url)}/results/{still_slow[-1]['id']}", page.url)
         assert page.locator("table#comparison tr.verdict-regression").count() == 2
         assert errors == []
+
+
+MARKUP_DEVICE = '<a href="http://example.invalid/" target="_blank">open</a> <span style="color:red">red</span>'
+
+
+def test_markup_in_stored_names_shows_as_text_in_the_chart(tmp_path, browser):
+    records = history_records(replace(HISTORY, commits=4, device=MARKUP_DEVICE))
+    with ServerThread(f"sqlite:///{tmp_path / 'results.db'}") as server:
+        for record in records:
+            assert post_record(server, record).status_code == 201
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(f"{server.url}/")
+        point = page.wait_for_selector("#chart .scatterlayer .tracep50 path.point", timeout=WAIT_MS)
+        box = point.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        hover = page.wait_for_selector("#chart .hoverlayer .hovertext", timeout=WAIT_MS)
+        assert MARKUP_DEVICE in hover.text_content()
+        assert page.locator("#chart .hoverlayer a").count() == 0
+        styled = "#chart .hoverlayer [style*='color:red'], #chart .hoverlayer [style*='color: red']"
+        assert page.locator(styled).count() == 0

@@ -12,6 +12,8 @@ import requests
 from jsonschema import Draft202012Validator
 
 from server.app import create_app
+from server.limits import ClientLimits
+from server.record_limits import MAX_SAMPLES_PER_LIST
 from server.server_state import ServerState
 from tests.server.requests_helpers import TIMEOUT, get_json, post_record
 from tests.server.sample_history import History, history_records, record_text
@@ -104,3 +106,15 @@ def test_the_refusal_of_an_oversized_body_matches_too(database_url):
         )
         assert answer.status_code == 413
         check_answer(json.loads(get_json(server, "/api/v1/openapi.json").text), "/results", "post", answer)
+
+
+def test_the_refusals_of_hostile_clients_match_too(database_url):
+    with ServerThread(database_url, limits=ClientLimits(requests_per_minute=6)) as server:
+        document = get_json(server, "/api/v1/openapi.json").json()
+        record = history_records(replace(HISTORY, rounds=4, iterations=4))[0]
+        record["data"]["NET latency"]["values"] = [0] * (MAX_SAMPLES_PER_LIST + 1)
+        check_answer(document, "/results", "post", post_record(server, record))
+        check_answer(document, "/series", "get", get_json(server, "/api/v1/series", model="nothing"))
+        answers = [get_json(server, "/api/v1/regressions") for _ in range(4)]
+        assert answers[-1].status_code == 429
+        check_answer(document, "/regressions", "get", answers[-1])
