@@ -119,23 +119,27 @@ def run_build(argv: list[str], cwd: Path, timeout: float, stop: threading.Event 
     status_line = None
     stopped = False
     reading = True
+    pipe = select.poll()  # not select.select: a long-lived driver's descriptors may pass FD_SETSIZE
+    pipe.register(read_end, select.POLLIN)
     try:
-        while process.poll() is None:
-            if stop is not None and stop.is_set():
-                stopped = True
-                break
-            if time.monotonic() >= deadline:
-                status_line = f"timed out after {timeout:g} s"
-                break
-            if reading:
-                reading = _read_some(read_end, output, POLL_SECONDS)
-            else:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    process.wait(POLL_SECONDS)
-        end_build_processes(process, mark)
+        try:
+            while process.poll() is None:
+                if stop is not None and stop.is_set():
+                    stopped = True
+                    break
+                if time.monotonic() >= deadline:
+                    status_line = f"timed out after {timeout:g} s"
+                    break
+                if reading:
+                    reading = _read_some(pipe, read_end, output)
+                else:
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        process.wait(POLL_SECONDS)
+        finally:
+            end_build_processes(process, mark)
         drain_until = time.monotonic() + DRAIN_SECONDS
         while reading and time.monotonic() < drain_until:
-            reading = _read_some(read_end, output, POLL_SECONDS)
+            reading = _read_some(pipe, read_end, output)
     finally:
         os.close(read_end)
     if stopped:
@@ -188,10 +192,9 @@ def _marked(mark: str) -> list[psutil.Process]:
     return found
 
 
-def _read_some(fd: int, output: HeadAndTail, wait: float) -> bool:
-    """Read what the pipe holds (waiting up to `wait` for something); False once it has ended."""
-    ready, _, _ = select.select([fd], [], [], wait)
-    if not ready:
+def _read_some(pipe: select.poll, fd: int, output: HeadAndTail) -> bool:
+    """Read what the pipe holds (waiting up to POLL_SECONDS for something); False once it has ended."""
+    if not pipe.poll(POLL_SECONDS * 1000):
         return True
     chunk = os.read(fd, READ_BYTES)
     if not chunk:

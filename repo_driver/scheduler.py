@@ -112,12 +112,17 @@ class Driver:
         return EXIT_REGRESSION if self.options.fail_on_regression and self.confirmed else 0
 
     def _one_pass_unless_checkout_gone(self) -> None:
-        """One pass; an error it ends with while the checkout is gone or replaced means only that."""
+        """One pass; an error it ends with after a stop, or while the checkout is gone or replaced,
+        means only that."""
         try:
             self.one_pass()
         except Stopped:
             raise
         except Exception:
+            if self.stop.event.is_set():
+                # Ctrl-C reaches the terminal's whole foreground group (systemd's stop, the whole
+                # cgroup), so a git command killed by the same signal fails here: that is the stop.
+                raise Stopped() from None
             whereabouts = self.follower.whereabouts()
             if whereabouts == SAME:
                 raise

@@ -11,6 +11,7 @@ from tests.git_repos import EXIT_TIMEOUT, SLOW_CONV, DriverSetup, finish, wait_f
 
 pytestmark = pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler (cc) on this machine")
 
+
 @pytest.fixture
 def setup(tmp_path) -> DriverSetup:
     return DriverSetup(tmp_path)

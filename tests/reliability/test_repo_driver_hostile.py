@@ -151,6 +151,21 @@ def exit_and_peak_memory(process: DriverProcess, seen: list[str]) -> tuple[int, 
     raise AssertionError(f"driver still running after {EXIT_TIMEOUT} s:\n{''.join(seen)}")
 
 
+def test_a_build_past_its_timeout_is_ended_with_what_it_started_and_recorded_as_failed(setup):
+    pid_file = setup.root / "build_pid"
+    flags = frameworks_with_build(setup, f"echo started; echo $$ > {shlex.quote(str(pid_file))}; exec sleep 300")
+    base = setup.sample.commit("Import microkernel")
+    seen: list[str] = []
+
+    assert finish(setup.spawn(*flags, "--build_timeout", "2", first=base), seen) == 0, "".join(seen)
+
+    status, log = build_log(setup, base)
+    assert status == "failed"
+    assert "started\ntimed out after 2 s; no program: build failed" in log
+    assert setup.states() == {base: "build_failed"}
+    assert live_sleeps([int(pid_file.read_text())]) == []
+
+
 def test_the_checkout_deleted_during_an_ab_is_one_line_and_followed_again_once_cloned_anew(setup):
     sample = setup.sample
     base, first, second = (sample.commit(subject) for subject in ("Import microkernel", "Change 1", "Change 2"))
