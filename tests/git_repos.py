@@ -65,9 +65,10 @@ class DriverSetup:
             *extra,
         ]  # fmt: skip
 
-    def spawn(self, *extra: str, first: str | None = None) -> DriverProcess:
+    def spawn(self, *extra: str, first: str | None = None, with_stdout: bool = False) -> DriverProcess:
         """The driver as a separate process (for kill -9, signals and the status file)."""
-        return DriverProcess([sys.executable, "-m", "repo_driver", *self.argv(*extra, first=first)])
+        argv = [sys.executable, "-m", "repo_driver", *self.argv(*extra, first=first)]
+        return DriverProcess(argv, with_stdout=with_stdout)
 
     def query(self, sql: str, params: list | None = None) -> list[tuple]:
         with ResultStore(self.db) as store:

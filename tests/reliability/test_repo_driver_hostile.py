@@ -16,7 +16,9 @@ import git
 import psutil
 import pytest
 
+from harness.errors import UserError
 from repo_driver.cli import main
+from repo_driver.git_follower import GONE, GitFollower
 from tests.git_repos import (
     EXIT_TIMEOUT,
     REPO,
@@ -189,8 +191,8 @@ def test_the_checkout_deleted_during_an_ab_is_one_line_and_followed_again_once_c
 
     assert finish(driver, seen) == 0, "".join(seen)
     printed = "".join(seen)
-    assert "Traceback" not in printed and "--branch" not in printed
-    assert printed.count("is gone") == 1
+    assert "Traceback" not in printed and "--branch" not in printed and "fetch from origin failed" not in printed
+    assert printed.count("is gone") == 1  # one line, not one per pass
     # The A/B in flight when the checkout went is kept; nothing was run twice.
     assert setup.main_runs() == [(base, None), (first, base), (second, first), (third, second)]
     assert set(setup.states().values()) == {"done"}
@@ -215,6 +217,23 @@ def test_the_checkout_deleted_during_a_single_pass_exits_2_in_one_line_keeping_t
     git.Repo.clone_from(str(setup.sample.upstream_dir), checkout, branch=setup.sample.branch)
     assert main(setup.argv(first=base)) == 0
     assert setup.states() == {base: "done"}
+
+
+def test_git_never_runs_in_the_drivers_own_directory_once_the_checkout_is_gone(setup, monkeypatch):
+    setup.sample.commit("Import microkernel")
+    follower = GitFollower(setup.sample.clone(), None, None)
+    # The driver's working directory happens to be another clone of the same upstream.
+    bystander = setup.root / "bystander"
+    git.Repo.clone_from(str(setup.sample.upstream_dir), bystander, branch=setup.sample.branch)
+    monkeypatch.chdir(bystander)
+    shutil.rmtree(setup.sample.checkout_dir)
+
+    with pytest.raises(git.GitCommandError):
+        follower.fetch()
+    with pytest.raises(UserError):
+        follower.line()
+    assert not (bystander / ".git" / "FETCH_HEAD").exists()
+    assert follower.whereabouts() == GONE
 
 
 def test_a_force_push_of_an_unrelated_history_with_commit_set_goes_on_from_the_new_tip(setup, capsys):
@@ -243,7 +262,7 @@ def test_sigint_stops_the_driver_in_one_line_with_exit_130_keeping_its_state(set
     sample = setup.sample
     base, first = sample.commit("Import microkernel"), sample.commit("Change 1")
     seen: list[str] = []
-    driver = setup.spawn("--same_host", first=base)
+    driver = setup.spawn("--same_host", first=base, with_stdout=True)  # where the reporters print
     wait_for_line(driver, f"{first[:10]} 'Change 1': benchmarking", seen)
     wait_for_line(driver, "round 2/", seen)
     since = len(seen)
