@@ -132,6 +132,9 @@ def run_spec(spec: BenchmarkSpec, args, info: dict, platform, reporters, stop, r
             result = run_single(runner, treatment, meta, repeat=spec.model.repeat)
         else:
             result = run_ab(runner, treatment, control, meta, reverse=args.run_type == "verify", stop=stop)
+        if stop is not None and stop.is_set() and not result.ok:
+            results.append(result)  # the caller drops it: reported, a stop would show as a failed test
+            return
         for reporter in reporters:
             reporter.report(result)
         if not result.ok:

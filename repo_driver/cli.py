@@ -8,7 +8,7 @@ from harness.errors import UserError
 from repo_driver import status
 from repo_driver.options import parse
 from repo_driver.scheduler import Driver
-from repo_driver.stopping import StopControl
+from repo_driver.stopping import EXIT_INTERRUPTED, StopControl
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as error:
         print(f"repo_driver: error: {error}", file=sys.stderr)
         return error.exit_status
+    except KeyboardInterrupt:  # Ctrl-C before the stop control is installed, or a second one
+        print("repo_driver: interrupted; a restart resumes from the database", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def run(argv: list[str]) -> int:

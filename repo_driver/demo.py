@@ -18,6 +18,7 @@ from harness.store.result_store import ResultStore
 from repo_driver.cli import main as driver_main
 from repo_driver.sample_repository import SampleRepository
 from repo_driver.status import print_status
+from repo_driver.stopping import EXIT_INTERRUPTED
 
 SPEC = (
     Path(__file__).resolve().parent.parent
@@ -67,6 +68,8 @@ def run_demo(root: Path) -> int:
             "--model_cache", str(root / "models"),
         ]
     )  # fmt: skip
+    if status == EXIT_INTERRUPTED:
+        return status  # the driver said so in one line; a half-run demo has no verdict to print
     with ResultStore(db) as store:
         print()
         print_status(store.db, 10, sys.stdout)
@@ -93,11 +96,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m repo_driver.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path, help="make everything in this directory and keep it")
     args = parser.parse_args(argv)
-    if args.keep:
-        args.keep.mkdir(parents=True, exist_ok=True)
-        return run_demo(args.keep)
-    with tempfile.TemporaryDirectory(prefix="aipep-demo-") as directory:
-        return run_demo(Path(directory))
+    try:
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            return run_demo(args.keep)
+        with tempfile.TemporaryDirectory(prefix="aipep-demo-") as directory:
+            return run_demo(Path(directory))
+    except KeyboardInterrupt:  # outside the driver, which stops on Ctrl-C by itself
+        print("demo: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

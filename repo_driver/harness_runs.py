@@ -17,6 +17,7 @@ from pathlib import Path
 from harness.cli import execute
 from harness.result import RunResult
 from repo_driver.git_follower import CommitInfo
+from repo_driver.stopping import Stopped
 
 STOPPED_PREFIX = "stopped on request"
 
@@ -28,10 +29,6 @@ class Arm:
 
     def info(self) -> dict:
         return {"program": str(self.program), "commit": self.commit.hash, "commit_time": self.commit.commit_time}
-
-
-class Stopped(Exception):
-    """A stop was asked for during a run; the run's results were dropped."""
 
 
 @dataclass
@@ -49,6 +46,7 @@ class HarnessRuns:
         args.run_type = run_type
         args.no_db = True
         results = execute(args, stop=self.stop)
-        if any((r.failure or "").startswith(STOPPED_PREFIX) for r in results):
+        # Also a run that failed after the stop: a Ctrl-C reaches the whole foreground process group.
+        if self.stop.is_set() or any((r.failure or "").startswith(STOPPED_PREFIX) for r in results):
             raise Stopped()
         return results

@@ -8,6 +8,13 @@ before the next step starts, so the loop can be killed anywhere and restarted:
 
 A commit in `benchmarking` that already has its stored result goes straight on to
 verification; one without is run again, the interrupted run having left nothing behind.
+
+The checkout can vanish under a service (deleted, or moved away to be cloned anew). That
+is not a reason to exit: a service manager would restart the driver into the same missing
+directory, and someone would have to start it again once the checkout is back. The
+database is left as it is, one line says the checkout is gone, and each pass looks for it
+again; once it is there (the same or a new clone) the driver reopens it and goes on. A
+single pass (no --interval) has no next pass, so there it is one line and exit 2.
 """
 
 from __future__ import annotations
@@ -29,8 +36,8 @@ from repo_driver.builder import Builder, BuildOutcome
 from repo_driver.control_choice import choose_control
 from repo_driver.creep import DEFAULT_THRESHOLD_PCT, detect_creep
 from repo_driver.exec_cache import ExecCache
-from repo_driver.git_follower import CommitInfo, GitFollower
-from repo_driver.harness_runs import Arm, HarnessRuns, Stopped
+from repo_driver.git_follower import GONE, REPLACED, SAME, CommitInfo, GitFollower
+from repo_driver.harness_runs import Arm, HarnessRuns
 from repo_driver.lock import DatabaseLock
 from repo_driver.options import DriverOptions
 from repo_driver.progress import name, say
@@ -48,7 +55,7 @@ from repo_driver.state import (
     DriverState,
     Regression,
 )
-from repo_driver.stopping import StopControl
+from repo_driver.stopping import EXIT_INTERRUPTED, StopControl, Stopped
 from repo_driver.worktrees import Worktrees
 
 EXIT_REGRESSION = 3
@@ -67,13 +74,14 @@ class Driver:
         owner = f"{self.repo_id}\n{options.db.resolve()}".encode()
         tree_root = options.exec_dir / ".worktrees" / hashlib.sha1(owner).hexdigest()[:12]
         worktrees = Worktrees(self.follower.repo, tree_root)
-        self.builder = Builder(worktrees, self.cache, options.frameworks_dir, options.build_timeout)
+        self.builder = Builder(worktrees, self.cache, options.frameworks_dir, options.build_timeout, stop.event)
         self.runs = HarnessRuns(harness_args, stop.event)
         self.creep_threshold = harness_args.regression_threshold or DEFAULT_THRESHOLD_PCT
         self.base_commit: str | None = None
         self.confirmed: list[int] = []
         self.line: list[str] = []
         self.state: DriverState | None = None
+        self.checkout_gone = False
 
     # -- the loop ----------------------------------------------------------------------
 
@@ -90,19 +98,73 @@ class Driver:
             state.reset_interrupted_builds()
             try:
                 while True:
-                    self.one_pass()
+                    if self._checkout_present():
+                        self._one_pass_unless_checkout_gone()
                     if self.options.interval is None or self.stop.wait(self.options.interval):
                         break
             except Stopped:
                 pass
+            if self.stop.interrupted:
+                say("interrupted; a restart resumes from the database")
+                return EXIT_INTERRUPTED
             if self.stop.event.is_set():
                 say(f"stopped: {self.stop.reason}; a restart resumes from the database")
         return EXIT_REGRESSION if self.options.fail_on_regression and self.confirmed else 0
+
+    def _one_pass_unless_checkout_gone(self) -> None:
+        """One pass; an error it ends with after a stop, or while the checkout is gone or replaced,
+        means only that."""
+        try:
+            self.one_pass()
+        except Stopped:
+            raise
+        except Exception:
+            if self.stop.event.is_set():
+                # Ctrl-C reaches the terminal's whole foreground group (systemd's stop, the whole
+                # cgroup), so a git command killed by the same signal fails here: that is the stop.
+                raise Stopped() from None
+            whereabouts = self.follower.whereabouts()
+            if whereabouts == SAME:
+                raise
+            if self.options.interval is None:
+                what = "deleted or moved" if whereabouts == GONE else "replaced"
+                raise UserError(
+                    f"--repo_dir: {self.options.repo_dir} was {what} during the pass; the database keeps"
+                    " the driver's state, and a restart goes on from there"
+                ) from None
+            self._checkout_present()
+
+    def _checkout_present(self) -> bool:
+        """True when the checkout is there to work on, reopening it if it came back or was replaced."""
+        whereabouts = self.follower.whereabouts()
+        if whereabouts == REPLACED or (whereabouts == SAME and self.checkout_gone):
+            try:
+                self.follower.reopen()
+            except UserError:  # e.g. a new clone still being made
+                whereabouts = GONE
+            else:
+                self.builder.worktrees.repo = self.follower.repo
+                self.builder.worktrees.clean()
+                self.checkout_gone = False
+                say(f"{self.options.repo_dir} is there again; going on")
+                return True
+        if whereabouts == GONE:
+            if self.options.interval is None:
+                raise UserError(f"--repo_dir: {self.options.repo_dir} is gone (deleted or moved)")
+            if not self.checkout_gone:
+                self.checkout_gone = True
+                say(
+                    f"{self.options.repo_dir} is gone (deleted or moved); the database keeps the driver's state;"
+                    f" looking for it again every {self.options.interval:g} s"
+                )
+            return False
+        return True
 
     def one_pass(self) -> None:
         try:
             self.follower.fetch()
         except git.GitCommandError as error:
+            self._check_stop()  # a Ctrl-C reaches the fetch too
             detail = (error.stderr or str(error)).strip().splitlines()[-1:] or ["unknown error"]
             say(f"fetch from {self.follower.remote} failed ({detail[0]}); going on with what was fetched before")
         self.line = self.follower.line()
@@ -135,10 +197,12 @@ class Driver:
         cursor = state.cursor()
         if cursor is not None and cursor not in on_line:
             survivors = [commit for commit, _ in state.known_on_line()]
-            cursor = survivors[-1] if survivors else None
-            say(f"resuming after {cursor[:10] if cursor else 'nothing'}, the newest known commit still on the branch")
-            if cursor is not None:
+            if survivors:
+                cursor = survivors[-1]
+                say(f"resuming after {cursor[:10]}, the newest known commit still on the branch")
                 state.set_cursor(cursor)
+            else:
+                cursor = self._restart_at_tip(line)
         if cursor is None:
             cursor = self._start(line)
             if cursor is None:
@@ -150,6 +214,19 @@ class Driver:
         if taken:
             state.set_cursor(taken[-1])
             say(f"{len(new)} new commit(s) on {self.follower.ref}; queued {len(taken)} (step {self.options.step})")
+
+    def _restart_at_tip(self, line: list[str]) -> str:
+        """After a rewrite that left none of the processed commits on the branch (e.g. a force-push
+        of an unrelated history), start again at its tip: --commit and --commit_file say where a
+        driver with no history starts, and this one has history, now off the branch."""
+        tip = line[-1]
+        self._enqueue(tip)
+        self.state.set_cursor(tip)
+        say(
+            f"history was rewritten: no commit processed before is on {self.follower.ref} any more;"
+            f" starting again at its tip {name(self.follower.info(tip))}"
+        )
+        return tip
 
     def _start(self, line: list[str]) -> str | None:
         """Where a driver with no history starts: after --commit_file's commit, or at --commit (default: the tip)."""
@@ -178,7 +255,13 @@ class Driver:
         if path is None or not path.is_file():
             return None
         text = path.read_text().strip()
-        return self.follower.resolve(text, "--commit_file") if text else None
+        if not text:
+            return None
+        try:
+            return self.follower.resolve(text, "--commit_file")
+        except UserError:
+            say(f"{path} names {text[:40]!r}, which the repository does not have (history rewritten?); ignoring it")
+            return None
 
     def _write_commit_file(self, commit_hash: str) -> None:
         path = self.options.commit_file

@@ -1,8 +1,12 @@
 """Ways to stop the service cleanly: SIGTERM/SIGINT, or the status file holding `0`.
 
-Both only set an event. The A/B runner checks it between rounds and the driver between
-commits, so a stop never leaves half a result: the interrupted run is dropped and the
-commit runs again on the next start.
+All only set an event. The A/B runner checks it between rounds, a build in progress is
+ended, and the driver checks it between commits, so a stop never leaves half a result:
+the interrupted run or build is dropped and the commit runs again on the next start.
+
+SIGINT is a person at a terminal (Ctrl-C), so it ends the process as interrupted (exit
+130, as a shell reports it); SIGTERM and the status file are a service manager's normal
+stop (exit 0). A second Ctrl-C does not wait for the round to end.
 """
 
 from __future__ import annotations
@@ -12,12 +16,18 @@ import threading
 from pathlib import Path
 
 STATUS_POLL_SECONDS = 0.2
+EXIT_INTERRUPTED = 130
+
+
+class Stopped(Exception):
+    """A stop was asked for during a run or a build; what it was doing was dropped."""
 
 
 class StopControl:
     def __init__(self, status_file: Path | None) -> None:
         self.event = threading.Event()
         self.reason: str | None = None
+        self.interrupted = False
         self.status_file = status_file
         self._closed = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -49,6 +59,10 @@ class StopControl:
         return self.event.wait(seconds)
 
     def _on_signal(self, signum: int, _frame: object) -> None:
+        if signum == signal.SIGINT:
+            if self.interrupted:
+                raise KeyboardInterrupt
+            self.interrupted = True
         self.stop(f"got {signal.Signals(signum).name}")
 
     def _watch(self) -> None:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import queue
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 from harness.store.result_store import ResultStore
@@ -13,6 +18,10 @@ from repo_driver.sample_repository import SampleRepository
 
 REPO = Path(__file__).resolve().parent.parent
 SLOW_CONV = {"CONV": 400}
+# Deadlines for waiting on a driver process: far above what a loaded machine needs, so they
+# only end a test whose driver hangs instead of letting it hang the suite.
+LINE_TIMEOUT = 300
+EXIT_TIMEOUT = 120
 
 # Few, short rounds and a threshold far above the noise of a loaded 2-core machine (where
 # estimates of unchanged commits stray by 20-30%): the tests' slowdown (Conv x4, SLOW_CONV)
@@ -56,16 +65,10 @@ class DriverSetup:
             *extra,
         ]  # fmt: skip
 
-    def spawn(self, *extra: str, first: str | None = None) -> subprocess.Popen:
-        """The driver as a separate process (for kill -9, SIGTERM and the status file), stderr piped by line."""
-        return subprocess.Popen(
-            [sys.executable, "-m", "repo_driver", *self.argv(*extra, first=first)],
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+    def spawn(self, *extra: str, first: str | None = None, with_stdout: bool = False) -> DriverProcess:
+        """The driver as a separate process (for kill -9, signals and the status file)."""
+        argv = [sys.executable, "-m", "repo_driver", *self.argv(*extra, first=first)]
+        return DriverProcess(argv, with_stdout=with_stdout)
 
     def query(self, sql: str, params: list | None = None) -> list[tuple]:
         with ResultStore(self.db) as store:
@@ -85,10 +88,66 @@ class DriverSetup:
         )
 
 
-def wait_for_line(process: subprocess.Popen, needle: str, seen: list[str]) -> str:
-    """Read the driver's stderr until a line containing `needle`; fails if the driver exits first."""
-    for line in process.stderr:
+class DriverProcess(subprocess.Popen):
+    """A process whose stderr lines a thread collects, so that every wait on them has a deadline.
+
+    It runs in its own session, as a service or a terminal's foreground job does: a signal to
+    its process group reaches it and whatever it started, and nothing of the test runner's.
+    """
+
+    def __init__(self, argv: list[str], *, with_stdout: bool = False) -> None:
+        """`with_stdout`: stdout's lines are collected too, among stderr's (else stdout is dropped)."""
+        super().__init__(
+            argv,
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE if with_stdout else subprocess.DEVNULL,
+            stderr=subprocess.STDOUT if with_stdout else subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=True,
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        stream = self.stdout if with_stdout else self.stderr
+        threading.Thread(target=self._read, args=(stream,), name="driver-output", daemon=True).start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def kill_all(self) -> None:
+        """SIGKILL the process and everything in its session's process group."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+
+
+def wait_for_line(process: DriverProcess, needle: str, seen: list[str], timeout: float = LINE_TIMEOUT) -> str:
+    """Collect the driver's stderr until a line containing `needle`; fails (and kills the driver)
+    if it exits first or prints no such line within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            line = process.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            process.kill_all()
+            raise AssertionError(f"no line containing {needle!r} within {timeout:g} s:\n{''.join(seen)}") from None
+        if line is None:
+            raise AssertionError(f"driver exited before printing {needle!r}:\n{''.join(seen)}")
         seen.append(line)
         if needle in line:
             return line
-    raise AssertionError(f"driver exited before printing {needle!r}:\n{''.join(seen)}")
+
+
+def finish(process: DriverProcess, seen: list[str], timeout: float = EXIT_TIMEOUT) -> int:
+    """Collect the rest of stderr and the exit status; fails (and kills the driver) after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            line = process.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            process.kill_all()
+            raise AssertionError(f"driver still running after {timeout:g} s:\n{''.join(seen)}") from None
+        if line is None:
+            return process.wait(timeout=max(1.0, deadline - time.monotonic()))
+        seen.append(line)

@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import shutil
 import signal
-import subprocess
 
 import pytest
 
-from tests.git_repos import SLOW_CONV, DriverSetup, wait_for_line
+from tests.git_repos import EXIT_TIMEOUT, SLOW_CONV, DriverSetup, finish, wait_for_line
 
 pytestmark = pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler (cc) on this machine")
-
-EXIT_TIMEOUT = 120
 
 
 @pytest.fixture
 def setup(tmp_path) -> DriverSetup:
     return DriverSetup(tmp_path)
-
-
-def _finish(process: subprocess.Popen, seen: list[str]) -> int:
-    seen.extend(process.stderr)
-    return process.wait(timeout=EXIT_TIMEOUT)
 
 
 def test_kill_9_during_a_run_then_restart_leaves_exactly_one_result_per_commit(setup):
@@ -38,7 +30,7 @@ def test_kill_9_during_a_run_then_restart_leaves_exactly_one_result_per_commit(s
     assert commits[2] not in {commit for commit, _ in setup.main_runs()}
 
     restarted = setup.spawn()
-    assert _finish(restarted, seen) == 0, "".join(seen)
+    assert finish(restarted, seen) == 0, "".join(seen)
 
     assert sorted(setup.main_runs()) == sorted(
         [(commits[0], None), (commits[1], commits[0]), (commits[2], commits[1]), (commits[3], commits[2])]
@@ -63,7 +55,7 @@ def test_kill_9_during_a_bisection_then_restart_resumes_it_without_repeating_a_s
     driver.wait(timeout=EXIT_TIMEOUT)
     assert setup.query("SELECT state FROM driver_regressions") == [("bisecting",)]
 
-    assert _finish(setup.spawn("--step", "4", "--same_host"), seen) == 0, "".join(seen)
+    assert finish(setup.spawn("--step", "4", "--same_host"), seen) == 0, "".join(seen)
 
     [regression] = setup.regressions()
     assert (regression["state"], regression["culprit_hash"]) == ("confirmed", line[1])
@@ -91,11 +83,11 @@ def test_sigterm_stops_between_rounds_and_a_restart_completes_the_commit(setup):
     wait_for_line(driver, f"{first[:10]} 'Change 1': benchmarking", seen)
     wait_for_line(driver, "round 2/", seen)
     driver.send_signal(signal.SIGTERM)
-    assert _finish(driver, seen) == 0
+    assert finish(driver, seen) == 0
     assert any("stopped: got SIGTERM" in line for line in seen), "".join(seen)
     assert setup.main_runs() == [(base, None)]
 
-    assert _finish(setup.spawn("--same_host"), seen) == 0
+    assert finish(setup.spawn("--same_host"), seen) == 0
 
     assert setup.main_runs() == [(base, None), (first, base), (second, first)]
 
@@ -110,5 +102,5 @@ def test_status_file_holding_0_stops_the_service(setup):
 
     status_file.write_text("0\n")
 
-    assert _finish(driver, seen) == 0
+    assert finish(driver, seen) == 0
     assert any(f"stopped: {status_file} holds 0" in line for line in seen), "".join(seen)
