@@ -44,11 +44,16 @@ class PipeReader:
                     else:
                         selector.unregister(key.fd)
 
-    def finish(self, grace_s: float = DRAIN_GRACE_S) -> None:
-        """Wait for end-of-file on every pipe for `grace_s` at most, then stop reading and close them."""
+    def finish(self, grace_s: float = DRAIN_GRACE_S) -> bool:
+        """Wait for end-of-file on every pipe for `grace_s` at most, then stop reading and close them.
+
+        True when every pipe reached its end; False when something still held one open.
+        """
         self._thread.join(grace_s)
+        read_to_the_end = not self._thread.is_alive()
         self._stop.set()
         self._thread.join()
         for stream, _ in self._streams.values():
             with contextlib.suppress(OSError):
                 stream.close()
+        return read_to_the_end
