@@ -15,6 +15,7 @@ from tests.virtualenvs import make_virtualenv
 REPO = Path(__file__).resolve().parent.parent
 MICROKERNEL_SPEC = REPO / "specifications/models/microkernel/microkernel/microkernel.json"
 MOBILENET_SPEC = REPO / "specifications/models/onnxruntime/mobilenet_v1/mobilenet_v1.json"
+TFLITE_MOBILENET_SPEC = REPO / "specifications/models/tflite/mobilenet_v1/mobilenet_v1.json"
 
 
 def harness(tmp_path, *args):
@@ -156,10 +157,11 @@ def test_quick_start_mobilenet_runs_and_is_stored(tmp_path):
     assert not (tmp_path / "config" / "aipep" / "run_bench.json").exists()
 
 
-def test_quick_start_in_a_symlinked_virtualenv_runs_the_bench_program_under_that_virtualenv(tmp_path):
+@pytest.mark.parametrize("spec", [MOBILENET_SPEC, TFLITE_MOBILENET_SPEC], ids=["onnxruntime", "tflite"])
+def test_quick_start_in_a_symlinked_virtualenv_runs_the_bench_program_under_that_virtualenv(tmp_path, spec):
     """A virtualenv's python is a symlink to the base interpreter, which lacks the virtualenv's packages."""
     python = make_virtualenv(tmp_path / "venv")
-    done = run_bench(tmp_path, "-b", str(MOBILENET_SPEC), python=python)
+    done = run_bench(tmp_path, "-b", str(spec), python=python)
     assert done.returncode == 0, done.stderr
     with ResultStore(tmp_path / "data" / "aipep" / "aipep.db") as store:
         (stored,) = store.find_runs(model="mobilenet_v1")
