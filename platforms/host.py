@@ -36,10 +36,12 @@ class HostPlatform(Platform):
         return DeviceDescription(platform=self.name, identifier=self.identifier, details=describe_linux_host())
 
     def push(self, local: Path) -> str:
+        """Absolute, but never resolved: a virtualenv's `bin/python` is a symlink whose own
+        location is what selects the virtualenv; its target is the bare base interpreter."""
         path = Path(local)
         if not path.exists():
             raise UserError(f"{path}: file to run with does not exist")
-        return str(path.resolve())
+        return str(path.absolute())
 
     def pull(self, remote: str, local: Path) -> None:
         if Path(remote).resolve() != Path(local).resolve():

@@ -10,10 +10,12 @@ import pytest
 
 from harness.cli import main
 from harness.store.result_store import ResultStore
+from tests.virtualenvs import make_virtualenv
 
 REPO = Path(__file__).resolve().parent.parent
 MICROKERNEL_SPEC = REPO / "specifications/models/microkernel/microkernel/microkernel.json"
 MOBILENET_SPEC = REPO / "specifications/models/onnxruntime/mobilenet_v1/mobilenet_v1.json"
+TFLITE_MOBILENET_SPEC = REPO / "specifications/models/tflite/mobilenet_v1/mobilenet_v1.json"
 
 
 def harness(tmp_path, *args):
@@ -123,7 +125,7 @@ def test_failing_program_is_recorded_with_logs_and_status_1(tmp_path, capsys, co
     assert any(name.endswith(".stderr") for name in stored.logs)
 
 
-def run_bench(tmp_path, *args, stdin=None):
+def run_bench(tmp_path, *args, stdin=None, python=sys.executable):
     env = {
         **os.environ,
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
@@ -131,7 +133,7 @@ def run_bench(tmp_path, *args, stdin=None):
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
     }
     return subprocess.run(
-        [sys.executable, str(REPO / "run_bench.py"), *args],
+        [str(python), str(REPO / "run_bench.py"), *args],
         capture_output=True,
         text=True,
         env=env,
@@ -153,6 +155,18 @@ def test_quick_start_mobilenet_runs_and_is_stored(tmp_path):
     operators = [key for key in stored.data if key != "NET latency"]
     assert len(operators) > 20
     assert not (tmp_path / "config" / "aipep" / "run_bench.json").exists()
+
+
+@pytest.mark.parametrize("spec", [MOBILENET_SPEC, TFLITE_MOBILENET_SPEC], ids=["onnxruntime", "tflite"])
+def test_quick_start_in_a_symlinked_virtualenv_runs_the_bench_program_under_that_virtualenv(tmp_path, spec):
+    """A virtualenv's python is a symlink to the base interpreter, which lacks the virtualenv's packages."""
+    python = make_virtualenv(tmp_path / "venv")
+    done = run_bench(tmp_path, "-b", str(spec), python=python)
+    assert done.returncode == 0, done.stderr
+    with ResultStore(tmp_path / "data" / "aipep" / "aipep.db") as store:
+        (stored,) = store.find_runs(model="mobilenet_v1")
+    assert stored.meta["command"][0] == str(python)
+    assert stored.meta["program"] == str(python)
 
 
 def test_run_bench_saved_options_and_pass_through(tmp_path, build_microkernel):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from harness.generated_models import generate_model
 from harness.output_error import OUTPUT_FILE, read_outputs
 from harness.spec import load_benchmarks
 from platforms.host import run_process
+from tests.virtualenvs import make_virtualenv
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_SPEC = REPO / "specifications" / "models" / "onnxruntime" / "tiny_convnet" / "tiny_convnet.json"
@@ -265,21 +265,21 @@ def test_an_ab_of_two_virtualenvs_records_what_each_interpreter_imports(tmp_path
     from harness.cli import main
     from harness.store.result_store import ResultStore
 
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
-    other = venv / "bin" / "python"
+    other = make_virtualenv(tmp_path / "venv")
     spec = TINY_SPEC
     info = {"treatment": {"program": str(other), "commit": "venv"}, "control": {"program": sys.executable}}
     status = main(["-b", str(spec), "--info", json.dumps(info), "--max_rounds", "8", "--min_rounds", "8",
                    "--db", str(tmp_path / "aipep.db"), "--model_cache", str(tmp_path / "models")])  # fmt: skip
     assert status == 0
     with ResultStore(tmp_path / "aipep.db") as store:
-        (result,) = store.find_runs(model="tiny_convnet")
+        (result,) = store.find_runs(model="tiny_convnet", include_logs=True)
     assert result.meta["program"] == str(other) and result.meta["control_program"] == sys.executable
     for name in ("program_versions", "control_program_versions"):
         assert result.meta[name]["onnxruntime"] == ort.__version__
         assert result.meta[name]["numpy"] == np.__version__
     assert result.data["NET latency"].comparison["rounds"] == 8
+    assert result.logs["round0_treatment.command"].startswith(f"{other} ")
+    assert result.logs["round0_control.command"].startswith(f"{sys.executable} ")
 
 
 def test_a_version_probe_that_fails_is_recorded_not_fatal(tmp_path):
