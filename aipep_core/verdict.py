@@ -11,3 +11,8 @@ class Verdict(enum.StrEnum):
     IMPROVEMENT = "improvement"
     NO_CHANGE = "no_change"
     INCONCLUSIVE = "inconclusive"
+
+
+# How tables and pages order metrics: what needs a person first (a regression, then a verdict that
+# still needs more rounds), what is good news next, and the quiet rest last.
+VERDICT_ORDER = (Verdict.REGRESSION, Verdict.INCONCLUSIVE, Verdict.IMPROVEMENT, Verdict.NO_CHANGE)

@@ -22,9 +22,6 @@ from frameworks.samples import MetricSamples, ParsedOutput
 from harness.output_error import OUTPUT_FILE, read_outputs
 from platforms.base import Platform, ProcessResult
 
-TREATMENT = "treatment"
-CONTROL = "control"
-
 
 @dataclass(frozen=True)
 class Arm:

@@ -8,11 +8,12 @@ import threading
 from pathlib import Path
 
 from aipep_core.errors import DeviceError, RunFailure, UserError
+from aipep_core.names import CONTROL, TREATMENT
 from aipep_core.spec import BenchmarkSpec, TestSpec, load_benchmarks
 from aipep_core.verdict import Verdict
 from frameworks import get_framework
 from harness.ab_run import run_ab
-from harness.arm import CONTROL, TREATMENT, Arm, ArmRunner
+from harness.arm import Arm, ArmRunner
 from harness.cli_args import EXIT_FAILED_RUN, EXIT_REGRESSION, EXIT_UNDELIVERED, build_parser, parse_info, split_list
 from harness.device_failure import device_failure_result
 from harness.error_run import run_error
