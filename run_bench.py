@@ -15,10 +15,10 @@ import os
 import sys
 from pathlib import Path
 
+from aipep_core.errors import UserError
+from aipep_core.user_dirs import cache_dir, config_dir, data_dir
 from harness.cli import main as harness_main
 from harness.cli_args import build_parser, exit_status_help
-from harness.errors import UserError
-from harness.user_dirs import cache_dir, config_dir, data_dir
 
 OPTIONS_FILE = "run_bench.json"
 PROG = "aipep-bench"

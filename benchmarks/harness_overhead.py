@@ -34,6 +34,7 @@ if str(REPO) not in sys.path:
 
 import onnxruntime as ort  # noqa: E402
 
+from aipep_core.spec import TestSpec, load_benchmarks  # noqa: E402
 from frameworks import get_framework  # noqa: E402
 from frameworks.base import CommandContext  # noqa: E402
 from frameworks.onnxruntime import bench_program  # noqa: E402
@@ -43,7 +44,6 @@ from frameworks.tflite import bench_program as tflite_program  # noqa: E402
 from frameworks.tflite.framework import MODEL_ROLE as TFLITE_MODEL_ROLE  # noqa: E402
 from frameworks.tflite.framework import input_flags as tflite_input_flags  # noqa: E402
 from harness.generated_models import generate_model  # noqa: E402
-from harness.spec import TestSpec, load_benchmarks  # noqa: E402
 from platforms.host import run_process  # noqa: E402
 
 SPECS = REPO / "specifications" / "models"

@@ -22,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from harness.user_dirs import cache_dir  # noqa: E402
+from aipep_core.user_dirs import cache_dir  # noqa: E402
 
 MODELS = REPO / "specifications" / "models"
 DEFAULT_SPECS = {

@@ -6,11 +6,11 @@ import shlex
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from aipep_core.placeholders import substitute
+from aipep_core.spec import TestSpec
 from frameworks.observer_lines import parse_observer_output
 from frameworks.python_runtime_probe import python_version_probe
 from frameworks.samples import MetricSamples
-from harness.placeholders import substitute
-from harness.spec import TestSpec
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ import math
 import re
 from collections.abc import Iterator
 
+from aipep_core.errors import RunFailure
+from aipep_core.program_output import PREFIXES
 from frameworks.samples import MetricSamples, ParsedOutput
-from harness.errors import RunFailure
 
-PREFIXES = ("PyTorchObserver", "Caffe2Observer", "AIPEP")
 _LINE = re.compile(r"(?:^|\s|:)(" + "|".join(PREFIXES) + r") ([\[{].*)$")
 
 _TO_MICROSECONDS = {"us": 1.0, "ms": 1e3, "s": 1e6, "ns": 1e-3}

@@ -15,8 +15,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from frameworks.samples import NET, MetricSamples
-from harness.arm import CONTROL, TREATMENT, Arm, ArmProcess, ArmRunFailure, ArmRunner, process_logs
+from aipep_core.names import CONTROL, NET, TREATMENT
+from frameworks.samples import MetricSamples
+from harness.arm import Arm, ArmProcess, ArmRunFailure, ArmRunner, process_logs
 from harness.disturbance import cpu_share, is_disturbed
 from harness.output_problems import OutputProblems
 from harness.result import FAILURE, MetricResult, RunResult

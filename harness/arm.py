@@ -15,15 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from aipep_core.errors import RunFailure, UserError
+from aipep_core.spec import TestSpec
 from frameworks.base import CommandContext, Framework
 from frameworks.samples import MetricSamples, ParsedOutput
-from harness.errors import RunFailure, UserError
 from harness.output_error import OUTPUT_FILE, read_outputs
-from harness.spec import TestSpec
 from platforms.base import Platform, ProcessResult
-
-TREATMENT = "treatment"
-CONTROL = "control"
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,16 @@ import sys
 import threading
 from pathlib import Path
 
+from aipep_core.errors import DeviceError, RunFailure, UserError
+from aipep_core.names import CONTROL, TREATMENT
+from aipep_core.spec import BenchmarkSpec, TestSpec, load_benchmarks
+from aipep_core.verdict import Verdict
 from frameworks import get_framework
 from harness.ab_run import run_ab
-from harness.arm import CONTROL, TREATMENT, Arm, ArmRunner
+from harness.arm import Arm, ArmRunner
 from harness.cli_args import EXIT_FAILED_RUN, EXIT_REGRESSION, EXIT_UNDELIVERED, build_parser, parse_info, split_list
 from harness.device_failure import device_failure_result
 from harness.error_run import run_error
-from harness.errors import DeviceError, RunFailure, UserError
 from harness.model_cache import ModelCache
 from harness.output_error import SINGLE_OUTPUT, read_outputs
 from harness.program_versions import program_versions
@@ -23,8 +26,6 @@ from harness.result import RunResult
 from harness.round_budget import OVERRIDABLE, check_round_budgets
 from harness.run_meta import base_meta
 from harness.single_run import run_single
-from harness.spec import BenchmarkSpec, TestSpec, load_benchmarks
-from harness.stats.verdict import Verdict
 from platforms import get_platform
 
 

@@ -6,11 +6,12 @@ import argparse
 import json
 from typing import Any
 
+from aipep_core.errors import UserError
+from aipep_core.spec import DEFAULT_ROUND_STATISTIC
+from aipep_core.user_dirs import cache_dir, data_dir
 from harness.downloads import DEFAULT_MAX_BYTES
-from harness.errors import UserError
 from harness.reporters.results_server import ACCESS_TOKEN_ENV
-from harness.stats.summary import DEFAULT_ROUND_STATISTIC, ROUND_STATISTICS
-from harness.user_dirs import cache_dir, data_dir
+from harness.stats.summary import ROUND_STATISTICS
 
 EXIT_FAILED_RUN = 1
 EXIT_USER_ERROR = UserError.exit_status

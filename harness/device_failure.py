@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import time
 
+from aipep_core.names import TREATMENT
+from aipep_core.spec import BenchmarkSpec, TestSpec
 from frameworks import get_framework
-from harness.arm import TREATMENT, Arm
+from harness.arm import Arm
 from harness.result import FAILURE, RunResult
 from harness.run_meta import base_meta
-from harness.spec import BenchmarkSpec, TestSpec
 
 
 def device_failure_result(

@@ -12,12 +12,12 @@ from typing import Any
 
 import numpy as np
 
+from aipep_core.errors import UserError
+from aipep_core.verdict import Verdict
 from harness.arm import Arm, ArmRunFailure, ArmRunner, process_logs
-from harness.errors import UserError
 from harness.output_error import compare_outputs
 from harness.result import FAILURE, MetricResult, RunResult
 from harness.stats.summary import summarize
-from harness.stats.verdict import Verdict
 
 DEFAULT_ERROR_TOLERANCE = 1e-4
 

@@ -17,10 +17,10 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
+from aipep_core.errors import UserError
+from aipep_core.spec import ModelFile
 from harness.downloads import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUTS, DownloadError, DownloadTooLarge, Timeouts, download
-from harness.errors import UserError
 from harness.generated_models import generate_model
-from harness.spec import ModelFile
 
 GENERATED_PREFIX = "generated://"
 ROOT_RELATIVE_PREFIX = "//"

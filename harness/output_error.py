@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from aipep_core.errors import RunFailure
 from frameworks.samples import MetricSamples
-from harness.errors import RunFailure
 
 OUTPUT_FILE = "output.json"
 SINGLE_OUTPUT = "output"

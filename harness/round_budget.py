@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.errors import UserError
-from harness.spec import BenchmarkSpec, TestSpec
+from aipep_core.errors import UserError
+from aipep_core.spec import BenchmarkSpec, TestSpec
 from harness.stats.sequential import alpha_for_look, min_rounds_for
 
 OVERRIDABLE = ("alpha", "min_rounds", "max_rounds")

@@ -7,8 +7,8 @@ import sys
 from importlib import metadata
 from typing import Any
 
+from aipep_core.spec import BenchmarkSpec, TestSpec
 from harness.arm import Arm
-from harness.spec import BenchmarkSpec, TestSpec
 
 
 def base_meta(

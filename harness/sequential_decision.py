@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from frameworks.samples import NET
-from harness.spec import TestSpec
+from aipep_core.names import NET
+from aipep_core.spec import TestSpec
+from aipep_core.verdict import Verdict
 from harness.stats.comparison import Comparison, compare_test
 from harness.stats.sequential import alpha_for_look, look_schedule, should_stop
-from harness.stats.verdict import Verdict
 
 PerRound = Mapping[str, tuple[Sequence[float], Sequence[float]]]
 

@@ -12,7 +12,7 @@ import json
 import sys
 from typing import Any
 
-from harness.errors import RunFailure, UserError
+from aipep_core.errors import RunFailure, UserError
 from platforms.registry import available_platforms, get_platform
 
 

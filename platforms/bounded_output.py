@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from frameworks.observer_lines import PREFIXES
+from aipep_core.program_output import PREFIXES
 
 HEAD_BYTES = 1 << 20
 TAIL_BYTES = 1 << 20

@@ -16,8 +16,8 @@ import re
 import time
 from pathlib import Path
 
-from harness.errors import DeviceError
-from harness.user_dirs import cache_dir
+from aipep_core.errors import DeviceError
+from aipep_core.user_dirs import cache_dir
 
 DEFAULT_TIMEOUT_S = 5.0
 _POLL_S = 0.05

@@ -16,7 +16,7 @@ from typing import Any
 
 import psutil
 
-from harness.errors import UserError
+from aipep_core.errors import UserError
 from platforms.base import DeviceDescription, Platform, ProcessResult
 from platforms.bounded_output import MEASUREMENT_PREFIXES, BoundedCapture
 from platforms.pipe_reader import PipeReader

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from harness.errors import UserError
+from aipep_core.errors import UserError
 
 _REGISTRY: dict[str, type] = {}
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import psutil
 
-from harness.errors import UserError
+from aipep_core.errors import UserError
 from platforms.bounded_output import BoundedCapture
 from platforms.pipe_reader import PipeReader
 from platforms.process_tracking import TrackedRun

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from harness.errors import UserError
+from aipep_core.errors import UserError
 from repo_driver import status
 from repo_driver.options import parse
 from repo_driver.scheduler import Driver

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import git
 
-from harness.errors import UserError
+from aipep_core.errors import UserError
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import fcntl
 import os
 from pathlib import Path
 
-from harness.errors import UserError
+from aipep_core.errors import UserError
 
 
 class DatabaseLock:

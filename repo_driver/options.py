@@ -10,10 +10,10 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
+from aipep_core.errors import UserError
+from aipep_core.user_dirs import cache_dir
 from harness.cli_args import build_parser as build_harness_parser
 from harness.cli_args import split_list
-from harness.errors import UserError
-from harness.user_dirs import cache_dir
 
 DEFAULT_FRAMEWORKS_DIR = Path(__file__).resolve().parent.parent / "specifications" / "frameworks"
 

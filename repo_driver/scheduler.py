@@ -25,9 +25,9 @@ from contextlib import contextmanager
 
 import git
 
-from harness.errors import UserError
+from aipep_core.errors import UserError
+from aipep_core.spec import load_benchmarks
 from harness.result import RunResult
-from harness.spec import load_benchmarks
 from harness.store.result_store import ResultStore
 from harness.store.transaction import write_transaction
 from repo_driver import bisect, verdicts

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from harness.errors import UserError
+from aipep_core.errors import UserError
+from aipep_core.user_dirs import data_dir
 from harness.store.result_store import ResultStore
-from harness.user_dirs import data_dir
 
 QUEUE_STATES = ("queued", "building", "built", "benchmarking")
 

@@ -6,8 +6,8 @@ spec may hold several tests and each compares every operator.
 
 from __future__ import annotations
 
+from aipep_core.verdict import Verdict
 from harness.result import RunResult
-from harness.stats.verdict import Verdict
 
 REGRESSION = Verdict.REGRESSION.value
 

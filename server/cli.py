@@ -10,7 +10,7 @@ import argparse
 import sys
 import time
 
-from harness.errors import UserError
+from aipep_core.errors import UserError
 from server.database import open_database
 from server.guarded_server import ConnectionLimits
 from server.limits import (

@@ -10,11 +10,9 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from aipep_core.names import NET
+from aipep_core.verdict import VERDICT_ORDER
 from server.schema import metrics
-
-VERDICT_ORDER = ("regression", "improvement", "inconclusive", "no_change")
-
-NET = "NET"
 
 
 def comparison_rows(engine: Engine, result_id: str) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, create_engine, event, inspect, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from harness.errors import UserError
+from aipep_core.errors import UserError
 from server.schema import SCHEMA_VERSION, metadata, schema_info
 
 BUSY_TIMEOUT_MS = 60_000

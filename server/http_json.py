@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Response
 
-from harness.reporters.strict_json import strict_json
+from aipep_core.strict_json import strict_json
 
 JSON = "application/json"
 

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from harness.reporters.strict_json import strict_json
+from aipep_core.strict_json import strict_json
 
 # MetricResult list -> (arm, series) of its samples, as the harness's own store names them.
 SAMPLE_SERIES = {

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from waitress.adjustments import Adjustments
 
-from harness.errors import UserError
+from aipep_core.errors import UserError
 from server.app import create_app
 from server.guarded_server import ConnectionLimits, GuardedServer, connection_limit
 from server.server_state import ServerState

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 
-from harness.errors import UserError
+from aipep_core.errors import UserError
 from server.schema import tokens
 
 TOKEN_PREFIX = "aipep_"

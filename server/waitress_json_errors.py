@@ -12,7 +12,7 @@ from __future__ import annotations
 from waitress.channel import HTTPChannel
 from waitress.task import ErrorTask
 
-from harness.reporters.strict_json import strict_json
+from aipep_core.strict_json import strict_json
 from server.http_json import body_limit_reason
 
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from aipep_core.spec import parse_spec
 from frameworks import get_framework
 from harness.ab_run import arm_order, run_ab
 from harness.arm import Arm, ArmRunner
 from harness.error_run import run_error
 from harness.output_error import read_outputs
-from harness.spec import parse_spec
 from platforms import get_platform
 
 MICROKERNEL_SPEC = (

@@ -12,7 +12,7 @@ import psutil
 import pytest
 from adb_shell.auth.keygen import keygen
 
-from harness.errors import DeviceError, RunFailure, UserError
+from aipep_core.errors import DeviceError, RunFailure, UserError
 from platforms import get_platform
 from platforms.android.device_tree import host_abi
 from platforms.android.loopback_process import LoopbackDevice

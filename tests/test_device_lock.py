@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from harness.errors import UserError
+from aipep_core.errors import UserError
 from platforms.device_lock import DeviceLock, lock_path
 
 HOLDER = """

@@ -5,9 +5,9 @@ import time
 import psutil
 import pytest
 
+from aipep_core.spec import parse_spec
 from frameworks import get_framework
 from frameworks.base import CommandContext
-from harness.spec import parse_spec
 from platforms import get_platform
 
 ECHO_ARGS = [sys.executable, "-c", "import sys, json; print(json.dumps(sys.argv[1:]))"]
@@ -100,7 +100,7 @@ def test_describe_names_the_machine(host):
 
 
 def test_missing_program_is_a_user_error(host):
-    from harness.errors import UserError
+    from aipep_core.errors import UserError
 
     with pytest.raises(UserError, match="not found"):
         host.run(["/nonexistent/program"])

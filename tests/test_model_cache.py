@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from aipep_core.errors import UserError
+from aipep_core.spec import ModelFile
 from harness.downloads import Timeouts, download
-from harness.errors import UserError
 from harness.generated_models import register_generator
 from harness.model_cache import ModelCache, file_md5
-from harness.spec import ModelFile
 from tests.fixtures_http import Answer, ScriptedServer, dead_port_url
 
 MODEL = bytes(range(256)) * 64 + b"weights"

@@ -13,14 +13,14 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
 
+from aipep_core.errors import UserError
+from aipep_core.spec import load_benchmarks
 from frameworks import get_framework
 from frameworks.base import CommandContext
 from frameworks.onnxruntime import bench_program
 from frameworks.onnxruntime.framework import BENCH_PROGRAM, input_flags
-from harness.errors import UserError
 from harness.generated_models import generate_model
 from harness.output_error import OUTPUT_FILE, read_outputs
-from harness.spec import load_benchmarks
 from platforms.host import run_process
 from tests.virtualenvs import make_virtualenv
 

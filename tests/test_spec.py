@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import UserError
-from harness.spec import load_benchmarks
+from aipep_core.errors import UserError
+from aipep_core.spec import load_benchmarks
 
 MODEL = {"name": "m", "format": "generic", "files": {}}
 
@@ -105,6 +105,6 @@ def test_shipped_specs_are_valid():
 def test_the_schema_offers_exactly_the_round_statistics_the_harness_has():
     from harness.stats.summary import ROUND_STATISTICS
 
-    schema = json.loads((Path(__file__).resolve().parent.parent / "harness" / "spec_schema.json").read_text())
+    schema = json.loads((Path(__file__).resolve().parent.parent / "aipep_core" / "spec_schema.json").read_text())
     enum = schema["$defs"]["test"]["properties"]["round_statistic"]["enum"]
     assert sorted(enum) == sorted(ROUND_STATISTICS)

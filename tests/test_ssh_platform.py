@@ -20,11 +20,11 @@ pytest.importorskip("paramiko", reason="the ssh extra (paramiko) is not installe
 
 from sshd_fixture import SSHD, generate_key, start_sshd  # noqa: E402
 
+from aipep_core.errors import UserError  # noqa: E402
+from aipep_core.spec import parse_spec  # noqa: E402
 from frameworks import get_framework  # noqa: E402
 from harness.ab_run import run_ab  # noqa: E402
 from harness.arm import Arm, ArmRunner  # noqa: E402
-from harness.errors import UserError  # noqa: E402
-from harness.spec import parse_spec  # noqa: E402
 from platforms import get_platform  # noqa: E402
 from platforms.host import describe_linux_host  # noqa: E402
 from platforms.ssh import DeviceLostError, DeviceStorageError  # noqa: E402

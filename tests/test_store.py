@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import UserError
+from aipep_core.errors import UserError
 from harness.result import FAILURE, MetricResult, RunResult
 from harness.store.commits import CommitNotFound
 from harness.store.result_store import ResultStore, RunNotFound

@@ -12,12 +12,12 @@ pytest.importorskip("ai_edge_litert.interpreter")
 
 from ai_edge_litert.interpreter import Interpreter  # noqa: E402
 
+from aipep_core.spec import load_benchmarks  # noqa: E402
 from frameworks import get_framework  # noqa: E402
 from frameworks.base import CommandContext  # noqa: E402
 from frameworks.observer_lines import OutputParseError  # noqa: E402
 from frameworks.tflite.benchmark_model_output import parse_benchmark_model_output  # noqa: E402
 from harness.generated_models import tflite_models  # noqa: E402
-from harness.spec import load_benchmarks  # noqa: E402
 from platforms.host import run_process  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,11 +13,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from aipep_core.errors import UserError
+from aipep_core.spec import TestSpec
 from frameworks.base import Framework
 from frameworks.onnxruntime.bench_program import GRAPH_OPTIMIZATIONS, INPUT_TYPES
 from frameworks.registry import register_framework
-from harness.errors import UserError
-from harness.spec import TestSpec
 
 BENCH_PROGRAM = Path(__file__).resolve().with_name("bench_program.py")
 MODEL_ROLE = "model"

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import re
 
+from aipep_core.names import NET
 from frameworks.observer_lines import OutputParseError
-from frameworks.samples import NET, MetricSamples
+from frameworks.samples import MetricSamples
 
 _SUMMARY = re.compile(
     r"^(?:INFO: )?count=(?P<count>\d+) first=(?P<first>\S+) curr=\S+ min=\S+ max=\S+ avg=(?P<avg>\S+) std=\S+"

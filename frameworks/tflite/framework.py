@@ -12,14 +12,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from aipep_core.errors import UserError
+from aipep_core.spec import TestSpec
 from frameworks.base import Framework
 from frameworks.observer_lines import OutputParseError, parse_observer_output
 from frameworks.registry import register_framework
 from frameworks.samples import MetricSamples
 from frameworks.tflite.bench_program import INPUT_TYPES
 from frameworks.tflite.benchmark_model_output import looks_like_benchmark_model, parse_benchmark_model_output
-from harness.errors import UserError
-from harness.spec import TestSpec
 
 BENCH_PROGRAM = Path(__file__).resolve().with_name("bench_program.py")
 MODEL_ROLE = "graph"

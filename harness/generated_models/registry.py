@@ -6,7 +6,7 @@ import importlib
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.errors import UserError
+from aipep_core.errors import UserError
 
 Generator = Callable[[Path], None]
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
+from aipep_core.names import NET
+from aipep_core.verdict import VERDICT_ORDER
 from harness.reporters.name_columns import add_name_columns, name_cells
 from harness.reporters.number_format import MISSING, interval, percent, probability
 from harness.result import MetricResult, RunResult
 
-NET = "NET"
-VERDICT_ORDER = ("regression", "inconclusive", "improvement", "no_change")
 VERDICT_STYLE = {"regression": "red", "improvement": "green"}
 NOT_COMPARED = "not compared"
 

@@ -13,9 +13,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from aipep_core.strict_json import strict_json
 from harness.reporters.base import Reporter
 from harness.reporters.path_names import path_component
-from harness.reporters.strict_json import strict_json
 from harness.result import RunResult
 
 RESULT_FILE = "result.json"

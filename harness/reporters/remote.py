@@ -21,7 +21,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from harness.errors import UserError
+from aipep_core.errors import UserError
+from aipep_core.strict_json import strict_json
 from harness.reporters.base import Reporter
 from harness.reporters.outbox import CorruptEntry, Entry, Failures, Outbox, default_outbox_dir
 from harness.reporters.quarantine_policy import QuarantinePolicy
@@ -36,7 +37,6 @@ from harness.reporters.results_server import (
     check_server_url,
     check_token,
 )
-from harness.reporters.strict_json import strict_json
 from harness.reporters.undelivered import Undelivered
 from harness.result import RunResult
 from harness.store.result_store import normal_run_id

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from harness.errors import UserError
+from aipep_core.errors import UserError
 
 RESULTS_PATH = "/api/v1/results"
 ACCESS_TOKEN_ENV = "AIPEP_REMOTE_ACCESS_TOKEN"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from aipep_core.strict_json import strict_json
 from harness.reporters.atomic_file import write_atomically
 from harness.reporters.base import Reporter
 from harness.reporters.path_names import path_component
-from harness.reporters.strict_json import strict_json
 from harness.result import RunResult
 
 

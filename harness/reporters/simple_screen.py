@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from aipep_core.strict_json import strict_json
 from harness.reporters.base import Reporter
-from harness.reporters.strict_json import strict_json
 from harness.result import RunResult
 
 

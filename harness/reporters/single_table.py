@@ -5,11 +5,11 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
+from aipep_core.names import NET
 from harness.reporters.name_columns import add_name_columns, name_cells
 from harness.reporters.number_format import MISSING, measurement, percent
 from harness.result import MetricResult, RunResult
 
-NET = "NET"
 NET_LATENCY = "NET latency"
 
 

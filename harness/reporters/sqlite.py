@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.errors import UserError
+from aipep_core.errors import UserError
 from harness.reporters.base import Reporter
 from harness.result import RunResult
 from harness.store.connection import StoreUnwritable

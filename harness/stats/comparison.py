@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aipep_core.verdict import Verdict
 from harness.stats.errors import StatisticsInputError
 from harness.stats.multiple_testing import benjamini_hochberg
 from harness.stats.paired import (
@@ -31,7 +32,6 @@ from harness.stats.verdict import (
     DEFAULT_ALPHA,
     DEFAULT_CONFIDENCE,
     DEFAULT_THRESHOLD_PCT,
-    Verdict,
     decide,
 )
 

@@ -29,9 +29,10 @@ equivalence test at that look's alpha.
 import math
 from collections.abc import Iterable
 
+from aipep_core.verdict import Verdict
 from harness.stats._checks import probability
 from harness.stats.errors import StatisticsInputError
-from harness.stats.verdict import DEFAULT_ALPHA, Verdict
+from harness.stats.verdict import DEFAULT_ALPHA
 
 MAX_LOOKS = 6
 # Each look should add about half the rounds seen so far or more; closer looks cost a share of

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from aipep_core.spec import DEFAULT_ROUND_STATISTIC
 from harness.stats._checks import finite_array
 from harness.stats.errors import StatisticsInputError
 
@@ -69,12 +70,6 @@ _ROUND_STATISTICS: dict[str, Callable[[np.ndarray], float]] = {
 }
 
 ROUND_STATISTICS = tuple(_ROUND_STATISTICS)
-# The detection benchmark (benchmarks/detection_quality.py) replays the same recorded rounds
-# through every statistic: on a shared 2-core machine the minimum over a process's iterations
-# found the most injected slowdowns at no cost in false positives, then p10, the median and
-# the trimmed mean. Background work only ever adds time to an iteration, so the fastest one
-# is the closest to what the code itself costs.
-DEFAULT_ROUND_STATISTIC = "min"
 
 
 def round_statistic(values: Sequence[float], method: str = DEFAULT_ROUND_STATISTIC) -> float:

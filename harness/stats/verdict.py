@@ -6,20 +6,12 @@ it. "No change" is claimed only when the whole interval lies inside the threshol
 a noisy test that merely failed to find anything stays inconclusive instead of passing.
 """
 
-import enum
+from aipep_core.verdict import Verdict
 
 DEFAULT_THRESHOLD_PCT = 2.0
 DEFAULT_ALPHA = 0.05
 DEFAULT_CONFIDENCE = 0.95
 
-
-class Verdict(enum.StrEnum):
-    """Outcome for one metric; the string values are what results and the store carry."""
-
-    REGRESSION = "regression"
-    IMPROVEMENT = "improvement"
-    NO_CHANGE = "no_change"
-    INCONCLUSIVE = "inconclusive"
 
 
 def decide(

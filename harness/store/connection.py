@@ -20,7 +20,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from harness.errors import UserError
+from aipep_core.errors import UserError
 
 BUSY_TIMEOUT_SECONDS = 60.0
 

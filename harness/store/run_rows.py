@@ -12,11 +12,10 @@ import json
 import math
 from typing import Any
 
+from aipep_core.names import CONTROL, TREATMENT
 from harness.result import MetricResult, RunResult
 from platforms.bounded_output import bound_text
 
-TREATMENT = "treatment"
-CONTROL = "control"
 ITERATION = "iteration"
 ROUND = "round"
 

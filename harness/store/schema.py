@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from harness.errors import UserError
+from aipep_core.errors import UserError
 from harness.store.transaction import write_transaction
 
 SCHEMA_VERSION = 2

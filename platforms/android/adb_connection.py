@@ -18,7 +18,7 @@ from adb_shell import exceptions as adb_errors
 from adb_shell.adb_device import AdbDevice
 from adb_shell.transport.tcp_transport import TcpTransport
 
-from harness.errors import DeviceError, RunFailure, UserError
+from aipep_core.errors import DeviceError, RunFailure, UserError
 from platforms.android.adb_key import load_signer
 
 DEFAULT_PORT = 5555

@@ -8,7 +8,7 @@ from pathlib import Path
 from adb_shell.auth.keygen import keygen
 from adb_shell.auth.sign_cryptography import CryptographySigner
 
-from harness.user_dirs import config_dir
+from aipep_core.user_dirs import config_dir
 
 
 def key_path(key_dir: str | os.PathLike | None = None) -> Path:

@@ -12,7 +12,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from harness.errors import UserError
+from aipep_core.errors import UserError
 from platforms.android.device_facts import CpuFacts
 
 CHOICES = ("max", "min", "mid")

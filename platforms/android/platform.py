@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.errors import DeviceError, RunFailure, UserError
+from aipep_core.errors import DeviceError, RunFailure, UserError
 from platforms.android import cpu_frequency
 from platforms.android.adb_connection import AdbConnection, DeviceLost
 from platforms.android.android_dir_check import check_problem, check_script

@@ -6,7 +6,7 @@ import getpass
 import re
 from dataclasses import dataclass
 
-from harness.errors import UserError
+from aipep_core.errors import UserError
 
 DEFAULT_PORT = 22
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import paramiko
 
-from harness.errors import DeviceError, RunFailure, UserError
+from aipep_core.errors import DeviceError, RunFailure, UserError
 from platforms.bounded_output import BoundedCapture
 from platforms.ssh.address import SshAddress
 from platforms.ssh.host_keys import KnownHostsPolicy, changed_key_error, load_known_hosts

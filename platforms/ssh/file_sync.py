@@ -15,7 +15,7 @@ import shlex
 import stat
 from pathlib import Path
 
-from harness.errors import RunFailure
+from aipep_core.errors import RunFailure
 from platforms.ssh.connection import SshConnection
 
 _CHUNK = 1 << 20

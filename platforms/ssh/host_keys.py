@@ -16,7 +16,7 @@ from pathlib import Path
 
 import paramiko
 
-from harness.errors import DeviceError
+from aipep_core.errors import DeviceError
 
 TRUST_FLAG = "--ssh_trust_on_first_use"
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import paramiko
 
-from harness.errors import UserError
+from aipep_core.errors import UserError
 from platforms.base import DeviceDescription, Platform, ProcessResult
 from platforms.bounded_output import MEASUREMENT_PREFIXES, BoundedCapture
 from platforms.device_lock import DEFAULT_TIMEOUT_S, DeviceLock

@@ -30,7 +30,7 @@ import secrets
 import shlex
 from dataclasses import dataclass
 
-from harness.errors import UserError
+from aipep_core.errors import UserError
 
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TIMES = re.compile(r"(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s")

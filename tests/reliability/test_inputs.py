@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from aipep_core.errors import UserError
+from aipep_core.spec import ModelFile, load_benchmarks
 from harness.downloads import download
-from harness.errors import UserError
 from harness.model_cache import ModelCache
-from harness.spec import ModelFile, load_benchmarks
 
 REPO = Path(__file__).resolve().parents[2]
 MIB = 1 << 20

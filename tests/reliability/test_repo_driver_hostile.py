@@ -15,7 +15,7 @@ import git
 import psutil
 import pytest
 
-from harness.errors import UserError
+from aipep_core.errors import UserError
 from repo_driver.cli import main
 from repo_driver.git_follower import GONE, GitFollower
 from tests.git_repos import (

@@ -24,7 +24,7 @@ import requests
 from sqlalchemy import event, func
 from sqlalchemy import select as sql_select
 
-from harness.reporters.strict_json import strict_json
+from aipep_core.strict_json import strict_json
 from server.guarded_server import ConnectionLimits
 from server.limits import ClientLimits
 from server.record_limits import MAX_NAME_CHARACTERS, MAX_SAMPLES_PER_LIST, MAX_SAMPLES_PER_RECORD

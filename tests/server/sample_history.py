@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.reporters.strict_json import strict_json
+from aipep_core.strict_json import strict_json
 from harness.result import MetricResult, RunResult
 from harness.stats.comparison import compare_test
 from harness.stats.summary import diff_summary, round_statistic, summarize

@@ -3,11 +3,11 @@ import math
 import numpy as np
 import pytest
 
+from aipep_core.verdict import Verdict
 from harness.stats.comparison import Comparison, compare_metric, compare_test
 from harness.stats.errors import StatisticsInputError
 from harness.stats.multiple_testing import benjamini_hochberg
 from harness.stats.paired import log_ratios, wilcoxon_signed_rank
-from harness.stats.verdict import Verdict
 
 
 def rounds(rng, n, effect, noise=0.01, level=100.0):

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
+from aipep_core.verdict import Verdict
 from harness.stats.comparison import compare_metric
 from harness.stats.errors import StatisticsInputError
 from harness.stats.sequential import (
@@ -11,7 +12,6 @@ from harness.stats.sequential import (
     min_rounds_for,
     should_stop,
 )
-from harness.stats.verdict import Verdict
 
 
 @pytest.mark.parametrize(

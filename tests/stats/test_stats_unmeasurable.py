@@ -3,10 +3,10 @@ import math
 import numpy as np
 import pytest
 
+from aipep_core.verdict import Verdict
 from harness.stats.comparison import compare_metric, compare_test
 from harness.stats.errors import StatisticsInputError
 from harness.stats.unmeasurable import unmeasurable_note
-from harness.stats.verdict import Verdict
 
 
 def test_positive_rounds_have_no_note():

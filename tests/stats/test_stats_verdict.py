@@ -1,6 +1,7 @@
 import pytest
 
-from harness.stats.verdict import Verdict, decide
+from aipep_core.verdict import Verdict
+from harness.stats.verdict import decide
 
 
 def call(**overrides):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from harness.errors import UserError
+from aipep_core.errors import UserError
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.\-]*)\}")
 
