@@ -17,6 +17,7 @@ from typing import Any
 import psutil
 
 from aipep_core.errors import UserError
+from platforms.affinity import with_affinity
 from platforms.base import DeviceDescription, Platform, ProcessResult
 from platforms.bounded_output import MEASUREMENT_PREFIXES, BoundedCapture
 from platforms.pipe_reader import PipeReader
@@ -60,7 +61,7 @@ class HostPlatform(Platform):
         timeout: float | None = None,
         platform_args: dict[str, Any] | None = None,
     ) -> ProcessResult:
-        argv = _with_affinity(list(argv), (platform_args or {}).get("taskset"))
+        argv = with_affinity(list(argv), platform_args, on_this_machine=True)
         return run_process(argv, env=env, cwd=cwd, timeout=timeout)
 
     def close(self) -> None:
@@ -131,15 +132,6 @@ def run_process(
         load_after=os.getloadavg()[0],
         parse_text=out.parse_text,
     )
-
-
-def _with_affinity(argv: list[str], mask: str | None) -> list[str]:
-    if not mask:
-        return argv
-    taskset = shutil.which("taskset")
-    if taskset is None:
-        raise UserError("platform_args.taskset: needs the 'taskset' program, which is not installed")
-    return [taskset, str(mask), *argv]
 
 
 def describe_linux_host() -> dict[str, Any]:

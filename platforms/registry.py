@@ -13,7 +13,7 @@ _REGISTRY: dict[str, type] = {}
 _BUILTIN_MODULES = {
     "host": "platforms.host",
     "ssh": "platforms.ssh",
-    "android": "platforms.android",
+    "android": "platforms.android.platform",
 }
 
 

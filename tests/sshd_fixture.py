@@ -9,13 +9,15 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
-import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+
+from tests.ports import PortTaken, kernel_chosen_port, start_on_a_free_port
 
 SSHD = Path("/usr/sbin/sshd")
 SSH_KEYGEN = "ssh-keygen"
@@ -64,12 +66,17 @@ def generate_key(path: Path) -> str:
     return path.with_name(path.name + ".pub").read_text().strip()
 
 
-def start_sshd(directory: Path) -> SshServer:
+def start_sshd(directory: Path, choose_port: Callable[[], int] = kernel_chosen_port) -> SshServer:
     directory.mkdir(parents=True, exist_ok=True)
     host_public_key = generate_key(directory / "host_key")
     client_public_key = generate_key(directory / "client_key")
     (directory / "authorized_keys").write_text(client_public_key + "\n")
-    port = _free_port()
+    if os.geteuid() == 0:
+        PRIVILEGE_SEPARATION_DIR.mkdir(mode=0o755, exist_ok=True)
+    return start_on_a_free_port(lambda port: _start_on(directory, port, host_public_key), choose_port)
+
+
+def _start_on(directory: Path, port: int, host_public_key: str) -> SshServer:
     known_hosts = directory / "known_hosts"
     key_type, key_text = host_public_key.split()[:2]
     known_hosts.write_text(f"[127.0.0.1]:{port} {key_type} {key_text}\n")
@@ -97,8 +104,6 @@ def start_sshd(directory: Path) -> SshServer:
             ]
         )
     )
-    if os.geteuid() == 0:
-        PRIVILEGE_SEPARATION_DIR.mkdir(mode=0o755, exist_ok=True)
     log = directory / "sshd.log"
     with log.open("w") as log_file:
         command = [str(SSHD), "-D", "-e", "-f", str(config)]
@@ -108,19 +113,18 @@ def start_sshd(directory: Path) -> SshServer:
     return server
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _wait_listening(server: SshServer) -> None:
+    """Wait for sshd's own word that it listens: a connection could reach whoever else holds the port."""
+    listening = f"Server listening on 127.0.0.1 port {server.port}."
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"sshd exited with {server.process.returncode}: {server.log.read_text()}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", server.port), timeout=1.0):
+        if listening in server.log.read_text():
             return
+        if server.process.poll() is not None:
+            log = server.log.read_text()
+            if f"Bind to port {server.port} on 127.0.0.1 failed: Address already in use" in log:
+                raise PortTaken(server.port)
+            raise RuntimeError(f"sshd exited with {server.process.returncode}: {log}")
         time.sleep(0.05)
     server.stop()
     raise RuntimeError(f"sshd did not listen within {START_TIMEOUT_S:g} s: {server.log.read_text()}")

@@ -9,6 +9,7 @@ import pytest
 
 from aipep_core.spec import parse_spec
 from frameworks import get_framework
+from harness import ab_run
 from harness.ab_run import arm_order, run_ab
 from harness.arm import Arm, ArmRunner
 from harness.error_run import run_error
@@ -85,23 +86,22 @@ FAKE_PROGRAM = textwrap.dedent(
     counter = pathlib.Path(sys.argv[1])
     calls = int(counter.read_text()) + 1 if counter.exists() else 1
     counter.write_text(str(calls))
-    if calls == int(sys.argv[2]):
-        time.sleep(1.0)
+    values = [500.0, 500.0, 500.0] if calls == int(sys.argv[2]) else [100.0, 101.0, 99.0]
     if calls == int(sys.argv[3]):
         print("simulated crash", file=sys.stderr)
         sys.exit(9)
     start = time.process_time()
     while time.process_time() - start < 0.05:
         pass
-    print("AIPEP " + json.dumps({"type": "NET", "metric": "latency", "unit": "us", "values": [100.0, 101.0, 99.0]}))
+    print("AIPEP " + json.dumps({"type": "NET", "metric": "latency", "unit": "us", "values": values}))
     """
 )
 
 
-def scripted_test(tmp_path, sleep_on_call: int, crash_on_call: int):
+def scripted_test(tmp_path, marked_call: int, crash_on_call: int):
     script = tmp_path / "fake.py"
     script.write_text(FAKE_PROGRAM)
-    command = f"{{program}} {script} {tmp_path / 'calls.count'} {sleep_on_call} {crash_on_call}"
+    command = f"{{program}} {script} {tmp_path / 'calls.count'} {marked_call} {crash_on_call}"
     treatment = {"identifier": "t", "metric": "delay", "iter": 3, "min_rounds": 7, "max_rounds": 8}
     spec = parse_spec(
         {"model": {"name": "fake", "format": "generic"}, "tests": [{**treatment, "commands": [command]}]},
@@ -110,23 +110,38 @@ def scripted_test(tmp_path, sleep_on_call: int, crash_on_call: int):
     return spec.tests[0]
 
 
-def test_a_disturbed_round_is_rerun_and_logged(tmp_path, host):
-    test = scripted_test(tmp_path, sleep_on_call=5, crash_on_call=0)
+def disturbed_once_after(calls_file: Path, call: int):
+    """A judgement in place of the CPU-share one: the round holding the program's `call`-th run is
+    disturbed, the first time it is judged; every other round is not, however loaded the machine is."""
+    fired = []
+
+    def is_disturbed(share, history) -> bool:
+        disturbed = not fired and int(calls_file.read_text()) >= call
+        if disturbed:
+            fired.append(call)
+        return disturbed
+
+    return is_disturbed
+
+
+def test_a_disturbed_round_is_rerun_and_logged(tmp_path, host, monkeypatch):
+    test = scripted_test(tmp_path, marked_call=5, crash_on_call=0)
+    monkeypatch.setattr(ab_run, "is_disturbed", disturbed_once_after(tmp_path / "calls.count", 5))
     runner = ArmRunner(get_framework("generic"), host, test, {}, timeout=60)
     result = run_ab(runner, Arm("treatment", sys.executable), Arm("control", sys.executable), {}, progress=None)
     assert result.ok, result.failure
-
-    # The machine may disturb other rounds too; the slept one must be among the re-run, none kept.
-    def slept(facts):
-        return max(facts["treatment"]["wall_seconds"], facts["control"]["wall_seconds"]) >= 1.0
-
-    assert [facts["reason"] for facts in result.meta["rerun_rounds"] if slept(facts)] == ["cpu stolen"]
-    assert not any(slept(facts) for facts in result.meta["rounds"])
-    assert len(result.data["NET latency"].round_values) == 8
+    [rerun] = result.meta["rerun_rounds"]
+    assert (rerun["round"], rerun["reason"], rerun["disturbed"]) == (2, "cpu stolen", True)
+    assert [facts["round"] for facts in result.meta["rounds"]] == list(range(8))
+    assert not any(facts["disturbed"] for facts in result.meta["rounds"])
+    net = result.data["NET latency"]
+    assert len(net.round_values) == 8
+    assert 500.0 not in net.values + net.control_values  # the marked run was in the round that was re-run
+    assert (tmp_path / "calls.count").read_text() == str(2 * 9)
 
 
 def test_a_crash_mid_run_is_recorded_with_logs(tmp_path, host):
-    test = scripted_test(tmp_path, sleep_on_call=0, crash_on_call=4)
+    test = scripted_test(tmp_path, marked_call=0, crash_on_call=4)
     runner = ArmRunner(get_framework("generic"), host, test, {}, timeout=60)
     result = run_ab(runner, Arm("treatment", sys.executable), Arm("control", sys.executable), {}, progress=None)
     assert not result.ok

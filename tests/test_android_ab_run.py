@@ -15,7 +15,7 @@ from frameworks import get_framework
 from harness.ab_run import run_ab
 from harness.arm import Arm, ArmRunner
 from platforms import get_platform
-from platforms.android.loopback_process import LoopbackDevice
+from platforms.android.loopback.process import LoopbackDevice
 
 MICROKERNEL_SPEC = (
     Path(__file__).resolve().parent.parent / "specifications/models/microkernel/microkernel/microkernel.json"

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import select
 import shutil
 import socket
 import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,9 +18,11 @@ from adb_shell.auth.keygen import keygen
 from adb_shell.auth.sign_cryptography import CryptographySigner
 from adb_shell.exceptions import AdbConnectionError, AdbTimeoutError, DeviceAuthError, PushFailedError
 
-from platforms.android.loopback_process import LoopbackDevice
+from platforms.android.loopback.process import LoopbackDevice
+from tests.ports import PortTaken, kernel_chosen_port, start_on_a_free_port
 
 ADB_TIMEOUT_S = 30
+REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -106,10 +112,30 @@ def test_a_push_past_max_bytes_fails_with_no_space_left(tmp_path, keys):
 # Debian's adb: a private server on a free port and a throwaway HOME (for ~/.android/adbkey).
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def run_adb(env: dict[str, str], *args: str, timeout_s: float = ADB_TIMEOUT_S) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["adb", *args], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout_s
+    )
+
+
+def start_adb_server(home: Path, choose_port: Callable[[], int] = kernel_chosen_port) -> dict[str, str]:
+    """The environment of adb commands that reach a private adb server, started on a port nobody else holds."""
+
+    def start_on(port: int) -> dict[str, str]:
+        env = {**os.environ, "HOME": str(home), "ANDROID_ADB_SERVER_PORT": str(port)}
+        try:
+            started = run_adb(env, "start-server")
+        except subprocess.TimeoutExpired:
+            # Something that is not an adb server listens there and never answers adb's question.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                run_adb(env, "kill-server", timeout_s=5)
+            raise PortTaken(port) from None
+        if "Address already in use" in started.stderr:
+            raise PortTaken(port)
+        assert started.returncode == 0, started.stderr
+        return env
+
+    return start_on_a_free_port(start_on, choose_port)
 
 
 @pytest.fixture(scope="module")
@@ -117,18 +143,13 @@ def adb(tmp_path_factory):
     if shutil.which("adb") is None:
         pytest.skip("Debian's adb is not installed (apt-get install adb)")
     home = tmp_path_factory.mktemp("adbhome")
-    env = {**os.environ, "HOME": str(home), "ANDROID_ADB_SERVER_PORT": str(_free_port())}
+    env = start_adb_server(home)
 
     def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            ["adb", *args],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=ADB_TIMEOUT_S,
-            check=check,
-        )
+        done = run_adb(env, *args)
+        if check:
+            done.check_returncode()
+        return done
 
     run.home = home
     yield run
@@ -176,3 +197,74 @@ def test_debian_adb_signature_is_verified_by_a_device_with_adb_keys(adb, tmp_pat
         adb("-s", strict.address, "wait-for-device")
         assert adb("-s", strict.address, "shell", "echo signed").stdout == "signed\n"
         adb("disconnect", strict.address)
+
+
+def test_a_private_adb_server_whose_port_is_taken_starts_on_another(tmp_path):
+    if shutil.which("adb") is None:
+        pytest.skip("Debian's adb is not installed (apt-get install adb)")
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        taken = holder.getsockname()[1]
+        offered = iter([taken])
+        env = start_adb_server(tmp_path, lambda: next(offered, None) or kernel_chosen_port())
+        try:
+            assert env["ANDROID_ADB_SERVER_PORT"] != str(taken)
+            listing = run_adb(env, "devices")
+            assert listing.stdout.startswith("List of devices attached"), listing.stdout + listing.stderr
+            assert "daemon not running" not in listing.stderr
+        finally:
+            run_adb(env, "kill-server")
+
+
+# The phone without the android extra: a finder placed first refuses the named packages as a missing one would.
+WITHOUT_PACKAGES = """
+import importlib.abc, runpy, sys
+
+absent = set(sys.argv.pop(1).split(","))
+
+class Absent(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in absent:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, Absent())
+runpy.run_module("platforms.android.loopback", run_name="__main__", alter_sys=True)
+"""
+
+
+def start_phone_without(packages: str, root: Path) -> subprocess.Popen:
+    command = [sys.executable, "-c", WITHOUT_PACKAGES, packages, "--port", "0", "--root", str(root)]
+    return subprocess.Popen(
+        command, cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def test_the_phone_without_the_android_extra_says_so_in_one_line(tmp_path):
+    phone = start_phone_without("adb_shell,cryptography", tmp_path / "device")
+    out, err = phone.communicate(timeout=ADB_TIMEOUT_S)
+    assert phone.returncode == 2
+    assert out == ""
+    assert err == (
+        "python -m platforms.android.loopback: the cryptography package is missing;"
+        " install the android extra: pip install -e '.[android]'\n"
+    )
+
+
+def test_the_phone_needs_no_adb_shell(tmp_path, keys):
+    """adb-shell is the platform's client library; the phone itself starts and serves without it."""
+    phone = start_phone_without("adb_shell", tmp_path / "device")
+    try:
+        ready, _, _ = select.select([phone.stdout], [], [], ADB_TIMEOUT_S)
+        line = phone.stdout.readline() if ready else ""
+        assert line.startswith("listening on 127.0.0.1:"), line
+        port = int(line.rsplit(":", 1)[1])
+        client = AdbDeviceTcp("127.0.0.1", port, default_transport_timeout_s=10)
+        client.connect(rsa_keys=[CryptographySigner(str(keys["trusted"]))], auth_timeout_s=10, read_timeout_s=10)
+        try:
+            assert client.shell("echo served") == "served\n"
+        finally:
+            client.close()
+    finally:
+        phone.terminate()
+        phone.communicate(timeout=ADB_TIMEOUT_S)

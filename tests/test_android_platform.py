@@ -14,8 +14,8 @@ from adb_shell.auth.keygen import keygen
 
 from aipep_core.errors import DeviceError, RunFailure, UserError
 from platforms import get_platform
-from platforms.android.device_tree import host_abi
-from platforms.android.loopback_process import LoopbackDevice
+from platforms.android.loopback.device_tree import host_abi
+from platforms.android.loopback.process import LoopbackDevice
 
 ANDROID_DIR = "/data/local/tmp/aipep"
 

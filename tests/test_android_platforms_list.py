@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from platforms.android.loopback_process import LoopbackDevice
+from platforms.android.loopback.process import LoopbackDevice
 
 
 def list_devices(tmp_path, *args: str) -> subprocess.CompletedProcess:

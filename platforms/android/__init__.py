@@ -1,5 +1,5 @@
-"""Android devices over ADB: the platform, and a loopback device that speaks the protocol for tests."""
+"""Android devices over ADB; the platform lives in platform.py, the stand-in phone in loopback/.
 
-from platforms.android.platform import AndroidPlatform
-
-__all__ = ["AndroidPlatform"]
+Nothing is imported here, so the loopback phone (which needs no adb-shell) and the
+platform's helpers load without the android extra; the registry imports platform.py.
+"""

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from aipep_core.errors import DeviceError, RunFailure, UserError
+from platforms.affinity import with_affinity
 from platforms.android import cpu_frequency
 from platforms.android.adb_connection import AdbConnection, DeviceLost
 from platforms.android.android_dir_check import check_problem, check_script
@@ -180,8 +181,7 @@ class AndroidPlatform(Platform):
         platform_args: dict[str, Any] | None = None,
     ) -> ProcessResult:
         argv = [str(arg) for arg in argv]
-        taskset = (platform_args or {}).get("taskset")
-        command = ["taskset", str(taskset), *argv] if taskset else argv
+        command = with_affinity(argv, platform_args)
         timeout = float(timeout or self.timeout)
         self._runs += 1
         files = RunFiles(f"{self.android_dir}/runs/{self._runs}")

@@ -14,6 +14,7 @@ from typing import Any
 import paramiko
 
 from aipep_core.errors import UserError
+from platforms.affinity import with_affinity
 from platforms.base import DeviceDescription, Platform, ProcessResult
 from platforms.bounded_output import MEASUREMENT_PREFIXES, BoundedCapture
 from platforms.device_lock import DEFAULT_TIMEOUT_S, DeviceLock
@@ -151,7 +152,7 @@ class SshPlatform(Platform):
         timeout: float | None = None,
         platform_args: dict[str, Any] | None = None,
     ) -> ProcessResult:
-        argv = _with_affinity(list(argv), (platform_args or {}).get("taskset"))
+        argv = with_affinity(list(argv), platform_args)
         wrapped = wrap(argv, env, cwd, make_dirs=tuple(self._pending_dirs))
         self._pending_dirs.clear()
         connection = self.connection()
@@ -215,8 +216,3 @@ class SshPlatform(Platform):
                 self._connection = None
         finally:
             self._lock.release()
-
-
-def _with_affinity(argv: list[str], mask: str | None) -> list[str]:
-    """`platform_args.taskset` pins the process as on the host; the board must have taskset."""
-    return ["taskset", str(mask), *argv] if mask else argv

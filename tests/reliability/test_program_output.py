@@ -345,7 +345,7 @@ def android_device(tmp_path, monkeypatch):
     from adb_shell.auth.keygen import keygen
 
     from platforms import get_platform
-    from platforms.android.loopback_process import LoopbackDevice
+    from platforms.android.loopback.process import LoopbackDevice
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))

@@ -11,12 +11,14 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
+
+from tests.ports import PortTaken, kernel_chosen_port, start_on_a_free_port
 
 SUPERUSER = "aipep"
 
@@ -36,12 +38,13 @@ def postgres_bin_dir() -> Path:
 
 
 class PostgresCluster:
-    def __init__(self, *, durable: bool = False) -> None:
+    def __init__(self, *, durable: bool = False, choose_port: Callable[[], int] = kernel_chosen_port) -> None:
         self.bin = postgres_bin_dir()
         self.durable = durable
         self.root = Path(tempfile.mkdtemp(prefix="aipep-postgres-"))
         self.data = self.root / "data"
-        self.port = _free_port()
+        self.port = 0
+        self._choose_port = choose_port
         self._as_postgres = os.geteuid() == 0
         self._created = 0
 
@@ -50,11 +53,29 @@ class PostgresCluster:
             account = pwd.getpwnam("postgres")
             os.chown(self.root, account.pw_uid, account.pw_gid)
         self._run("initdb", "-D", str(self.data), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--no-sync")
-        options = [f"-h 127.0.0.1 -p {self.port} -k {self.root}", *(() if self.durable else FAST_SETTINGS)]
-        self._run(
-            "pg_ctl", "start", "-w", "-D", str(self.data), "-l", str(self.root / "server.log"), "-o", " ".join(options)
-        )
+        self.port = start_on_a_free_port(self._start_on, self._choose_port)
         return self
+
+    def _start_on(self, port: int) -> int:
+        options = [f"-h 127.0.0.1 -p {port} -k {self.root}", *(() if self.durable else FAST_SETTINGS)]
+        (self.root / "server.log").unlink(missing_ok=True)
+        try:
+            self._run(
+                "pg_ctl",
+                "start",
+                "-w",
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.root / "server.log"),
+                "-o",
+                " ".join(options),
+            )
+        except RuntimeError:
+            if "Address already in use" in self.log():
+                raise PortTaken(port) from None
+            raise
+        return port
 
     def stop(self) -> None:
         try:
@@ -84,9 +105,3 @@ class PostgresCluster:
         done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=self.root)
         if done.returncode != 0:
             raise RuntimeError(f"{program} failed ({done.returncode}):\n{done.stdout}{done.stderr}\n{self.log()}")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

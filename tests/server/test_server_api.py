@@ -53,14 +53,15 @@ def test_copies_posted_at_once_store_one(server):
     start = threading.Barrier(6)
 
     def post() -> None:
-        start.wait()
+        start.wait(timeout=TIMEOUT)
         statuses.append(post_record(server, body).status_code)
 
     threads = [threading.Thread(target=post) for _ in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(timeout=TIMEOUT)
+    assert not any(thread.is_alive() for thread in threads)
     assert sorted(statuses) == [200] * 5 + [201]
     assert count(server, results) == 1
     assert count(server, samples) == expected_samples(record)

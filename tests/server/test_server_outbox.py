@@ -7,10 +7,11 @@ started again on the same port, on both databases.
 
 from __future__ import annotations
 
+import select
 import signal
-import socket
 import subprocess
 import sys
+import time
 from collections import Counter
 
 import requests
@@ -25,22 +26,41 @@ from harness.result import MetricResult, RunResult
 TIMEOUT = 60
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+SERVING = "aipep-server: serving http://127.0.0.1:"
 
 
-def serve(database_url: str, port: int) -> subprocess.Popen:
+def serve(database_url: str, port: int = 0) -> tuple[subprocess.Popen, int]:
+    """`aipep-server serve` on `port` (0: the kernel chooses); the process and the port it listens on."""
     process = subprocess.Popen(
         [sys.executable, "-m", "server", "serve", "--db", database_url, "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    line = process.stdout.readline()
-    assert line.startswith("aipep-server: serving"), line + process.stderr.read()
-    return process
+    ready, _, _ = select.select([process.stdout], [], [], TIMEOUT)
+    line = process.stdout.readline() if ready else ""
+    if not line.startswith(SERVING):
+        process.kill()
+        _, errors = process.communicate(timeout=TIMEOUT)
+        raise ServerDidNotStart(line + errors)
+    return process, int(line.removeprefix(SERVING).rstrip("/\n"))
+
+
+def serve_again(database_url: str, port: int) -> subprocess.Popen:
+    """The same server back on its port: free since the kill unless another process's connection borrowed it
+    for a moment, so a port in use is tried again until the deadline."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        try:
+            return serve(database_url, port)[0]
+        except ServerDidNotStart as failure:
+            if "(Address already in use)" not in str(failure) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.1)
+
+
+class ServerDidNotStart(AssertionError):
+    """The server printed something other than the address it serves."""
 
 
 def kill(process: subprocess.Popen) -> None:
@@ -62,10 +82,9 @@ def test_a_server_killed_mid_stream_gets_every_result_exactly_once_after_restart
         [sys.executable, "-m", "server", "token", "create", "--db", database_url, "--name", "ci"],
         capture_output=True, text=True, timeout=TIMEOUT, check=True,
     ).stdout.splitlines()[-1]  # fmt: skip
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     results = [result(number) for number in range(30)]
-    server = serve(database_url, port)
+    server, port = serve(database_url)
+    url = f"http://127.0.0.1:{port}"
     reporter = remote_reporter(url, token, tmp_path / "outbox", retry=RetryPolicy(attempts=2, first_delay=0.01))
     try:
         for sent in results[:10]:
@@ -74,7 +93,7 @@ def test_a_server_killed_mid_stream_gets_every_result_exactly_once_after_restart
         for sent in results[10:20]:
             reporter.report(sent)
         assert len(Outbox(tmp_path / "outbox").queued()) == 10
-        server = serve(database_url, port)
+        server = serve_again(database_url, port)
         for sent in results[20:]:
             reporter.report(sent)
         reporter.close()

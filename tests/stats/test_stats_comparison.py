@@ -1,10 +1,11 @@
+import json
 import math
 
 import numpy as np
 import pytest
 
 from aipep_core.verdict import Verdict
-from harness.stats.comparison import Comparison, compare_metric, compare_test
+from harness.stats.comparison import compare_metric, compare_test
 from harness.stats.errors import StatisticsInputError
 from harness.stats.multiple_testing import benjamini_hochberg
 from harness.stats.paired import log_ratios, wilcoxon_signed_rank
@@ -132,7 +133,8 @@ def test_as_dict_of_an_operator_carries_its_q_value():
     as_dict = results["op"].as_dict()
     assert as_dict["q_value"] == results["op"].q_value is not None
     assert as_dict["verdict"] in {v.value for v in Verdict}
-    assert isinstance(results["op"], Comparison)
+    assert Verdict(as_dict["verdict"]) is results["op"].verdict
+    assert json.loads(json.dumps(as_dict, allow_nan=False)) == as_dict  # plain values: it goes to JSON and the store
 
 
 def test_only_net_metrics_need_no_adjustment():

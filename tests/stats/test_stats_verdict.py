@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from aipep_core.verdict import Verdict
@@ -21,8 +23,9 @@ def call(**overrides):
 def test_verdict_values_are_the_stored_strings():
     assert [v.value for v in Verdict] == ["regression", "improvement", "no_change", "inconclusive"]
     assert Verdict("no_change") is Verdict.NO_CHANGE
-    assert isinstance(Verdict.REGRESSION, str)
     assert f"{Verdict.REGRESSION}" == "regression"
+    assert json.dumps({"verdict": Verdict.REGRESSION}) == '{"verdict": "regression"}'
+    assert Verdict.REGRESSION == "regression" and Verdict.NO_CHANGE != "regression"
 
 
 def test_significant_and_large_slowdown_is_a_regression():

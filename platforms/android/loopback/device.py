@@ -1,6 +1,6 @@
 """A stand-in Android device speaking the real ADB wire protocol over TCP.
 
-    python -m platforms.android.loopback_device --port 5555 --root DIR [--abi arm64-v8a ...]
+    python -m platforms.android.loopback --port 5555 --root DIR [--abi arm64-v8a ...]
 
 Debian's adb (`adb connect 127.0.0.1:5555`) and the adb-shell library talk to
 it as to a phone reached over Wi-Fi. Shell commands run on this machine's
@@ -18,12 +18,12 @@ import sys
 import threading
 from pathlib import Path
 
-from platforms.android.adb_public_key import read_authorized_keys
-from platforms.android.device_tree import DeviceOptions, build_device_tree, host_abi
-from platforms.android.loopback_shell import serve_shell
-from platforms.android.loopback_streams import Connection, DeviceConfig, Service, Stream
-from platforms.android.loopback_sync import serve_sync
-from platforms.android.path_rewrite import check_root
+from platforms.android.loopback.adb_public_key import read_authorized_keys
+from platforms.android.loopback.device_tree import DeviceOptions, build_device_tree, host_abi
+from platforms.android.loopback.path_rewrite import check_root
+from platforms.android.loopback.shell import serve_shell
+from platforms.android.loopback.streams import Connection, DeviceConfig, Service, Stream
+from platforms.android.loopback.sync import serve_sync
 
 
 def serve_reboot(stream: Stream, destination: str, config: DeviceConfig) -> None:
@@ -57,7 +57,7 @@ def _stop(signum: int, frame: object) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m platforms.android.loopback_device",
+        prog="python -m platforms.android.loopback",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         root = check_root(args.root)
         root.mkdir(parents=True, exist_ok=True)
     except (OSError, ValueError) as exc:
-        print(f"loopback_device: {exc}", file=sys.stderr)
+        print(f"loopback device: {exc}", file=sys.stderr)
         return 2
     options = DeviceOptions(
         abis=tuple(args.abi or [host_abi()]),
@@ -103,7 +103,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 0
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

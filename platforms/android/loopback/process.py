@@ -32,7 +32,7 @@ class LoopbackDevice:
 
     def start(self, timeout_s: float = 30.0) -> LoopbackDevice:
         path = os.pathsep.join(filter(None, [str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))
-        command = [sys.executable, "-m", "platforms.android.loopback_device", "--port", "0", "--root", str(self.root)]
+        command = [sys.executable, "-m", "platforms.android.loopback", "--port", "0", "--root", str(self.root)]
         self.process = subprocess.Popen(
             [*command, *self.options],
             stdout=subprocess.PIPE,

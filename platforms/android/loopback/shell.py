@@ -18,8 +18,8 @@ import subprocess
 import threading
 from typing import IO
 
-from platforms.android.loopback_streams import DeviceConfig, Stream, StreamClosed
-from platforms.android.path_rewrite import rewrite_command
+from platforms.android.loopback.path_rewrite import rewrite_command
+from platforms.android.loopback.streams import DeviceConfig, Stream, StreamClosed
 
 STDIN, STDOUT, STDERR, EXIT, CLOSE_STDIN = 0, 1, 2, 3, 4
 PACKET_HEADER = struct.Struct("<BI")

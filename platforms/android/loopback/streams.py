@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from platforms.android import wire
-from platforms.android.adb_public_key import verify_token_signature
-from platforms.android.device_tree import DeviceOptions
-from platforms.android.wire import Message
+from platforms.android.loopback import wire
+from platforms.android.loopback.adb_public_key import verify_token_signature
+from platforms.android.loopback.device_tree import DeviceOptions
+from platforms.android.loopback.wire import Message
 
 # A peer that stops acknowledging for this long is taken to be gone.
 WRITE_ACK_TIMEOUT_S = 60.0

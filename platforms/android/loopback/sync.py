@@ -15,9 +15,9 @@ import stat
 import struct
 from pathlib import Path
 
-from platforms.android.device_tree import GENERATED_ROOTS
-from platforms.android.loopback_streams import DeviceConfig, Stream
-from platforms.android.path_rewrite import host_path
+from platforms.android.loopback.device_tree import GENERATED_ROOTS
+from platforms.android.loopback.path_rewrite import host_path
+from platforms.android.loopback.streams import DeviceConfig, Stream
 
 REQUEST = struct.Struct("<4sI")
 STAT_V1 = struct.Struct("<4sIII")
