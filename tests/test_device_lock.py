@@ -9,6 +9,7 @@ import pytest
 
 from aipep_core.errors import UserError
 from platforms.device_lock import DeviceLock, lock_path
+from tests.line_deadline import readline_within
 
 HOLDER = """
 import sys
@@ -30,7 +31,7 @@ def holder(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-c", HOLDER, "phone:5555"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
-    assert process.stdout.readline() == "locked\n"
+    assert readline_within(process.stdout, 60) == "locked\n"
     yield process
     process.stdin.close()
     process.wait(timeout=30)

@@ -13,6 +13,7 @@ import requests
 
 from harness.result import MetricResult, RunResult
 from harness.store.result_store import ResultStore
+from tests.line_deadline import readline_within
 from tests.server.sample_history import History, history_records, record_text
 
 TIMEOUT = 60
@@ -63,7 +64,7 @@ class ServeProcess:
             stderr=subprocess.PIPE,
             text=True,
         )
-        line = self.process.stdout.readline()
+        line = readline_within(self.process.stdout, TIMEOUT)
         assert line.startswith("aipep-server: serving http://127.0.0.1:"), line + self.process.stderr.read()
         self.url = line.split("serving ", 1)[1].strip().rstrip("/")
 
