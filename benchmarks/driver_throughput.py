@@ -34,7 +34,7 @@ if str(REPO) not in sys.path:
 
 from harness.store.result_store import ResultStore  # noqa: E402
 from repo_driver.cli import main as driver_main  # noqa: E402
-from repo_driver.sample_repository import SampleRepository  # noqa: E402
+from repo_driver.demo.sample_repository import SampleRepository  # noqa: E402
 
 SPEC = REPO / "specifications" / "models" / "microkernel" / "microkernel" / "microkernel.json"
 SHORT_TEST = {

@@ -27,10 +27,6 @@ class Interval:
     skipped: frozenset[str]
 
     @property
-    def done(self) -> bool:
-        return self.next_commit() is None
-
-    @property
     def culprit(self) -> str | None:
         """The first bad commit, once every commit between the ends was skipped or the ends touch."""
         return self.line[self.bad] if self.bad - self.good == 1 else None

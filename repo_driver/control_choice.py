@@ -10,7 +10,7 @@ which keeps a week of estimates on one common base.
 from __future__ import annotations
 
 from repo_driver.git_follower import GitFollower
-from repo_driver.state import DriverState
+from repo_driver.state.driver_state import DriverState
 
 
 def choose_control(
@@ -29,5 +29,5 @@ def choose_control(
         first = follower.first_of_week(line, commit_hash)
         if first != commit_hash:
             return first
-    position = state.position(commit_hash)
-    return state.previous_benchmarked(position if position is not None else len(line))
+    position = state.queue.position(commit_hash)
+    return state.runs.previous_benchmarked(position if position is not None else len(line))

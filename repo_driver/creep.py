@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 
 from harness.stats.change_points import detect_change_points
-from repo_driver.state import CONFIRMED, DriverState
+from repo_driver.state.driver_state import DriverState
+from repo_driver.state.regressions import CONFIRMED
 from repo_driver.verdicts import MetricName, label
 
 DEFAULT_THRESHOLD_PCT = 2.0
@@ -21,12 +22,14 @@ DEFAULT_THRESHOLD_PCT = 2.0
 def levels(state: DriverState, platform: str) -> dict[MetricName, list[tuple[str, float]]]:
     """Per metric, (commit, log level against the base) in line order."""
     reported = {
-        (r.culprit_hash or r.bad_hash, key) for r in state.regressions([CONFIRMED], platform) for key in r.estimates
+        (r.culprit_hash or r.bad_hash, key)
+        for r in state.regressions.find([CONFIRMED], platform)
+        for key in r.estimates
     }
     known: dict[MetricName, dict[str, float]] = {}
     history: dict[MetricName, list[tuple[str, float]]] = {}
-    for commit_hash, control_hash, run_id in state.benchmark_history(platform):
-        result = state.store.load_run(run_id, include_logs=False)
+    for commit_hash, control_hash, run_id in state.runs.benchmark_history(platform):
+        result = state.runs.load(run_id)
         identifier = result.meta.get("identifier", "")
         for key, metric in result.data.items():
             metric_name = (identifier, key)
@@ -55,7 +58,7 @@ def detect_creep(state: DriverState, platform: str, threshold_pct: float = DEFAU
             shift_pct = 100.0 * math.expm1(_mean(series[start:end]) - _mean(series[before:start]))
             if shift_pct > threshold_pct:
                 change_hash = points[start][0]
-                if state.add_creep(platform, metric_name[0], metric_name[1], change_hash, shift_pct):
+                if state.creep_alerts.add(platform, metric_name[0], metric_name[1], change_hash, shift_pct):
                     alerts.append(f"{metric_name[1]} ({metric_name[0]}) up {shift_pct:+.1f}% from {change_hash[:10]}")
     return alerts
 

@@ -54,6 +54,11 @@ class StopControl:
             self.reason = reason
             self.event.set()
 
+    def check(self) -> None:
+        """Raise Stopped if a stop was asked for: called between commits and steps, never inside a result."""
+        if self.event.is_set():
+            raise Stopped()
+
     def wait(self, seconds: float) -> bool:
         """Sleep up to `seconds`; True if a stop was asked for meanwhile."""
         return self.event.wait(seconds)

@@ -72,3 +72,8 @@ def nearer_regression(runs: list[list[RunResult]], names: list[MetricName], size
         if values and sum(values) / len(values) > sizes[name] / 2:
             return True
     return False
+
+
+def labelled(found: dict[MetricName, float]) -> dict[str, float]:
+    """Estimates keyed as the database keeps them ("identifier|key")."""
+    return {label(key): value for key, value in found.items()}

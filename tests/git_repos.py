@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from harness.store.result_store import ResultStore
-from repo_driver.sample_repository import SampleRepository
+from repo_driver.demo.sample_repository import SampleRepository
 
 REPO = Path(__file__).resolve().parent.parent
 SLOW_CONV = {"CONV": 400}

@@ -9,7 +9,9 @@ from harness.store.result_store import ResultStore
 from repo_driver import bisect, verdicts
 from repo_driver.creep import detect_creep, levels
 from repo_driver.git_follower import CommitInfo
-from repo_driver.state import BASELINE, BENCHMARK, MAIN, DriverState
+from repo_driver.state.driver_state import DriverState
+from repo_driver.state.queue import MAIN
+from repo_driver.state.runs import BASELINE, BENCHMARK
 
 LINE = [f"c{i:02d}" for i in range(17)]
 
@@ -69,12 +71,12 @@ def test_small_steps_that_add_up_raise_one_creep_alert(tmp_path):
         state = DriverState(store, "repo", "microkernel")
         hashes = [f"{i:040x}" for i in range(len(steps) + 1)]
         for position, commit_hash in enumerate(hashes):
-            state.add_commit(CommitInfo(commit_hash, 1_000 + position, f"commit {position}"), position, MAIN)
-        state.save_results(
+            state.queue.add(CommitInfo(commit_hash, 1_000 + position, f"commit {position}"), position, MAIN)
+        state.runs.save(
             [_result(hashes[0], None)], platform="host", commit_hash=hashes[0], control_hash=None, role=BASELINE
         )
         for previous, commit_hash, step in zip(hashes, hashes[1:], steps, strict=False):
-            state.save_results(
+            state.runs.save(
                 [_result(commit_hash, step)],
                 platform="host",
                 commit_hash=commit_hash,

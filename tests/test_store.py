@@ -13,7 +13,6 @@ import pytest
 
 from aipep_core.errors import UserError
 from harness.result import FAILURE, MetricResult, RunResult
-from harness.store.commits import CommitNotFound
 from harness.store.result_store import ResultStore, RunNotFound
 from harness.store.schema import SCHEMA_VERSION
 
@@ -340,35 +339,3 @@ def test_someone_elses_database_is_refused(tmp_path):
         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(UserError, match="schema version"):
         ResultStore(newer)
-
-
-def test_commit_progress_survives_a_restart(tmp_path):
-    path = tmp_path / "results.db"
-    with ResultStore(path) as store:
-        store.upsert_commit("repo", "microkernel", "b" * 40, commit_time=20.0, subject="second")
-        store.upsert_commit("repo", "microkernel", "a" * 40, commit_time=10.0, subject="first")
-        store.set_commit_state("repo", "microkernel", "a" * 40, "built")
-        store.record_build("repo", "microkernel", "a" * 40, "host", "built", program="/cache/a/program", log="ok")
-    with ResultStore(path) as store:
-        again = store.upsert_commit("repo", "microkernel", "a" * 40, commit_time=10.0, subject="first")
-        assert again.state == "built"
-        assert [c.hash for c in store.commits_in_state("repo", "microkernel", "queued")] == ["b" * 40]
-        both = store.commits_in_state("repo", "microkernel", ["queued", "built"])
-        assert [c.subject for c in both] == ["first", "second"]
-        newest = store.commits_in_state("repo", "microkernel", ["queued", "built"], newest_first=True)
-        assert [c.subject for c in newest] == ["second", "first"]
-        build = store.latest_build("repo", "microkernel", "a" * 40, "host")
-        assert (build.status, build.program, build.log) == ("built", "/cache/a/program", "ok")
-        assert store.latest_build("repo", "microkernel", "b" * 40, "host") is None
-        assert store.commits_in_state("other-repo", "microkernel", "queued") == []
-
-
-def test_commit_states_and_unknown_commits_are_checked(store):
-    store.upsert_commit("repo", "fw", "abc")
-    with pytest.raises(ValueError, match="commit state"):
-        store.set_commit_state("repo", "fw", "abc", "finished")
-    with pytest.raises(CommitNotFound):
-        store.set_commit_state("repo", "fw", "def", "done")
-    with pytest.raises(CommitNotFound):
-        store.record_build("repo", "fw", "def", "host", "built")
-    assert store.get_commit("repo", "fw", "abc").state == "queued"

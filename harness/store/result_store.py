@@ -11,14 +11,12 @@ import dataclasses
 import json
 import sqlite3
 import time
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from harness.reporters.encodable_text import encodable_result
 from harness.result import RunResult
-from harness.store import commits, run_rows
-from harness.store.commits import BuildRecord, CommitRecord
+from harness.store import run_rows
 from harness.store.connection import StoreUnwritable, is_disk_trouble, open_database
 from harness.store.schema import ensure_schema
 from harness.store.transaction import write_transaction
@@ -33,7 +31,7 @@ class RunNotFound(LookupError):
 
 
 class ResultStore:
-    """Results with every sample, plus the repo driver's commit and build progress.
+    """Results with every sample; the repo driver keeps its own tables in the same file (repo_driver.state).
 
     Several processes may open the same file at once; each save is one transaction,
     so a reader or a crash never sees half a run.
@@ -101,47 +99,6 @@ class ResultStore:
             sql += " LIMIT :limit"
             wanted["limit"] = limit
         return [self._result(row, include_logs) for row in self.db.query(sql, wanted)]
-
-    def upsert_commit(
-        self,
-        repo: str,
-        framework: str,
-        commit_hash: str,
-        commit_time: float | None = None,
-        subject: str | None = None,
-        state: str = "queued",
-    ) -> CommitRecord:
-        return commits.upsert_commit(self.db, repo, framework, commit_hash, commit_time, subject, state)
-
-    def set_commit_state(self, repo: str, framework: str, commit_hash: str, state: str) -> CommitRecord:
-        return commits.set_commit_state(self.db, repo, framework, commit_hash, state)
-
-    def get_commit(self, repo: str, framework: str, commit_hash: str) -> CommitRecord | None:
-        return commits.get_commit(self.db, repo, framework, commit_hash)
-
-    def commits_in_state(
-        self, repo: str, framework: str, states: str | Iterable[str], *, newest_first: bool = False
-    ) -> list[CommitRecord]:
-        return commits.commits_in_state(self.db, repo, framework, states, newest_first=newest_first)
-
-    def record_build(
-        self,
-        repo: str,
-        framework: str,
-        commit_hash: str,
-        platform: str,
-        status: str,
-        program: str | None = None,
-        log: str | None = None,
-        started: float | None = None,
-        ended: float | None = None,
-    ) -> BuildRecord:
-        return commits.record_build(
-            self.db, repo, framework, commit_hash, platform, status, program, log, started, ended
-        )
-
-    def latest_build(self, repo: str, framework: str, commit_hash: str, platform: str) -> BuildRecord | None:
-        return commits.latest_build(self.db, repo, framework, commit_hash, platform)
 
     def _device_id(self, device: Any) -> int | None:
         """The device row for a result's meta["device"]; its description is refreshed to the latest seen."""

@@ -8,7 +8,8 @@ comparison carries a tolerance, a latency one an interval) and the stored result
 read back exactly as it was reported.
 
 `verdicts` is a view: a metric's verdict is a field of its comparison, so a second
-table could only drift from it.
+table could only drift from it. The repo driver adds its own tables (commits, builds and
+its progress) to the same file and creates them itself.
 """
 
 from __future__ import annotations
@@ -25,11 +26,7 @@ MIGRATIONS = {
     2: ("ALTER TABLE metrics ADD COLUMN op_type TEXT",),
 }
 
-COMMIT_STATES = ("queued", "building", "built", "build_failed", "benchmarking", "done", "regressed")
-
-_STATE_CHECK = ", ".join(f"'{state}'" for state in COMMIT_STATES)
-
-TABLES = f"""
+TABLES = """
 CREATE TABLE IF NOT EXISTS devices (
     id INTEGER PRIMARY KEY,
     platform TEXT NOT NULL,
@@ -37,29 +34,6 @@ CREATE TABLE IF NOT EXISTS devices (
     description TEXT NOT NULL,
     UNIQUE (platform, identifier)
 );
-CREATE TABLE IF NOT EXISTS commits (
-    id INTEGER PRIMARY KEY,
-    repo TEXT NOT NULL,
-    framework TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    commit_time REAL,
-    subject TEXT,
-    state TEXT NOT NULL CHECK (state IN ({_STATE_CHECK})),
-    updated_at REAL NOT NULL,
-    UNIQUE (repo, framework, hash)
-);
-CREATE INDEX IF NOT EXISTS commits_by_state ON commits (repo, framework, state, commit_time);
-CREATE TABLE IF NOT EXISTS builds (
-    id INTEGER PRIMARY KEY,
-    commit_id INTEGER NOT NULL REFERENCES commits (id) ON DELETE CASCADE,
-    platform TEXT NOT NULL,
-    status TEXT NOT NULL,
-    program TEXT,
-    log TEXT,
-    started REAL,
-    ended REAL
-);
-CREATE INDEX IF NOT EXISTS builds_by_commit ON builds (commit_id, platform);
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
     status TEXT NOT NULL,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import git
 
-SOURCE_DIR = Path(__file__).resolve().parent.parent / "examples" / "microkernel"
+SOURCE_DIR = Path(__file__).resolve().parents[2] / "examples" / "microkernel"
 SOURCE = "microkernel.c"
 FIRST_COMMIT_TIME = 1767571200  # Monday 2026-01-05 00:00 UTC
 SECONDS_BETWEEN_COMMITS = 600

@@ -16,12 +16,12 @@ from pathlib import Path
 
 from harness.store.result_store import ResultStore
 from repo_driver.cli import main as driver_main
-from repo_driver.sample_repository import SampleRepository
+from repo_driver.demo.sample_repository import SampleRepository
 from repo_driver.status import print_status
 from repo_driver.stopping import EXIT_INTERRUPTED
 
 SPEC = (
-    Path(__file__).resolve().parent.parent
+    Path(__file__).resolve().parents[2]
     / "specifications"
     / "models"
     / "microkernel"
@@ -105,7 +105,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # outside the driver, which stops on Ctrl-C by itself
         print("demo: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-
-
-if __name__ == "__main__":
-    sys.exit(main())

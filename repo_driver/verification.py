@@ -1,0 +1,79 @@
+"""Verifying a regression: the pair runs again in the opposite arm order, and only what regresses again counts.
+
+A regression confirmed between neighbouring commits names its culprit at once; one over a
+range (because of `--step`) goes on to bisection. The verify run and the regression's new
+state are written in one transaction.
+"""
+
+from __future__ import annotations
+
+from repo_driver import verdicts
+from repo_driver.announcements import announce_confirmed
+from repo_driver.building import Building
+from repo_driver.harness_runs import HarnessRuns
+from repo_driver.intake import Intake
+from repo_driver.progress import name, say
+from repo_driver.state.driver_state import DriverState
+from repo_driver.state.regressions import BISECTING, CONFIRMED, NOT_CONFIRMED, Regression
+from repo_driver.state.runs import VERIFY
+from repo_driver.stopping import StopControl
+
+
+class Verification:
+    def __init__(
+        self, state: DriverState, intake: Intake, building: Building, runs: HarnessRuns, stop: StopControl
+    ) -> None:
+        self.state = state
+        self.intake = intake
+        self.building = building
+        self.runs = runs
+        self.stop = stop
+        self.confirmed: list[int] = []  # regressions this process confirmed, for --fail_on_regression
+
+    def verify(self, regression: Regression) -> None:
+        self.stop.check()
+        platform = regression.platform
+        bad, good = self.building.arm(regression.bad_hash, platform), self.building.arm(regression.good_hash, platform)
+        say(f"{name(bad.commit)}: regression in {_names(regression.keys)}; verifying against {good.commit.short}")
+        results = self.runs.run(platform, bad, good, run_type="verify")
+        again = verdicts.regressed(results)
+        confirmed = {name_: again[name_] for name_ in map(tuple, regression.keys) if name_ in again}
+        distance = self.intake.distance(regression.good_hash, regression.bad_hash)
+
+        def conclude():
+            if not confirmed:
+                next_state, culprit = NOT_CONFIRMED, None
+            else:
+                next_state, culprit = (CONFIRMED, regression.bad_hash) if distance == 1 else (BISECTING, None)
+            # The size is the mean of both runs' estimates; a bisection step is judged against it.
+            first = regression.estimates
+            sizes = {name_: (pct + first.get(verdicts.label(name_), pct)) / 2 for name_, pct in confirmed.items()}
+            self.state.regressions.update(
+                regression.id,
+                next_state,
+                keys=[list(k) for k in confirmed] or None,
+                culprit_hash=culprit,
+                estimates=verdicts.labelled(sizes) if confirmed else None,
+            )
+            return next_state
+
+        outcome = self.state.runs.save(
+            results,
+            platform=platform,
+            commit_hash=regression.bad_hash,
+            control_hash=regression.good_hash,
+            role=VERIFY,
+            then=conclude,
+        )
+        if outcome == NOT_CONFIRMED:
+            say(f"{name(bad.commit)}: not confirmed by the verify run; no regression reported")
+            return
+        self.confirmed.append(regression.id)
+        if outcome == CONFIRMED:
+            announce_confirmed(self.state, regression.id)
+        else:
+            say(f"{name(bad.commit)}: confirmed over {distance} commits; bisecting")
+
+
+def _names(keys: list[list[str]]) -> str:
+    return ", ".join(key for _, key in keys)
