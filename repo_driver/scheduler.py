@@ -26,6 +26,7 @@ from contextlib import contextmanager
 import git
 
 from aipep_core.errors import UserError
+from aipep_core.job import Job, RunType
 from aipep_core.spec import load_benchmarks
 from harness.result import RunResult
 from harness.store.result_store import ResultStore
@@ -37,7 +38,7 @@ from repo_driver.control_choice import choose_control
 from repo_driver.creep import DEFAULT_THRESHOLD_PCT, detect_creep
 from repo_driver.exec_cache import ExecCache
 from repo_driver.git_follower import GONE, REPLACED, SAME, CommitInfo, GitFollower
-from repo_driver.harness_runs import Arm, HarnessRuns
+from repo_driver.harness_runs import BuiltCommit, HarnessRuns
 from repo_driver.lock import DatabaseLock
 from repo_driver.options import DriverOptions
 from repo_driver.progress import name, say
@@ -64,7 +65,7 @@ _STARTED = ("built", "benchmarking", "done", "regressed")
 
 
 class Driver:
-    def __init__(self, options: DriverOptions, harness_args, stop: StopControl) -> None:
+    def __init__(self, options: DriverOptions, job: Job, stop: StopControl) -> None:
         self.options = options
         self.stop = stop
         self.follower = GitFollower(options.repo_dir, options.branch, options.remote)
@@ -75,8 +76,8 @@ class Driver:
         tree_root = options.exec_dir / ".worktrees" / hashlib.sha1(owner).hexdigest()[:12]
         worktrees = Worktrees(self.follower.repo, tree_root)
         self.builder = Builder(worktrees, self.cache, options.frameworks_dir, options.build_timeout, stop.event)
-        self.runs = HarnessRuns(harness_args, stop.event)
-        self.creep_threshold = harness_args.regression_threshold or DEFAULT_THRESHOLD_PCT
+        self.runs = HarnessRuns(job, stop.event)
+        self.creep_threshold = job.settings.regression_threshold or DEFAULT_THRESHOLD_PCT
         self.base_commit: str | None = None
         self.confirmed: list[int] = []
         self.line: list[str] = []
@@ -87,7 +88,8 @@ class Driver:
 
     def run(self) -> int:
         """Check what can be checked before the first build, then poll until told to stop (or once)."""
-        load_benchmarks(self.runs.harness_args.benchmark_file)
+        for spec in self.runs.job.specs:
+            load_benchmarks(spec)
         for platform in self.options.platforms:
             self.builder.script(platform)
         if self.options.base_commit:
@@ -317,11 +319,11 @@ class Driver:
                 say(f"{name(commit)}: {outcome.platform} build FAILED in {took:.1f} s; skipped (log: {log})")
         return ok
 
-    def arm(self, commit_hash: str, platform: str, role: str = CONTROL_ROLE) -> Arm:
+    def arm(self, commit_hash: str, platform: str, role: str = CONTROL_ROLE) -> BuiltCommit:
         commit = self.state.commit(commit_hash) or self._enqueue(commit_hash, role)
         if not self.cache.has(platform, commit) and not self.ensure_built(self.state, commit):
             raise UserError(f"control commit {commit_hash[:10]}: expected it to build, but its build failed")
-        return Arm(commit, self.cache.program(platform, commit))
+        return BuiltCommit(commit, self.cache.program(platform, commit))
 
     # -- benchmarking --------------------------------------------------------------------
 
@@ -338,7 +340,7 @@ class Driver:
                 state.set_state(commit.hash, "benchmarking")
             versus = f"A/B against {name(control.commit)}" if control else "alone"
             say(f"{name(commit)}: benchmarking on {platform} {versus}")
-            results = self.runs.run(platform, treatment, control)
+            results = self.runs.run(platform, treatment, control, role=BENCHMARK if control else BASELINE)
             found = verdicts.regressed(results) if control else {}
             keys = [list(key) for key in found]
 
@@ -392,7 +394,7 @@ class Driver:
         platform = regression.platform
         bad, good = self.arm(regression.bad_hash, platform), self.arm(regression.good_hash, platform)
         say(f"{name(bad.commit)}: regression in {_names(regression.keys)}; verifying against {good.commit.short}")
-        results = self.runs.run(platform, bad, good, run_type="verify")
+        results = self.runs.run(platform, bad, good, role=VERIFY, run_type=RunType.VERIFY)
         again = verdicts.regressed(results)
         confirmed = {name_: again[name_] for name_ in map(tuple, regression.keys) if name_ in again}
         single = self._distance(regression.good_hash, regression.bad_hash) == 1
@@ -474,14 +476,14 @@ class Driver:
     def _bisect_step(self, platform: str, candidate: str, good: str, names, sizes) -> tuple[str, list[RunResult]]:
         """One step's outcome and its runs: a second run in reversed order when the first leaves it open."""
         treatment, control = self.arm(candidate, platform), self.arm(good, platform)
-        first = self.runs.run(platform, treatment, control)
+        first = self.runs.run(platform, treatment, control, role=BISECT_RUN)
         if not all(result.ok for result in first):
             return bisect.SKIP, first
         decided = verdicts.has_regression(first, names)
         if decided is not None:
             return (bisect.BAD if decided else bisect.GOOD), first
         say(f"bisect: {treatment.commit.short} inconclusive; running it again in reversed order")
-        second = self.runs.run(platform, treatment, control, run_type="verify")
+        second = self.runs.run(platform, treatment, control, role=BISECT_RUN, run_type=RunType.VERIFY)
         if not all(result.ok for result in second):
             return bisect.SKIP, first + second
         decided = verdicts.has_regression(second, names)
