@@ -40,7 +40,6 @@ class PlatformOption:
 
     def read(self, value: Any, platform: str) -> Any:
         """`value` as this option's type; a value of another type is the user's one-line mistake."""
-        where = f"--{self.name} (platform {platform})"
         if self.type is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if self.type is list and isinstance(value, tuple):
@@ -49,9 +48,11 @@ class PlatformOption:
         if self.type is list:
             fits = fits and all(isinstance(item, str) for item in value)
         if not fits:
-            raise UserError(f"{where}: expected {_OPTION_TYPES[self.type]}, got {value!r}")
+            raise UserError(f"--{self.name}: expected {_OPTION_TYPES[self.type]}, got {value!r} (platform {platform})")
         if self.choices and value not in self.choices:
-            raise UserError(f"{where}: expected one of {', '.join(self.choices)}, got {value!r}")
+            raise UserError(
+                f"--{self.name}: expected one of {', '.join(self.choices)}, got {value!r} (platform {platform})"
+            )
         return value
 
 
@@ -127,13 +128,14 @@ class Platform:
     @classmethod
     def check_options(cls, given: dict[str, Any]) -> dict[str, Any]:
         """`given` read against the declarations; an option this platform does not declare is a
-        one-line UserError naming it and the platform, never ignored."""
+        one-line UserError naming it and the platform, never ignored. None is "not given": the
+        platform's default."""
         declared = {option.name: option for option in cls.options}
         for name in given:
             if name not in declared:
                 known = ", ".join(f"--{option}" for option in declared) or "none"
                 raise UserError(f"--{name}: not an option of platform {cls.name} (its options: {known})")
-        return {name: declared[name].read(value, cls.name) for name, value in given.items()}
+        return {name: declared[name].read(value, cls.name) for name, value in given.items() if value is not None}
 
     def prepare(self) -> None:
         """Check the device is reachable and healthy; raise UserError if not."""
