@@ -25,9 +25,11 @@ from aipep_core.job import (
     RunStopped,
     RunType,
 )
+from aipep_core.spec import load_benchmarks
 from harness.cli import main as harness_main
 from harness.cli_args import build_parser, parse_job
 from harness.job_runner import run_job
+from harness.run_meta import build_meta
 from platforms import get_platform
 from repo_driver.git_follower import CommitInfo
 from repo_driver.harness_runs import BuiltCommit, HarnessRuns
@@ -317,3 +319,23 @@ def test_a_stop_during_a_driver_run_is_the_drivers_stopped(tmp_path, build_micro
     program = build_microkernel()
     with pytest.raises(Stopped):
         HarnessRuns(job, stop).run("host", built(program, "cd34"), built(program, "ab12"), role="benchmark")
+
+
+def test_meta_holds_everything_the_job_decides():
+    (spec,) = load_benchmarks(str(MICROKERNEL_SPEC))
+    device = {"platform": "host", "identifier": "here"}
+    versions = {"treatment": {"runtime": "2"}, "control": {"runtime": "1"}}
+    meta = build_meta(FULL_JOB, spec, spec.tests[0], "microkernel", device, FULL_JOB.arms.all(), versions)
+    assert {key: meta[key] for key in ("commit", "control_commit", "control_commit_time", "control_program")} == {
+        "commit": "abc123",
+        "control_commit": "def456",
+        "control_commit_time": 1_700_000_001,
+        "control_program": "build/old",
+    }
+    assert (meta["run_type"], meta["user_identifier"], meta["driver_role"]) == (
+        "verify",
+        "team \ud800 nightly",
+        "verify",
+    )
+    assert (meta["program_versions"], meta["control_program_versions"]) == (versions["treatment"], versions["control"])
+    assert meta["arm_options"] == {"treatment": {"variant": "int8", "threads": [1, 2]}, "control": {"variant": "fp32"}}
