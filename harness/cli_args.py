@@ -149,7 +149,7 @@ def parse_job(argv: list[str] | None = None) -> Job:
 
 def job_from_flags(flags: argparse.Namespace) -> Job:
     """The job of parsed harness flags; the Namespace goes no further than this."""
-    screen_chosen = flags.screen_reporter or flags.simple_screen_reporter or flags.local_reporter
+    other_output_chosen = flags.screen_reporter or flags.simple_screen_reporter or flags.local_reporter
     remote = None
     if flags.remote_reporter:
         remote = RemoteReporter(flags.remote_reporter, outbox=flags.remote_outbox, token=flags.remote_access_token)
@@ -174,7 +174,7 @@ def job_from_flags(flags: argparse.Namespace) -> Job:
         ),
         model_cache=ModelCacheOptions(flags.model_cache, flags.root_model_dir, flags.max_download_mb),
         reporters=Reporters(
-            screen=bool(flags.screen_reporter or not (screen_chosen or flags.simple_local_reporter)),
+            screen=bool(flags.screen_reporter or not (other_output_chosen or flags.simple_local_reporter)),
             simple_screen=flags.simple_screen_reporter,
             local_dir=flags.local_reporter,
             simple_local_dir=flags.simple_local_reporter,
