@@ -43,10 +43,11 @@ from scipy import stats as scipy_stats
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from aipep_core.job import Arm  # noqa: E402
 from aipep_core.spec import load_benchmarks  # noqa: E402
 from frameworks import get_framework  # noqa: E402
 from harness.ab_run import run_ab  # noqa: E402
-from harness.arm import Arm, ArmRunner  # noqa: E402
+from harness.arm import ArmRunner  # noqa: E402
 from harness.sequential_decision import decide_sequentially  # noqa: E402
 from harness.stats.summary import DEFAULT_ROUND_STATISTIC, round_statistic  # noqa: E402
 from platforms import get_platform  # noqa: E402

@@ -15,9 +15,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from aipep_core.job import Arm, RunStopped
 from aipep_core.names import CONTROL, NET, TREATMENT
 from frameworks.samples import MetricSamples
-from harness.arm import Arm, ArmProcess, ArmRunFailure, ArmRunner, process_logs
+from harness.arm import ArmProcess, ArmRunFailure, ArmRunner, process_logs
 from harness.disturbance import cpu_share, is_disturbed
 from harness.output_problems import OutputProblems
 from harness.result import FAILURE, MetricResult, RunResult
@@ -74,12 +75,13 @@ def run_ab(
     meta: dict[str, Any],
     *,
     reverse: bool = False,
-    round_statistic_method: str | None = None,
     progress: TextIO | None = sys.stderr,
     stop: threading.Event | None = None,
 ) -> RunResult:
+    """Rounds until every metric has a verdict or max_rounds; a failed round ends the run as a
+    failed result with its logs, a stop raises RunStopped (nothing to record)."""
     test = runner.test
-    round_statistic_method = round_statistic_method or test.round_statistic
+    method = test.round_statistic
     arms = {TREATMENT: treatment, CONTROL: control}
     looks = look_schedule(test.min_rounds, test.max_rounds, alpha=test.alpha)
     started = time.time()
@@ -89,9 +91,7 @@ def run_ab(
     while len(state.rounds) < test.max_rounds:
         index = len(state.rounds)
         if stop is not None and stop.is_set():
-            result.status = FAILURE
-            result.failure = f"stopped on request after {index} rounds"
-            break
+            raise RunStopped(f"stopped on request after {index} rounds")
         try:
             round_ = _run_round(runner, arms, index, reverse)
         except ArmRunFailure as failure:
@@ -110,23 +110,19 @@ def run_ab(
         state.rounds.append(round_)
         if len(state.rounds) in looks:
             look = looks.index(len(state.rounds))
-            state.comparisons = compare_at_look(_per_round(state, round_statistic_method), test, look, len(looks))
+            state.comparisons = compare_at_look(_per_round(state, method), test, look, len(looks))
             _say(progress, _progress_line(len(state.rounds), test.max_rounds, state.comparisons))
             if should_stop(open_verdicts(state.comparisons), len(state.rounds), test.max_rounds):
                 break
         else:
             _say(progress, f"round {len(state.rounds)}/{test.max_rounds} done")
-    _fill_result(result, state, round_statistic_method)
+    _fill_result(result, state, method)
     result.meta.update(
-        run_type=meta.get("run_type", "benchmark"),
-        control_commit=control.commit,
-        control_commit_time=control.commit_time,
-        control_program=control.program,
         round_order=["".join("T" if arm == TREATMENT else "C" for arm in r.order) for r in state.rounds],
         rounds=[r.describe() for r in state.rounds],
         rerun_rounds=state.reruns,
         looks=looks,
-        round_statistic=round_statistic_method,
+        round_statistic=method,
         start_time=started,
         end_time=time.time(),
         device_seconds=_device_seconds(state),

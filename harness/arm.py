@@ -1,4 +1,4 @@
-"""One arm of a benchmark (a program at a commit) and running it once as a process.
+"""Running one arm of a benchmark (the job's Arm: a program at a commit) once as a process.
 
 Both the single run and the interleaved A/B run are made of these: one fresh
 process per arm per round, its output parsed into samples.
@@ -11,11 +11,11 @@ import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from aipep_core.errors import RunFailure, UserError
+from aipep_core.job import Arm
 from aipep_core.spec import TestSpec
 from frameworks.base import CommandContext, Framework
 from frameworks.samples import MetricSamples, ParsedOutput
@@ -23,27 +23,12 @@ from harness.output_error import OUTPUT_FILE, read_outputs
 from platforms.base import Platform, ProcessResult
 
 
-@dataclass(frozen=True)
-class Arm:
-    """What runs in one arm: a program (binary or interpreter) and where it came from."""
-
-    name: str
-    program: str
-    commit: str = "unknown"
-    commit_time: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_info(cls, name: str, info: dict[str, Any], default_program: str | None) -> Arm:
-        program = info.get("program") or default_program
-        if not program:
-            raise UserError(f"--info: {name}.program: expected the program to benchmark, got nothing")
-        commit_time = info.get("commit_time", 0)
-        if not isinstance(commit_time, int):
-            raise UserError(
-                f"--info: {name}.commit_time: expected an integer (seconds since 1970), got {commit_time!r}"
-            )
-        return cls(name=name, program=str(program), commit=str(info.get("commit", "unknown")), commit_time=commit_time)
+def resolved_arm(arm: Arm, default_program: str | None) -> Arm:
+    """The arm with its program decided: the job's, or else the framework's default one."""
+    program = arm.program or default_program
+    if not program:
+        raise UserError(f"--info: {arm.name}.program: expected the program to benchmark, got nothing")
+    return replace(arm, program=program)
 
 
 @dataclass

@@ -1,4 +1,8 @@
-"""The harness's command line, FAI-PEP's flags first."""
+"""The harness's command line, FAI-PEP's flags first, and the job it asks for.
+
+The flags are parsed into a Job here and nowhere else: the rest of the harness, and the
+repo driver, see only the job. The platform flags come from the platforms' declarations.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,25 @@ import json
 from typing import Any
 
 from aipep_core.errors import UserError
+from aipep_core.job import (
+    Arm,
+    Arms,
+    Job,
+    Labels,
+    ModelCacheOptions,
+    PlatformSelection,
+    RemoteReporter,
+    Reporters,
+    RunSettings,
+    RunType,
+)
+from aipep_core.names import CONTROL, TREATMENT
 from aipep_core.spec import DEFAULT_ROUND_STATISTIC
 from aipep_core.user_dirs import cache_dir, data_dir
 from harness.downloads import DEFAULT_MAX_BYTES
 from harness.reporters.results_server import ACCESS_TOKEN_ENV
 from harness.stats.summary import ROUND_STATISTICS
+from platforms.option_flags import add_option_flags, given_options
 
 EXIT_FAILED_RUN = 1
 EXIT_USER_ERROR = UserError.exit_status
@@ -120,29 +138,77 @@ def build_parser(
         choices=ROUND_STATISTICS,
         help=f"one process's iterations reduce to this per round (default {DEFAULT_ROUND_STATISTIC}); overrides specs",
     )
-    flags.add_argument("--android_dir", default="/data/local/tmp/aipep", help="working directory on Android devices")
-    flags.add_argument("--ssh_identity", help="private key file for SSH devices")
-    flags.add_argument("--ssh_known_hosts", help="known_hosts file to check SSH host keys against")
-    flags.add_argument(
-        "--ssh_trust_on_first_use", action="store_true", help="accept and remember an SSH host key never seen before"
-    )
+    add_option_flags(parser.add_argument_group("platform options (each for the platforms named)"))
     return parser
 
 
-def parse_info(text: str) -> dict[str, dict[str, Any]]:
+def parse_job(argv: list[str] | None = None) -> Job:
+    """The job the harness's flags ask for; every mistake in them is a one-line UserError."""
+    return job_from_flags(build_parser().parse_args(argv))
+
+
+def job_from_flags(flags: argparse.Namespace) -> Job:
+    """The job of parsed harness flags; the Namespace goes no further than this."""
+    other_output_chosen = flags.screen_reporter or flags.simple_screen_reporter or flags.local_reporter
+    remote = None
+    if flags.remote_reporter:
+        remote = RemoteReporter(flags.remote_reporter, outbox=flags.remote_outbox, token=flags.remote_access_token)
+    return Job(
+        specs=(flags.benchmark_file,),
+        arms=parse_info(flags.info),
+        framework=flags.framework,
+        platform=PlatformSelection(
+            name=flags.platform,
+            devices=tuple(split_list(flags.devices)),
+            excluded_devices=tuple(split_list(flags.excluded_devices)),
+            options=given_options(flags),
+        ),
+        settings=RunSettings(
+            regression_threshold=flags.regression_threshold,
+            alpha=flags.alpha,
+            min_rounds=flags.min_rounds,
+            max_rounds=flags.max_rounds,
+            round_statistic=flags.round_statistic,
+            timeout=flags.timeout,
+            run_type=RunType(flags.run_type),
+        ),
+        model_cache=ModelCacheOptions(flags.model_cache, flags.root_model_dir, flags.max_download_mb),
+        reporters=Reporters(
+            screen=bool(flags.screen_reporter or not (other_output_chosen or flags.simple_local_reporter)),
+            simple_screen=flags.simple_screen_reporter,
+            local_dir=flags.local_reporter,
+            simple_local_dir=flags.simple_local_reporter,
+            db=None if flags.no_db else flags.db,
+            remote=remote,
+        ),
+        labels=Labels(user_identifier=flags.user_identifier),
+        fail_on_regression=flags.fail_on_regression,
+    )
+
+
+def parse_info(text: str) -> Arms:
+    """`--info`'s JSON as the job's arms, parsed once here."""
     try:
         info = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UserError(f"--info: expected JSON, {exc.msg} at column {exc.colno}") from None
     if not isinstance(info, dict):
         raise UserError("--info: expected a JSON object with 'treatment' (and optionally 'control')")
-    for arm in ("treatment", "control"):
-        if arm in info and not isinstance(info[arm], dict):
-            raise UserError(f"--info: {arm}: expected an object with 'program', 'commit', 'commit_time'")
-    unknown = set(info) - {"treatment", "control"}
+    unknown = set(info) - {TREATMENT, CONTROL}
     if unknown:
         raise UserError(f"--info: unknown key {sorted(unknown)[0]!r}, expected 'treatment' and 'control'")
-    return info
+    treatment = _info_arm(TREATMENT, info.get(TREATMENT, {}))
+    return Arms(treatment, _info_arm(CONTROL, info[CONTROL]) if CONTROL in info else None)
+
+
+def _info_arm(name: str, info: Any) -> Arm:
+    if not isinstance(info, dict):
+        raise UserError(f"--info: {name}: expected an object with 'program', 'commit', 'commit_time'")
+    program = info.get("program")
+    commit_time = info.get("commit_time", 0)
+    if not isinstance(commit_time, int) or isinstance(commit_time, bool):
+        raise UserError(f"--info: {name}.commit_time: expected an integer (seconds since 1970), got {commit_time!r}")
+    return Arm(name, str(program) if program else None, str(info.get("commit", "unknown")), commit_time)
 
 
 def split_list(text: str | None) -> list[str]:

@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import time
 
-from aipep_core.names import TREATMENT
+from aipep_core.job import Job
 from aipep_core.spec import BenchmarkSpec, TestSpec
 from frameworks import get_framework
-from harness.arm import Arm
+from harness.arm import resolved_arm
 from harness.result import FAILURE, RunResult
-from harness.run_meta import base_meta
+from harness.run_meta import build_meta
 
 
-def device_failure_result(
-    spec: BenchmarkSpec, test: TestSpec, args, info: dict, device: str | None, failure: str
-) -> RunResult:
-    framework = get_framework(args.framework or spec.model.format)
-    treatment = Arm.from_info(TREATMENT, info.get(TREATMENT, {}), framework.default_program())
-    description = {"platform": args.platform, "identifier": device or args.platform}
-    meta = base_meta(spec, test, framework.name, description, treatment, args)
+def device_failure_result(spec: BenchmarkSpec, test: TestSpec, job: Job, device: str | None, failure: str) -> RunResult:
+    framework = get_framework(job.framework or spec.model.format)
+    arms = [resolved_arm(arm, framework.default_program()) for arm in job.arms.all()]
+    description = {"platform": job.platform.name, "identifier": device or job.platform.name}
+    meta = build_meta(job, spec, test, framework.name, description, arms, None)
     now = time.time()
     meta.update(start_time=now, end_time=now, device_seconds=0.0)
     return RunResult(meta=meta, status=FAILURE, failure=failure)

@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 
 from aipep_core.errors import UserError
+from aipep_core.job import Arm
 from aipep_core.verdict import Verdict
-from harness.arm import Arm, ArmRunFailure, ArmRunner, process_logs
+from harness.arm import ArmRunFailure, ArmRunner, process_logs
 from harness.output_error import compare_outputs
 from harness.result import FAILURE, MetricResult, RunResult
 from harness.stats.summary import summarize
@@ -69,6 +70,4 @@ def run_error(
         end_time=time.time(),
         device_seconds=sum(p.wall_seconds for p in ran.values()),
     )
-    if control is not None:
-        result.meta.update(control_commit=control.commit, control_program=control.program)
     return result

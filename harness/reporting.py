@@ -1,10 +1,11 @@
-"""Which reporters a harness run gets, from its flags."""
+"""Which reporters a harness run gets, from its job."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from aipep_core.job import Reporters
 from harness.reporters.base import Reporter
 from harness.reporters.isolated import IsolatedReporter
 from harness.reporters.local import LocalReporter
@@ -17,33 +18,33 @@ from harness.reporters.sqlite import SqliteReporter
 from harness.reporters.undelivered import Undelivered
 
 
-def build_reporters(args, undelivered: Undelivered | None = None) -> list[Reporter]:
-    """Screen output by default; the SQLite store unless --no_db; the results server last.
+def build_reporters(chosen_reporters: Reporters, undelivered: Undelivered | None = None) -> list[Reporter]:
+    """The job's reporters: the SQLite store after the outputs, the results server last.
 
     The server comes after the store, so a result is safe locally before the network is
-    tried, and its flags are checked before anything opens; it sends what earlier runs
+    tried, and its settings are checked before anything opens; it sends what earlier runs
     queued before this run's first result. Each reporter is isolated: one that cannot
     write is a line and an undelivered result, never the end of the run.
     """
     undelivered = undelivered if undelivered is not None else Undelivered()
+    wanted = chosen_reporters
     remote = None
-    if args.remote_reporter:
-        token = args.remote_access_token or os.environ.get(ACCESS_TOKEN_ENV)
-        outbox = Path(args.remote_outbox) if args.remote_outbox else None
-        remote = remote_reporter(args.remote_reporter, token, outbox, undelivered)
+    if wanted.remote is not None:
+        token = wanted.remote.token or os.environ.get(wanted.remote.token_env or ACCESS_TOKEN_ENV)
+        outbox = Path(wanted.remote.outbox) if wanted.remote.outbox else None
+        remote = remote_reporter(wanted.remote.url, token, outbox, undelivered)
     chosen: list[tuple[Reporter, str]] = []
-    chosen_output = args.screen_reporter or args.simple_screen_reporter or args.local_reporter
-    if args.screen_reporter or not (chosen_output or args.simple_local_reporter):
+    if wanted.screen:
         chosen.append((ScreenReporter(), "screen"))
-    if args.simple_screen_reporter:
+    if wanted.simple_screen:
         chosen.append((SimpleScreenReporter(), "--simple_screen_reporter"))
-    if args.local_reporter:
-        chosen.append((LocalReporter(Path(args.local_reporter)), f"--local_reporter {args.local_reporter}"))
-    if args.simple_local_reporter:
-        directory = args.simple_local_reporter
+    if wanted.local_dir:
+        chosen.append((LocalReporter(Path(wanted.local_dir)), f"--local_reporter {wanted.local_dir}"))
+    if wanted.simple_local_dir:
+        directory = wanted.simple_local_dir
         chosen.append((SimpleLocalReporter(Path(directory)), f"--simple_local_reporter {directory}"))
-    if not args.no_db:
-        chosen.append((SqliteReporter.at(Path(args.db)), f"--db {args.db}"))
+    if wanted.db is not None:
+        chosen.append((SqliteReporter.at(Path(wanted.db)), f"--db {wanted.db}"))
     if remote is not None:
         chosen.append((remote, f"--remote_reporter {remote.server.url}"))
         remote.deliver_queued()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aipep_core.errors import UserError
+from aipep_core.job import RunSettings
 from aipep_core.spec import BenchmarkSpec, TestSpec
 from harness.stats.sequential import alpha_for_look, min_rounds_for
 
@@ -42,8 +43,9 @@ class RoundSettings:
         return cls(names=names, **values)
 
 
-def check_round_budgets(specs: list[BenchmarkSpec], overrides: dict[str, float | int | None]) -> None:
+def check_round_budgets(specs: list[BenchmarkSpec], settings: RunSettings) -> None:
     """Raise UserError for the first test whose rounds could never give a significant verdict."""
+    overrides = {name: getattr(settings, name) for name in OVERRIDABLE}
     _check_flags(overrides)
     for spec in specs:
         for test in spec.tests:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from aipep_core.job import Arm
 from frameworks.samples import MetricSamples
-from harness.arm import Arm, ArmRunFailure, ArmRunner, process_logs
+from harness.arm import ArmRunFailure, ArmRunner, process_logs
 from harness.output_problems import OutputProblems
 from harness.result import FAILURE, MetricResult, RunResult
 from harness.stats.summary import summarize
@@ -15,7 +16,7 @@ from harness.stats.summary import summarize
 def run_single(runner: ArmRunner, arm: Arm, meta: dict[str, Any], repeat: int = 1) -> RunResult:
     """Run the arm `repeat` times; a failure is recorded with its logs, not raised."""
     started = time.time()
-    result = RunResult(meta={**meta, "run_type": meta.get("run_type", "benchmark")})
+    result = RunResult(meta=dict(meta))
     collected: dict[str, list[MetricSamples]] = {}
     problems = OutputProblems()
     for index in range(repeat):

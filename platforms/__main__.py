@@ -1,8 +1,9 @@
 """`python -m platforms list [-p android -d host:port,...]`: the devices a harness could use, and how they are.
 
-Each device is opened as a harness would open it (so a device busy with
-another harness says so), described, and its health read; one line each,
-or one JSON object per line with --json.
+Each device is opened as a harness would open it (so a device busy with another harness
+says so), described, and its health read; one line each, or one JSON object per line with
+--json. The platform flags are the ones the platforms declare (platforms/option_flags.py),
+as in the harness, and one the chosen platform does not take is a usage error.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import sys
 from typing import Any
 
 from aipep_core.errors import RunFailure, UserError
-from platforms.registry import available_platforms, get_platform
+from platforms.option_flags import add_option_flags, given_options
+from platforms.registry import available_platforms, check_platform_options, get_platform
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,24 +32,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     listing = commands.add_parser("list", help="describe each device and its health", allow_abbrev=False)
     listing.add_argument("-p", "--platform", default="host", help=f"one of {', '.join(available_platforms())}")
     listing.add_argument("-d", "--devices", default="", help="comma list: serials, host:port, user@host:port")
-    listing.add_argument("--android_dir", default="/data/local/tmp/aipep", help="working directory on Android devices")
-    listing.add_argument("--ssh_identity", help="private key file for SSH devices")
-    listing.add_argument("--ssh_known_hosts", help="known_hosts file to check SSH host keys against")
     listing.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each device")
     listing.add_argument("--json", action="store_true", help="print one JSON object per device")
+    add_option_flags(listing.add_argument_group("platform options (each for the platforms named)"))
     args = parser.parse_args(argv)
     if args.platform not in available_platforms():
         raise UserError(
             f"-p/--platform: unknown platform {args.platform!r}, expected one of {', '.join(available_platforms())}"
         )
+    args.options = check_platform_options(args.platform, given_options(args))
     return args
 
 
-def inspect_device(platform_name: str, device: str | None, options: dict[str, Any]) -> dict[str, Any]:
+def inspect_device(platform_name: str, device: str | None, timeout: float, options: dict[str, Any]) -> dict[str, Any]:
     """Description and health of one device, or why it cannot be reached."""
     entry: dict[str, Any] = {"platform": platform_name, "device": device}
     try:
-        platform = get_platform(platform_name, device=device, **options)
+        platform = get_platform(platform_name, device=device, timeout=timeout, **options)
     except UserError as error:
         return {**entry, "status": "unavailable", "error": str(error)}
     try:
@@ -97,13 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"python -m platforms: error: {error}", file=sys.stderr)
         return error.exit_status
     devices = [device.strip() for device in args.devices.split(",") if device.strip()] or [None]
-    options = {
-        "android_dir": args.android_dir,
-        "ssh_identity": args.ssh_identity,
-        "ssh_known_hosts": args.ssh_known_hosts,
-        "timeout": args.timeout,
-    }
-    entries = [inspect_device(args.platform, device, options) for device in devices]
+    entries = [inspect_device(args.platform, device, args.timeout, args.options) for device in devices]
     for entry in entries:
         print(json.dumps(entry, sort_keys=True) if args.json else summary_line(entry))
     return 0 if all(entry["status"] == "ok" for entry in entries) else 1

@@ -1,10 +1,59 @@
-"""The interface every platform implements, and what a run returns."""
+"""The interface every platform implements, the options it declares, and what a run returns."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
+
+from aipep_core.errors import UserError
+
+# The JSON value each option type takes: a job carries platform options as plain JSON.
+_OPTION_TYPES = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    list: "a list of strings",
+}
+
+
+@dataclass(frozen=True)
+class PlatformOption:
+    """One setting a platform takes, declared once: the command lines build their flags from it
+    and a job's platform options are checked against it, so no platform option is hard-coded
+    elsewhere and none is silently ignored.
+
+    `type` is str, int, float, bool or list (a list of strings, a comma list on the command
+    line); `default` is what the platform uses when the option is not given.
+    """
+
+    name: str
+    type: type
+    help: str
+    default: Any = None
+    choices: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.type not in _OPTION_TYPES:
+            raise TypeError(f"platform option {self.name}: unsupported type {self.type!r}")
+
+    def read(self, value: Any, platform: str) -> Any:
+        """`value` as this option's type; a value of another type is the user's one-line mistake."""
+        if self.type is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if self.type is list and isinstance(value, tuple):
+            value = list(value)
+        fits = isinstance(value, self.type) and not (self.type in (int, float) and isinstance(value, bool))
+        if self.type is list:
+            fits = fits and all(isinstance(item, str) for item in value)
+        if not fits:
+            raise UserError(f"--{self.name}: expected {_OPTION_TYPES[self.type]}, got {value!r} (platform {platform})")
+        if self.choices and value not in self.choices:
+            raise UserError(
+                f"--{self.name}: expected one of {', '.join(self.choices)}, got {value!r} (platform {platform})"
+            )
+        return value
 
 
 @dataclass(frozen=True)
@@ -67,9 +116,26 @@ class Platform:
 
     Files are pushed before a run and pulled after; for the host both are
     identity operations, for SSH and Android they copy only what changed.
+
+    Every platform is made as `cls(device=..., timeout=..., **options)`: `device` says
+    which one (None: the platform's default), `timeout` is a benchmark process's default
+    limit in seconds, and `options` are exactly the ones it declares in `options`.
     """
 
     name: ClassVar[str] = ""
+    options: ClassVar[tuple[PlatformOption, ...]] = ()
+
+    @classmethod
+    def check_options(cls, given: dict[str, Any]) -> dict[str, Any]:
+        """`given` read against the declarations; an option this platform does not declare is a
+        one-line UserError naming it and the platform, never ignored. None is "not given": the
+        platform's default."""
+        declared = {option.name: option for option in cls.options}
+        for name in given:
+            if name not in declared:
+                known = ", ".join(f"--{option}" for option in declared) or "none"
+                raise UserError(f"--{name}: not an option of platform {cls.name} (its options: {known})")
+        return {name: declared[name].read(value, cls.name) for name, value in given.items() if value is not None}
 
     def prepare(self) -> None:
         """Check the device is reachable and healthy; raise UserError if not."""

@@ -29,8 +29,9 @@ from platforms.registry import register_platform
 class HostPlatform(Platform):
     name = "host"
 
-    def __init__(self, device: str | None = None, **_: Any) -> None:
+    def __init__(self, device: str | None = None, timeout: float | None = None) -> None:
         self.identifier = device or socket.gethostname()
+        self.timeout = timeout
         self._work_root = Path(tempfile.mkdtemp(prefix="aipep-host-"))
 
     def describe(self) -> DeviceDescription:
@@ -62,7 +63,7 @@ class HostPlatform(Platform):
         platform_args: dict[str, Any] | None = None,
     ) -> ProcessResult:
         argv = with_affinity(list(argv), platform_args, on_this_machine=True)
-        return run_process(argv, env=env, cwd=cwd, timeout=timeout)
+        return run_process(argv, env=env, cwd=cwd, timeout=self.timeout if timeout is None else timeout)
 
     def close(self) -> None:
         shutil.rmtree(self._work_root, ignore_errors=True)

@@ -54,7 +54,7 @@ class Benchmarking:
                 state.queue.set_state(commit.hash, "benchmarking")
             versus = f"A/B against {name(control.commit)}" if control else "alone"
             say(f"{name(commit)}: benchmarking on {platform} {versus}")
-            results = self.runs.run(platform, treatment, control)
+            results = self.runs.run(platform, treatment, control, role=BENCHMARK if control else BASELINE)
             found = verdicts.regressed(results) if control else {}
             keys = [list(key) for key in found]
 

@@ -7,6 +7,7 @@ commit's state are written in one transaction.
 
 from __future__ import annotations
 
+from aipep_core.job import RunType
 from harness.result import RunResult
 from repo_driver import bisect, verdicts
 from repo_driver.announcements import announce_confirmed
@@ -84,14 +85,14 @@ class Bisection:
     ) -> tuple[str, list[RunResult]]:
         """One step's outcome and its runs: a second run in reversed order when the first leaves it open."""
         treatment, control = self.building.arm(candidate, platform), self.building.arm(good, platform)
-        first = self.runs.run(platform, treatment, control)
+        first = self.runs.run(platform, treatment, control, role=BISECT_RUN)
         if not all(result.ok for result in first):
             return bisect.SKIP, first
         decided = verdicts.has_regression(first, names)
         if decided is not None:
             return (bisect.BAD if decided else bisect.GOOD), first
         say(f"bisect: {treatment.commit.short} inconclusive; running it again in reversed order")
-        second = self.runs.run(platform, treatment, control, run_type="verify")
+        second = self.runs.run(platform, treatment, control, role=BISECT_RUN, run_type=RunType.VERIFY)
         if not all(result.ok for result in second):
             return bisect.SKIP, first + second
         decided = verdicts.has_regression(second, names)

@@ -12,7 +12,7 @@ from harness.store.transaction import write_transaction
 from repo_driver.builder import Builder
 from repo_driver.exec_cache import ExecCache
 from repo_driver.git_follower import CommitInfo
-from repo_driver.harness_runs import Arm
+from repo_driver.harness_runs import BuiltCommit
 from repo_driver.intake import Intake
 from repo_driver.progress import name, say
 from repo_driver.state.driver_state import DriverState
@@ -59,9 +59,9 @@ class Building:
                 say(f"{name(commit)}: {outcome.platform} build FAILED in {took:.1f} s; skipped (log: {log})")
         return ok
 
-    def arm(self, commit_hash: str, platform: str, role: str = CONTROL_ROLE) -> Arm:
+    def arm(self, commit_hash: str, platform: str, role: str = CONTROL_ROLE) -> BuiltCommit:
         """One side of an A/B: a commit the queue may not know yet (a fixed or weekly control), built if need be."""
         commit = self.state.queue.commit(commit_hash) or self.intake.enqueue(commit_hash, role)
         if not self.cache.has(platform, commit) and not self.ensure_built(self.state, commit):
             raise UserError(f"control commit {commit_hash[:10]}: expected it to build, but its build failed")
-        return Arm(commit, self.cache.program(platform, commit))
+        return BuiltCommit(commit, self.cache.program(platform, commit))

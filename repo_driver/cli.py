@@ -26,9 +26,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(argv: list[str]) -> int:
-    options, harness_args = parse(argv)
+    options, job = parse(argv)
     stop = StopControl(options.status_file)
-    driver = Driver(options, harness_args, stop)
+    driver = Driver(options, job, stop)
     stop.start()
     try:
         return driver.run()

@@ -1,52 +1,70 @@
 """Running the harness in process for one commit: alone, or A/B against a control.
 
-The harness is told not to write the database itself (`no_db`): the driver stores each
-result together with the state change it causes, in one transaction, which is what
-makes a restart after `kill -9` neither lose nor repeat a result.
+The driver holds one base Job, made once from its flags, and changes per run only what the
+run is about (platform, arms, run type, its role); the harness runs the job and returns
+typed results. The harness is told not to write the database itself (`db` None): the
+driver stores each result together with the state change it causes, in one transaction,
+which is what makes a restart after `kill -9` neither lose nor repeat a result. The role
+travels in the job's labels, so it is in the result's meta before any reporter sees it.
 """
 
 from __future__ import annotations
 
-import copy
-import json
 import threading
-from argparse import Namespace
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from harness.cli import execute
+from aipep_core.job import Arm, Arms, Job, RunStopped, RunType
+from aipep_core.names import CONTROL, TREATMENT
+from harness.job_runner import run_job
 from harness.result import RunResult
+from platforms.registry import platform_class
 from repo_driver.git_follower import CommitInfo
 from repo_driver.stopping import Stopped
 
-STOPPED_PREFIX = "stopped on request"
-
 
 @dataclass(frozen=True)
-class Arm:
+class BuiltCommit:
+    """A commit and the program built from it for one platform: what an arm of a run is made of."""
+
     commit: CommitInfo
     program: Path
 
-    def info(self) -> dict:
-        return {"program": str(self.program), "commit": self.commit.hash, "commit_time": self.commit.commit_time}
+    def arm(self, name: str) -> Arm:
+        return Arm(name, str(self.program), self.commit.hash, self.commit.commit_time)
 
 
 @dataclass
 class HarnessRuns:
-    harness_args: Namespace
+    job: Job
     stop: threading.Event
 
-    def run(self, platform: str, treatment: Arm, control: Arm | None, run_type: str = "benchmark") -> list[RunResult]:
-        info = {"treatment": treatment.info()}
-        if control is not None:
-            info["control"] = control.info()
-        args = copy.copy(self.harness_args)
-        args.platform = platform
-        args.info = json.dumps(info)
-        args.run_type = run_type
-        args.no_db = True
-        results = execute(args, stop=self.stop)
-        # Also a run that failed after the stop: a Ctrl-C reaches the whole foreground process group.
-        if self.stop.is_set() or any((r.failure or "").startswith(STOPPED_PREFIX) for r in results):
+    def run(
+        self,
+        platform: str,
+        treatment: BuiltCommit,
+        control: BuiltCommit | None,
+        *,
+        role: str,
+        run_type: RunType = RunType.BENCHMARK,
+    ) -> list[RunResult]:
+        """The results of one run; a stop asked for during it raises Stopped (the run is dropped)."""
+        options = self.job.platform.options
+        declared = {option.name for option in platform_class(platform).options}
+        job = replace(
+            self.job,
+            arms=Arms(treatment.arm(TREATMENT), control.arm(CONTROL) if control is not None else None),
+            platform=replace(
+                self.job.platform, name=platform, options={k: v for k, v in options.items() if k in declared}
+            ),
+            settings=replace(self.job.settings, run_type=run_type),
+            reporters=replace(self.job.reporters, db=None),
+            labels=replace(self.job.labels, driver_role=role),
+        )
+        try:
+            results = run_job(job, stop=self.stop).results
+        except RunStopped:
+            raise Stopped() from None
+        if self.stop.is_set():
             raise Stopped()
         return results

@@ -1,4 +1,5 @@
-"""The driver's own flags (FAI-PEP's names); every other flag belongs to the harness.
+"""The driver's own flags (FAI-PEP's names); every other flag belongs to the harness, whose
+parser turns them into the base Job of every run.
 
 Both parsers run at start, so a mistake in either is reported before anything is
 fetched or built.
@@ -11,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aipep_core.errors import UserError
+from aipep_core.job import Job
 from aipep_core.user_dirs import cache_dir
-from harness.cli_args import build_parser as build_harness_parser
-from harness.cli_args import split_list
+from harness.cli_args import parse_job, split_list
+from platforms.registry import check_platform_options, platform_class
 
 DEFAULT_FRAMEWORKS_DIR = Path(__file__).resolve().parent.parent / "specifications" / "frameworks"
 
@@ -78,7 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse(argv: list[str]) -> tuple[DriverOptions, argparse.Namespace]:
+def parse(argv: list[str]) -> tuple[DriverOptions, Job]:
+    """The driver's options, and the base job of every harness run (built once, from the flags
+    the driver does not know)."""
     known, rest = build_parser().parse_known_args(argv)
     if known.repo != "git":
         raise UserError(f"--repo: expected git, got {known.repo}")
@@ -91,7 +95,10 @@ def parse(argv: list[str]) -> tuple[DriverOptions, argparse.Namespace]:
         raise UserError("--platforms: expected a comma list of platforms, got nothing")
     if known.base_commit and known.weekly_base:
         raise UserError("--weekly_base: expected either it or --base_commit, got both")
-    harness_args = build_harness_parser().parse_args([*rest, "--framework", known.framework])
+    job = parse_job([*rest, "--framework", known.framework])
+    _check_platform_options(job, platforms)
+    if job.reporters.db is None:
+        raise UserError("--no_db: the repo driver keeps its state and results in the database; expected --db or none")
     options = DriverOptions(
         repo_dir=known.repo_dir.expanduser().resolve(),
         branch=known.branch,
@@ -111,7 +118,17 @@ def parse(argv: list[str]) -> tuple[DriverOptions, argparse.Namespace]:
         weekly_base=known.weekly_base,
         regression=known.regression,
         build_timeout=known.build_timeout,
-        db=Path(harness_args.db).expanduser(),
-        fail_on_regression=harness_args.fail_on_regression,
+        db=Path(job.reporters.db).expanduser(),
+        fail_on_regression=job.fail_on_regression,
     )
-    return options, harness_args
+    return options, job
+
+
+def _check_platform_options(job: Job, platforms: tuple[str, ...]) -> None:
+    """Each platform option given must be taken by one of --platforms (each run passes a
+    platform only its own), with the type that platform declares."""
+    for option, value in job.platform.options.items():
+        takers = [name for name in platforms if option in {declared.name for declared in platform_class(name).options}]
+        if not takers:
+            raise UserError(f"--{option}: not an option of any platform in --platforms ({', '.join(platforms)})")
+        check_platform_options(takers[0], {option: value})

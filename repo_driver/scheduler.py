@@ -20,6 +20,7 @@ from contextlib import contextmanager
 
 import git
 
+from aipep_core.job import Job
 from aipep_core.spec import load_benchmarks
 from harness.store.result_store import ResultStore
 from repo_driver.benchmarking import Benchmarking
@@ -47,7 +48,7 @@ EXIT_REGRESSION = 3
 
 
 class Driver:
-    def __init__(self, options: DriverOptions, harness_args, stop: StopControl) -> None:
+    def __init__(self, options: DriverOptions, job: Job, stop: StopControl) -> None:
         self.options = options
         self.stop = stop
         self.follower = GitFollower(options.repo_dir, options.branch, options.remote)
@@ -58,14 +59,15 @@ class Driver:
         tree_root = options.exec_dir / ".worktrees" / hashlib.sha1(owner).hexdigest()[:12]
         worktrees = Worktrees(self.follower.repo, tree_root)
         self.builder = Builder(worktrees, self.cache, options.frameworks_dir, options.build_timeout, stop.event)
-        self.runs = HarnessRuns(harness_args, stop.event)
-        self.creep_threshold = harness_args.regression_threshold or DEFAULT_THRESHOLD_PCT
+        self.runs = HarnessRuns(job, stop.event)
+        self.creep_threshold = job.settings.regression_threshold or DEFAULT_THRESHOLD_PCT
         self.checkout = CheckoutWatch(self.follower, worktrees, options.repo_dir, options.interval)
         self.commit_file = CommitFile(options.commit_file, self.follower)
 
     def run(self) -> int:
         """Check what can be checked before the first build, then poll until told to stop (or once)."""
-        load_benchmarks(self.runs.harness_args.benchmark_file)
+        for spec in self.runs.job.specs:
+            load_benchmarks(spec)
         for platform in self.options.platforms:
             self.builder.script(platform)
         base_commit = (

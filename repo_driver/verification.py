@@ -7,6 +7,7 @@ state are written in one transaction.
 
 from __future__ import annotations
 
+from aipep_core.job import RunType
 from repo_driver import verdicts
 from repo_driver.announcements import announce_confirmed
 from repo_driver.building import Building
@@ -35,7 +36,7 @@ class Verification:
         platform = regression.platform
         bad, good = self.building.arm(regression.bad_hash, platform), self.building.arm(regression.good_hash, platform)
         say(f"{name(bad.commit)}: regression in {_names(regression.keys)}; verifying against {good.commit.short}")
-        results = self.runs.run(platform, bad, good, run_type="verify")
+        results = self.runs.run(platform, bad, good, role=VERIFY, run_type=RunType.VERIFY)
         again = verdicts.regressed(results)
         confirmed = {name_: again[name_] for name_ in map(tuple, regression.keys) if name_ in again}
         distance = self.intake.distance(regression.good_hash, regression.bad_hash)

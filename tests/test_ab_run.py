@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from aipep_core.job import Arm, Arms, Job
 from aipep_core.spec import parse_spec
 from frameworks import get_framework
 from harness import ab_run
 from harness.ab_run import arm_order, run_ab
-from harness.arm import Arm, ArmRunner
+from harness.arm import ArmRunner
 from harness.error_run import run_error
 from harness.output_error import read_outputs
+from harness.run_meta import build_meta
 from platforms import get_platform
 
 MICROKERNEL_SPEC = (
@@ -28,10 +30,14 @@ def host():
     platform.close()
 
 
-def microkernel_test(**overrides):
+def microkernel_spec(**overrides):
     document = json.loads(MICROKERNEL_SPEC.read_text())
     document["tests"][0].update(overrides)
-    return parse_spec(document, MICROKERNEL_SPEC).tests[0]
+    return parse_spec(document, MICROKERNEL_SPEC)
+
+
+def microkernel_test(**overrides):
+    return microkernel_spec(**overrides).tests[0]
 
 
 def verdicts(result):
@@ -39,8 +45,12 @@ def verdicts(result):
 
 
 def run(host, test, treatment, control, **kwargs):
+    """An A/B run with the meta the harness gives it (harness/run_meta.py)."""
     runner = ArmRunner(get_framework("microkernel"), host, test, {}, timeout=120)
-    return run_ab(runner, Arm("treatment", str(treatment), "new"), Arm("control", str(control), "old"), {}, **kwargs)
+    arms = Arms(Arm("treatment", str(treatment), "new"), Arm("control", str(control), "old"))
+    job = Job(specs=(str(MICROKERNEL_SPEC),), arms=arms)
+    meta = build_meta(job, microkernel_spec(), test, "microkernel", host.describe().as_dict(), arms.all(), None)
+    return run_ab(runner, arms.treatment, arms.control, meta, **kwargs)
 
 
 def test_large_slowdown_is_flagged_on_the_right_operator_and_net(host, build_microkernel):

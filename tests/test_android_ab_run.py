@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from aipep_core.job import Arm
 from aipep_core.spec import parse_spec
 from frameworks import get_framework
 from harness.ab_run import run_ab
-from harness.arm import Arm, ArmRunner
+from harness.arm import ArmRunner
 from platforms import get_platform
 from platforms.android.loopback.process import LoopbackDevice
 

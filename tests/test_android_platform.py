@@ -296,7 +296,7 @@ def test_the_adb_key_is_made_once_in_the_config_dir(device, tmp_path):
 
 
 def test_reboot_waits_for_the_device_to_come_back(device, key_dir):
-    android = open_platform(device, key_dir, reboot=True, unknown_harness_flag="ignored")
+    android = open_platform(device, key_dir, reboot=True)
     try:
         assert android.run(["echo", "back"]).stdout == "back\n"
     finally:

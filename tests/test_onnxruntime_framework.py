@@ -283,7 +283,8 @@ def test_an_ab_of_two_virtualenvs_records_what_each_interpreter_imports(tmp_path
 
 
 def test_a_version_probe_that_fails_is_recorded_not_fatal(tmp_path):
-    from harness.arm import Arm, ArmRunner
+    from aipep_core.job import Arm
+    from harness.arm import ArmRunner
     from harness.program_versions import PROBE_FAILED, program_versions
     from platforms import get_platform
 

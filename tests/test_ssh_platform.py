@@ -21,10 +21,11 @@ pytest.importorskip("paramiko", reason="the ssh extra (paramiko) is not installe
 from sshd_fixture import SSHD, generate_key, start_sshd  # noqa: E402
 
 from aipep_core.errors import UserError  # noqa: E402
+from aipep_core.job import Arm  # noqa: E402
 from aipep_core.spec import parse_spec  # noqa: E402
 from frameworks import get_framework  # noqa: E402
 from harness.ab_run import run_ab  # noqa: E402
-from harness.arm import Arm, ArmRunner  # noqa: E402
+from harness.arm import ArmRunner  # noqa: E402
 from platforms import get_platform  # noqa: E402
 from platforms.host import describe_linux_host  # noqa: E402
 from platforms.ssh import DeviceLostError, DeviceStorageError  # noqa: E402
@@ -56,7 +57,7 @@ def sshd(tmp_path_factory):
 
 @pytest.fixture
 def board(sshd, tmp_path):
-    platform = get_platform("ssh", **sshd.options(remote_dir=str(tmp_path / "remote"), unknown_flag="ignored"))
+    platform = get_platform("ssh", **sshd.options(remote_dir=str(tmp_path / "remote")))
     platform.prepare()
     yield platform
     platform.close()

@@ -18,11 +18,12 @@ from platforms.android.android_dir_check import check_problem, check_script
 from platforms.android.device_facts import DESCRIBE_SCRIPT, HEALTH_SCRIPT, CpuFacts, DeviceFacts, parse_facts
 from platforms.android.elf_abi import abi_mismatch
 from platforms.android.remote_command import RunFiles, parse_status, read_bounded_stdout, run_script
-from platforms.base import DeviceDescription, Platform, ProcessResult
+from platforms.base import DeviceDescription, Platform, PlatformOption, ProcessResult
 from platforms.device_lock import DEFAULT_TIMEOUT_S, DeviceLock
 from platforms.registry import register_platform
 
 DEFAULT_ANDROID_DIR = "/data/local/tmp/aipep"
+DEFAULT_REBOOT_TIMEOUT_S = 300.0
 # Beyond a run's own timeout, how long the host waits for the device's watchdog to report back.
 RUN_GRACE_S = 30.0
 HEALTH_POLL_S = 5.0
@@ -32,18 +33,33 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 @register_platform
 class AndroidPlatform(Platform):
     name = "android"
+    options = (
+        PlatformOption("android_dir", str, "working directory on Android devices (absolute)", DEFAULT_ANDROID_DIR),
+        PlatformOption("adb_key_dir", str, "directory holding this host's ADB key pair (made when missing)"),
+        PlatformOption(
+            "set_freq",
+            str,
+            "pin every core's frequency on a rooted device, restored at the end",
+            None,
+            cpu_frequency.CHOICES,
+        ),
+        PlatformOption("reboot", bool, "reboot the device before benchmarking on it", False),
+        PlatformOption(
+            "reboot_timeout", float, "seconds a rebooted device may take to come back", DEFAULT_REBOOT_TIMEOUT_S
+        ),
+        PlatformOption("lock_timeout", float, "seconds to wait for a device another harness holds", DEFAULT_TIMEOUT_S),
+    )
 
     def __init__(
         self,
         device: str | None = None,
+        timeout: float | None = 600.0,
         android_dir: str = DEFAULT_ANDROID_DIR,
         adb_key_dir: str | None = None,
-        timeout: float | None = 600.0,
         set_freq: str | None = None,
         reboot: bool = False,
-        reboot_timeout: float = 300.0,
+        reboot_timeout: float = DEFAULT_REBOOT_TIMEOUT_S,
         lock_timeout: float = DEFAULT_TIMEOUT_S,
-        **_: Any,
     ) -> None:
         if not device:
             raise UserError("--devices: the android platform needs a device: a USB serial or host:port")

@@ -15,7 +15,7 @@ import paramiko
 
 from aipep_core.errors import UserError
 from platforms.affinity import with_affinity
-from platforms.base import DeviceDescription, Platform, ProcessResult
+from platforms.base import DeviceDescription, Platform, PlatformOption, ProcessResult
 from platforms.bounded_output import MEASUREMENT_PREFIXES, BoundedCapture
 from platforms.device_lock import DEFAULT_TIMEOUT_S, DeviceLock
 from platforms.linux_description import (
@@ -42,19 +42,34 @@ class SshPlatform(Platform):
     """A Linux board; `timeout` is a benchmark process's default limit, `connect_timeout` every network wait's."""
 
     name = "ssh"
+    options = (
+        PlatformOption("ssh_identity", str, "private key file for SSH devices"),
+        PlatformOption("ssh_known_hosts", str, "known_hosts file to check SSH host keys against"),
+        PlatformOption("ssh_trust_on_first_use", bool, "accept and remember an SSH host key never seen before", False),
+        PlatformOption("remote_dir", str, "working directory on SSH boards (absolute)", DEFAULT_REMOTE_DIR),
+        PlatformOption(
+            "connect_timeout", float, "seconds every network wait of SSH may take", DEFAULT_CONNECT_TIMEOUT_S
+        ),
+        PlatformOption("lock_timeout", float, "seconds to wait for a device another harness holds", DEFAULT_TIMEOUT_S),
+        PlatformOption(
+            "temperature_files",
+            list,
+            "comma list of file patterns on the board to read temperatures from",
+            list(DEFAULT_TEMPERATURE_FILES),
+        ),
+    )
 
     def __init__(
         self,
         device: str | None = None,
+        timeout: float | None = 600.0,
         ssh_identity: str | Path | None = None,
         ssh_known_hosts: str | Path | None = None,
         ssh_trust_on_first_use: bool = False,
         remote_dir: str = DEFAULT_REMOTE_DIR,
-        timeout: float | None = 600.0,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S,
         lock_timeout: float = DEFAULT_TIMEOUT_S,
-        temperature_files: tuple[str, ...] = DEFAULT_TEMPERATURE_FILES,
-        **_: Any,
+        temperature_files: tuple[str, ...] | list[str] = DEFAULT_TEMPERATURE_FILES,
     ) -> None:
         remote_dir = remote_dir or DEFAULT_REMOTE_DIR
         if not remote_dir.startswith("/"):

@@ -46,7 +46,6 @@ class DriverRuns:
         """Store results, their roles and whatever `then` writes, all in one transaction."""
         with write_transaction(self.store.db):
             for result in results:
-                result.meta["driver_role"] = role
                 self.store.save_run(result)
                 self.store.db.execute(
                     "INSERT INTO driver_runs (run_id, repo, framework, platform, hash, control_hash, role, ok,"

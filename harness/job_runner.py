@@ -1,0 +1,190 @@
+"""Running a job: every test of its specs on every selected device, each result to the reporters.
+
+This is the harness's one entry for every caller (the command line, aipep-bench, the repo
+driver, and the device lab to come): a Job in, typed results out. A stop asked for through
+`stop` ends the job between rounds with RunStopped; what was being run is dropped, so a
+stop never shows as a failed test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from aipep_core.errors import DeviceError, RunFailure, UserError
+from aipep_core.job import Job, RunStopped, RunType
+from aipep_core.spec import BenchmarkSpec, TestSpec, load_benchmarks
+from aipep_core.user_dirs import cache_dir
+from frameworks import get_framework
+from harness.ab_run import run_ab
+from harness.arm import ArmRunner, resolved_arm
+from harness.device_failure import device_failure_result
+from harness.downloads import DEFAULT_MAX_BYTES
+from harness.error_run import run_error
+from harness.model_cache import ModelCache
+from harness.output_error import SINGLE_OUTPUT, read_outputs
+from harness.program_versions import program_versions
+from harness.reporters.base import Reporter
+from harness.reporters.undelivered import Undelivered
+from harness.reporting import build_reporters
+from harness.result import RunResult
+from harness.round_budget import check_round_budgets
+from harness.run_meta import build_meta
+from harness.single_run import run_single
+from harness.stats.summary import ROUND_STATISTICS
+from platforms import get_platform
+from platforms.registry import check_platform_options
+
+_OVERRIDES = ("regression_threshold", "alpha", "min_rounds", "max_rounds", "round_statistic")
+
+
+@dataclass
+class JobOutcome:
+    """Every result the job recorded, and the ones that did not reach every destination."""
+
+    results: list[RunResult]
+    undelivered: Undelivered
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every test of a job shares while one device runs it."""
+
+    job: Job
+    platform_options: dict
+    reporters: list[Reporter]
+    stop: threading.Event | None
+
+
+def run_job(job: Job, stop: threading.Event | None = None) -> JobOutcome:
+    """Run the job; everything that can be checked before a device is opened is checked first."""
+    specs = [spec for path in job.specs for spec in load_benchmarks(path)]
+    check_round_budgets(specs, job.settings)
+    if job.settings.round_statistic is not None and job.settings.round_statistic not in ROUND_STATISTICS:
+        raise UserError(
+            f"round_statistic: expected one of {', '.join(ROUND_STATISTICS)}, got {job.settings.round_statistic!r}"
+        )
+    platform_options = check_platform_options(job.platform.name, job.platform.options)
+    devices = _devices(job)
+    undelivered = Undelivered()
+    reporters = build_reporters(job.reporters, undelivered)
+    context = _Context(job, platform_options, reporters, stop)
+    results: list[RunResult] = []
+    try:
+        for device in devices:
+            results.extend(_run_device(device, specs, context))
+    finally:
+        for reporter in reporters:
+            reporter.close()
+    return JobOutcome(results, undelivered)
+
+
+def _run_device(device: str | None, specs: list[BenchmarkSpec], context: _Context) -> list[RunResult]:
+    """Every test on one device; a device that cannot be reached, or is lost between runs, fails
+    the tests it has not run yet (recorded like any result) and the next device goes on."""
+    job = context.job
+    results: list[RunResult] = []
+    platform = None
+    try:
+        platform = get_platform(
+            job.platform.name, device=device, timeout=job.settings.timeout, **context.platform_options
+        )
+        platform.prepare()
+        for spec in specs:
+            _run_spec(spec, platform, context, results)
+    except (DeviceError, RunFailure) as error:
+        where = f"{job.platform.name} device {device}" if device else f"{job.platform.name} device"
+        print(f"harness: {where}: {error}; its remaining tests are recorded as failed", file=sys.stderr)
+        ran = {(result.meta.get("spec"), result.meta.get("identifier")) for result in results}
+        for spec in specs:
+            for test in spec.tests:
+                if (str(spec.path), test.identifier) not in ran:
+                    result = device_failure_result(spec, test, job, device, f"{where}: {error}")
+                    for reporter in context.reporters:
+                        reporter.report(result)
+                    results.append(result)
+    finally:
+        if platform is not None:
+            platform.close()
+    return results
+
+
+def _run_spec(spec: BenchmarkSpec, platform, context: _Context, results: list[RunResult]) -> None:
+    """Run every test of one spec, appending each result as soon as the reporters have it."""
+    job, stop = context.job, context.stop
+    framework = get_framework(job.framework or spec.model.format)
+    cache = _model_cache(job)
+    local_files = cache.resolve_all(spec.model.files, spec.path.parent)
+    device_files = {role: platform.push(path) for role, path in local_files.items()}
+    arms = [resolved_arm(arm, framework.default_program()) for arm in job.arms.all()]
+    treatment, control = arms[0], (arms[1] if len(arms) > 1 else None)
+    description = platform.describe().as_dict()
+    versions: dict[str, dict[str, str]] | None = None
+    for test in spec.tests:
+        test = _with_overrides(test, job)
+        runner = ArmRunner(
+            framework=framework,
+            platform=platform,
+            test=test,
+            device_files=device_files,
+            timeout=job.settings.timeout,
+            cooldown=spec.model.cooldown,
+        )
+        if versions is None:
+            versions = {arm.name: program_versions(runner, arm) for arm in arms}
+        meta = build_meta(job, spec, test, framework.name, description, arms, versions)
+        if test.metric == "error":
+            result = run_error(runner, treatment, control, _golden_outputs(test, cache, spec), meta)
+        elif control is None:
+            result = run_single(runner, treatment, meta, repeat=spec.model.repeat)
+        else:
+            reverse = job.settings.run_type == RunType.VERIFY
+            result = run_ab(runner, treatment, control, meta, reverse=reverse, stop=stop)
+        if stop is not None and stop.is_set() and not result.ok:
+            # A Ctrl-C reaches the benchmark process too: its failure is the stop, not a result.
+            raise RunStopped(f"{spec.path.name} {test.identifier}: stopped on request")
+        for reporter in context.reporters:
+            reporter.report(result)
+        if not result.ok:
+            print(f"harness: {spec.path.name} {test.identifier}: failed: {result.failure}", file=sys.stderr)
+        results.append(result)
+
+
+def _model_cache(job: Job) -> ModelCache:
+    options = job.model_cache
+    directory = cache_dir() / "models" if options.directory is None else Path(options.directory)
+    max_mb = options.max_download_mb
+    return ModelCache(
+        directory,
+        Path(options.root_model_dir) if options.root_model_dir else None,
+        max_download_bytes=DEFAULT_MAX_BYTES if max_mb is None else int(max_mb * (1 << 20)),
+    )
+
+
+def _golden_outputs(test: TestSpec, cache: ModelCache, spec: BenchmarkSpec):
+    """The spec's golden outputs, one file per output name (the first of each list)."""
+    if not test.output_files:
+        return None
+    golden = {}
+    for name, files in test.output_files.items():
+        if not files:
+            continue
+        outputs = read_outputs(cache.resolve(files[0], spec.path.parent))
+        golden.update({name: outputs[SINGLE_OUTPUT]} if set(outputs) == {SINGLE_OUTPUT} else outputs)
+    return golden
+
+
+def _with_overrides(test: TestSpec, job: Job) -> TestSpec:
+    overrides = {name: getattr(job.settings, name) for name in _OVERRIDES if getattr(job.settings, name) is not None}
+    return dataclasses.replace(test, **overrides)
+
+
+def _devices(job: Job) -> list[str | None]:
+    excluded = set(job.platform.excluded_devices)
+    devices = [device for device in job.platform.devices if device not in excluded]
+    if job.platform.devices and not devices:
+        raise UserError("--devices: every device given is also in --excluded_devices")
+    return devices or [None]
