@@ -30,6 +30,10 @@ KEEPALIVE_INTERVAL_S = 2
 KEEPALIVE_COUNT = 3
 
 _POLL_S = 0.1
+# sshd may send the exit status before the last of the program's output; after the status,
+# output is read until the channel's end-of-file, this long at most (a process the program
+# left behind may hold its output open).
+_EOF_GRACE_S = 2.0
 
 # Where a channel's output goes: a bytearray, or a bounded capture for a benchmark's output.
 Sink = bytearray | BoundedCapture
@@ -101,7 +105,8 @@ class SshConnection:
                     return False
                 if not drained:
                     select.select([channel], [], [], min(_POLL_S, remaining))
-        _drain(channel, stdout, stderr)
+        with self.guard("reading command output"):
+            _drain_to_eof(channel, stdout, stderr, time.monotonic() + _EOF_GRACE_S)
         if exit_status(channel) is None and not self.transport.is_active():
             raise DeviceLostError(f"ssh device {self.address}: connection lost while reading command output")
         return True
@@ -215,6 +220,16 @@ def exit_status(channel: paramiko.Channel) -> int | None:
         return None
     status = channel.recv_exit_status()
     return None if status == -1 else status
+
+
+def _drain_to_eof(channel: paramiko.Channel, stdout: Sink, stderr: Sink, deadline: float) -> None:
+    while True:
+        drained = _drain(channel, stdout, stderr)
+        if channel.eof_received or channel.closed or time.monotonic() >= deadline:
+            break
+        if not drained:
+            select.select([channel], [], [], _POLL_S)
+    _drain(channel, stdout, stderr)
 
 
 def _drain(channel: paramiko.Channel, stdout: Sink, stderr: Sink) -> bool:
