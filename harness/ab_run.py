@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from aipep_core.names import CONTROL, NET, TREATMENT
+from aipep_core.result_record import FAILURE, MetricComparison, MetricResult, RunResult
 from frameworks.samples import MetricSamples
 from harness.arm import Arm, ArmProcess, ArmRunFailure, ArmRunner, process_logs
 from harness.disturbance import cpu_share, is_disturbed
 from harness.output_problems import OutputProblems
-from harness.result import FAILURE, MetricResult, RunResult
 from harness.sequential_decision import compare_at_look, open_verdicts
 from harness.stats.comparison import Comparison
 from harness.stats.sequential import look_schedule, should_stop
@@ -213,7 +213,7 @@ def _fill_result(result: RunResult, state: AbState, method: str) -> None:
             metric.round_values = _round_values(state, TREATMENT, key, method)
             metric.control_round_values = _round_values(state, CONTROL, key, method)
             if key in state.comparisons:
-                metric.comparison = state.comparisons[key].as_dict()
+                metric.comparison = MetricComparison.from_json(state.comparisons[key].as_dict())
         result.data[key] = metric
 
 

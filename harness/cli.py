@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aipep_core.errors import DeviceError, RunFailure, UserError
 from aipep_core.names import CONTROL, TREATMENT
+from aipep_core.result_record import RunResult
 from aipep_core.spec import BenchmarkSpec, TestSpec, load_benchmarks
 from aipep_core.verdict import Verdict
 from frameworks import get_framework
@@ -22,7 +23,6 @@ from harness.output_error import SINGLE_OUTPUT, read_outputs
 from harness.program_versions import program_versions
 from harness.reporters.undelivered import Undelivered
 from harness.reporting import build_reporters
-from harness.result import RunResult
 from harness.round_budget import OVERRIDABLE, check_round_budgets
 from harness.run_meta import base_meta
 from harness.single_run import run_single
@@ -147,7 +147,7 @@ def exit_status(results: list[RunResult], *, fail_on_regression: bool) -> int:
     if any(not result.ok for result in results):
         return EXIT_FAILED_RUN
     if fail_on_regression and any(
-        (metric.comparison or {}).get("verdict") == Verdict.REGRESSION.value
+        metric.comparison is not None and metric.comparison.verdict is Verdict.REGRESSION
         for result in results
         for metric in result.data.values()
     ):

@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 
 from aipep_core.names import TREATMENT
+from aipep_core.result_record import FAILURE, RunResult
 from aipep_core.spec import BenchmarkSpec, TestSpec
 from frameworks import get_framework
 from harness.arm import Arm
-from harness.result import FAILURE, RunResult
 from harness.run_meta import base_meta
 
 

@@ -14,8 +14,8 @@ from argparse import Namespace
 from dataclasses import dataclass
 from pathlib import Path
 
+from aipep_core.result_record import RunResult
 from harness.cli import execute
-from harness.result import RunResult
 from repo_driver.git_follower import CommitInfo
 from repo_driver.stopping import Stopped
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from harness.result import RunResult
+from aipep_core.result_record import RunResult
 from harness.store.result_store import ResultStore
 from harness.store.transaction import write_transaction
 from repo_driver.git_follower import CommitInfo

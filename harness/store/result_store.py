@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from aipep_core.result_record import RunResult
 from harness.reporters.encodable_text import encodable_result
-from harness.result import RunResult
 from harness.store import commits, run_rows
 from harness.store.commits import BuildRecord, CommitRecord
 from harness.store.connection import StoreUnwritable, is_disk_trouble, open_database
