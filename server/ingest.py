@@ -21,10 +21,7 @@ from server.schema import metrics, results
 
 
 def store_record(engine: Engine, record: RunResult, document: dict) -> bool:
-    """Store a validated record (read as `record`, kept as `document`); False when its id was already stored.
-
-    The first copy stays.
-    """
+    """Store a validated record (`document` as sent, `record` as read); False when its id was stored already."""
     rows = record_rows(record, document, received_at=time.time())
     with engine.begin() as connection:
         inserted = connection.execute(_insert_unless_present(engine).values(**rows.result).returning(results.c.id))

@@ -13,6 +13,7 @@ import json
 import math
 import subprocess
 import sys
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -240,9 +241,11 @@ def test_a_record_of_a_newer_version_is_refused_not_misread():
         check_record(newer)
 
 
-def test_the_shipped_schema_is_valid_and_knows_the_models_version():
+def test_the_shipped_schema_and_the_api_document_know_the_models_version():
     Draft202012Validator.check_schema(SCHEMA)
     assert SCHEMA["properties"]["schema_version"]["maximum"] == SCHEMA_VERSION
+    api = json.loads(resources.files("server").joinpath("openapi.json").read_text())
+    assert api["components"]["schemas"]["ResultRecord"]["properties"]["schema_version"]["maximum"] == SCHEMA_VERSION
 
 
 MISMATCHES = [
