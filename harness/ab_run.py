@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from aipep_core.names import CONTROL, NET, TREATMENT
 from aipep_core.result_record import FAILURE, MetricComparison, MetricResult, RunResult
+from aipep_core.verdict import Verdict
 from frameworks.samples import MetricSamples
 from harness.arm import Arm, ArmProcess, ArmRunFailure, ArmRunner, process_logs
 from harness.disturbance import cpu_share, is_disturbed
@@ -229,7 +230,7 @@ def _device_seconds(state: AbState) -> float:
 
 def _progress_line(rounds: int, max_rounds: int, comparisons: dict[str, Comparison]) -> str:
     net = [f"{key} {_change(c)} {c.verdict.value}" for key, c in comparisons.items() if key.startswith(NET)]
-    flagged = sum(1 for c in comparisons.values() if c.verdict.value == "regression")
+    flagged = sum(1 for c in comparisons.values() if c.verdict is Verdict.REGRESSION)
     return f"round {rounds}/{max_rounds}: {'; '.join(net) or 'no NET'}; {flagged} regression(s) so far"
 
 
