@@ -17,11 +17,12 @@ from typing import Any, TextIO
 
 from aipep_core.job import Arm, RunStopped
 from aipep_core.names import CONTROL, NET, TREATMENT
+from aipep_core.result_record import FAILURE, MetricComparison, MetricResult, RunResult
+from aipep_core.verdict import Verdict
 from frameworks.samples import MetricSamples
 from harness.arm import ArmProcess, ArmRunFailure, ArmRunner, process_logs
 from harness.disturbance import cpu_share, is_disturbed
 from harness.output_problems import OutputProblems
-from harness.result import FAILURE, MetricResult, RunResult
 from harness.sequential_decision import compare_at_look, open_verdicts
 from harness.stats.comparison import Comparison
 from harness.stats.sequential import look_schedule, should_stop
@@ -209,7 +210,7 @@ def _fill_result(result: RunResult, state: AbState, method: str) -> None:
             metric.round_values = _round_values(state, TREATMENT, key, method)
             metric.control_round_values = _round_values(state, CONTROL, key, method)
             if key in state.comparisons:
-                metric.comparison = state.comparisons[key].as_dict()
+                metric.comparison = MetricComparison.from_json(state.comparisons[key].as_dict())
         result.data[key] = metric
 
 
@@ -225,7 +226,7 @@ def _device_seconds(state: AbState) -> float:
 
 def _progress_line(rounds: int, max_rounds: int, comparisons: dict[str, Comparison]) -> str:
     net = [f"{key} {_change(c)} {c.verdict.value}" for key, c in comparisons.items() if key.startswith(NET)]
-    flagged = sum(1 for c in comparisons.values() if c.verdict.value == "regression")
+    flagged = sum(1 for c in comparisons.values() if c.verdict is Verdict.REGRESSION)
     return f"round {rounds}/{max_rounds}: {'; '.join(net) or 'no NET'}; {flagged} regression(s) so far"
 
 

@@ -27,7 +27,7 @@ def exit_status(outcome: JobOutcome, *, fail_on_regression: bool) -> int:
     if any(not result.ok for result in outcome.results):
         return EXIT_FAILED_RUN
     if fail_on_regression and any(
-        (metric.comparison or {}).get("verdict") == Verdict.REGRESSION.value
+        metric.comparison is not None and metric.comparison.verdict is Verdict.REGRESSION
         for result in outcome.results
         for metric in result.data.values()
     ):

@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 
 from aipep_core.job import Job
+from aipep_core.result_record import FAILURE, RunResult
 from aipep_core.spec import BenchmarkSpec, TestSpec
 from frameworks import get_framework
 from harness.arm import resolved_arm
-from harness.result import FAILURE, RunResult
 from harness.run_meta import build_meta
 
 

@@ -14,10 +14,10 @@ import numpy as np
 
 from aipep_core.errors import UserError
 from aipep_core.job import Arm
+from aipep_core.result_record import FAILURE, MetricComparison, MetricResult, RunResult
 from aipep_core.verdict import Verdict
 from harness.arm import ArmRunFailure, ArmRunner, process_logs
 from harness.output_error import compare_outputs
-from harness.result import FAILURE, MetricResult, RunResult
 from harness.stats.summary import summarize
 
 DEFAULT_ERROR_TOLERANCE = 1e-4
@@ -58,11 +58,9 @@ def run_error(
             )
             if samples.metric == "max_abs_error":
                 exceeded = error.max_abs_error > tolerance
-                metric.comparison = {
-                    "verdict": (Verdict.REGRESSION if exceeded else Verdict.NO_CHANGE).value,
-                    "tolerance": tolerance,
-                    "rounds": 1,
-                }
+                metric.comparison = MetricComparison(
+                    verdict=Verdict.REGRESSION if exceeded else Verdict.NO_CHANGE, rounds=1, tolerance=tolerance
+                )
             result.data[samples.key] = metric
     result.meta.update(
         golden="spec output_files" if golden is not None else "control outputs",

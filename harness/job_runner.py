@@ -16,6 +16,7 @@ from pathlib import Path
 
 from aipep_core.errors import DeviceError, RunFailure, UserError
 from aipep_core.job import Job, RunStopped, RunType
+from aipep_core.result_record import RunResult
 from aipep_core.spec import BenchmarkSpec, TestSpec, load_benchmarks
 from aipep_core.user_dirs import cache_dir
 from frameworks import get_framework
@@ -30,7 +31,6 @@ from harness.program_versions import program_versions
 from harness.reporters.base import Reporter
 from harness.reporters.undelivered import Undelivered
 from harness.reporting import build_reporters
-from harness.result import RunResult
 from harness.round_budget import check_round_budgets
 from harness.run_meta import build_meta
 from harness.single_run import run_single

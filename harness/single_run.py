@@ -6,10 +6,10 @@ import time
 from typing import Any
 
 from aipep_core.job import Arm
+from aipep_core.result_record import FAILURE, MetricResult, RunResult
 from frameworks.samples import MetricSamples
 from harness.arm import ArmRunFailure, ArmRunner, process_logs
 from harness.output_problems import OutputProblems
-from harness.result import FAILURE, MetricResult, RunResult
 from harness.stats.summary import summarize
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.result import RunResult
-from repo_driver import verdicts
+from aipep_core.result_record import RunResult
+from aipep_core.verdict import Verdict
 from repo_driver.progress import name, say
 from repo_driver.state.driver_state import DriverState
 
@@ -24,10 +24,10 @@ def summary(results: list[RunResult]) -> str:
             continue
         for key, metric in result.data.items():
             comparison = metric.comparison
-            if comparison and (key.startswith("NET") or comparison.get("verdict") == verdicts.REGRESSION):
-                estimate = comparison.get("estimate_pct")
+            if comparison and (key.startswith("NET") or comparison.verdict is Verdict.REGRESSION):
+                estimate = comparison.estimate_pct
                 change = "unmeasurable" if estimate is None else f"{estimate:+.1f}%"
-                parts.append(f"{key} {change} {comparison['verdict']}")
+                parts.append(f"{key} {change} {comparison.verdict.value}")
         if not any(metric.comparison for metric in result.data.values()):
             net = result.data.get("NET latency")
             parts.append(f"NET p50 {net.summary['p50']:.1f} {net.unit}" if net else "no NET")

@@ -8,7 +8,7 @@ commit's state are written in one transaction.
 from __future__ import annotations
 
 from aipep_core.job import RunType
-from harness.result import RunResult
+from aipep_core.result_record import RunResult
 from repo_driver import bisect, verdicts
 from repo_driver.announcements import announce_confirmed
 from repo_driver.building import Building

@@ -36,8 +36,8 @@ def levels(state: DriverState, platform: str) -> dict[MetricName, list[tuple[str
             points = known.setdefault(metric_name, {})
             if control_hash is None:
                 points[commit_hash] = 0.0
-            elif control_hash in points and metric.comparison and metric.comparison.get("estimate_pct") is not None:
-                step = math.log1p(metric.comparison["estimate_pct"] / 100.0)
+            elif control_hash in points and metric.comparison and metric.comparison.estimate_pct is not None:
+                step = math.log1p(metric.comparison.estimate_pct / 100.0)
                 if (commit_hash, label(metric_name)) in reported:
                     step = 0.0
                 points[commit_hash] = points[control_hash] + step

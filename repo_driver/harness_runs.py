@@ -16,8 +16,8 @@ from pathlib import Path
 
 from aipep_core.job import Arm, Arms, Job, RunStopped, RunType
 from aipep_core.names import CONTROL, TREATMENT
+from aipep_core.result_record import RunResult
 from harness.job_runner import run_job
-from harness.result import RunResult
 from platforms.registry import platform_class
 from repo_driver.git_follower import CommitInfo
 from repo_driver.stopping import Stopped

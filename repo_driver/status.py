@@ -14,6 +14,7 @@ from typing import TextIO
 
 from aipep_core.errors import UserError
 from aipep_core.user_dirs import data_dir
+from aipep_core.verdict import Verdict
 from harness.store.result_store import ResultStore
 
 QUEUE_STATES = ("queued", "building", "built", "benchmarking")
@@ -58,8 +59,8 @@ def print_status(db, last: int, out: TextIO) -> None:
     for run_id, commit_hash, control_hash, role, platform, ok in rows:
         flagged = db.execute(
             "SELECT key, estimate_pct, verdict FROM comparisons WHERE run = ?"
-            " AND (key LIKE 'NET %' OR verdict = 'regression') ORDER BY key",
-            [run_id],
+            " AND (key LIKE 'NET %' OR verdict = ?) ORDER BY key",
+            [run_id, Verdict.REGRESSION.value],
         ).fetchall()
         verdict_text = "; ".join(f"{key} {pct:+.1f}% {verdict}" for key, pct, verdict in flagged) if ok else "FAILED"
         versus = f"vs {control_hash[:10]}" if control_hash else "alone"

@@ -6,10 +6,8 @@ spec may hold several tests and each compares every operator.
 
 from __future__ import annotations
 
+from aipep_core.result_record import RunResult
 from aipep_core.verdict import Verdict
-from harness.result import RunResult
-
-REGRESSION = Verdict.REGRESSION.value
 
 MetricName = tuple[str, str]  # (test identifier, metric key)
 
@@ -25,19 +23,19 @@ def regressed(results: list[RunResult]) -> dict[MetricName, float]:
         if not result.ok:
             continue
         for key, metric in result.data.items():
-            comparison = metric.comparison or {}
-            if comparison.get("verdict") == REGRESSION:
-                found[(result.meta.get("identifier", ""), key)] = float(comparison.get("estimate_pct", 0.0))
+            comparison = metric.comparison
+            if comparison is not None and comparison.verdict is Verdict.REGRESSION:
+                found[(result.meta.get("identifier", ""), key)] = float(comparison.estimate_pct or 0.0)
     return found
 
 
 def estimates(results: list[RunResult]) -> dict[MetricName, float]:
     return {
-        (result.meta.get("identifier", ""), key): float(metric.comparison["estimate_pct"])
+        (result.meta.get("identifier", ""), key): float(metric.comparison.estimate_pct)
         for result in results
         if result.ok
         for key, metric in result.data.items()
-        if metric.comparison and metric.comparison.get("estimate_pct") is not None
+        if metric.comparison and metric.comparison.estimate_pct is not None
     }
 
 
@@ -54,7 +52,7 @@ def has_regression(results: list[RunResult], names: list[MetricName]) -> bool | 
         for result in results
         if result.ok
         for key, metric in result.data.items()
-        if (metric.comparison or {}).get("verdict") in (Verdict.NO_CHANGE.value, Verdict.IMPROVEMENT.value)
+        if metric.comparison is not None and metric.comparison.verdict in (Verdict.NO_CHANGE, Verdict.IMPROVEMENT)
     }
     return False if all(name in settled for name in names) else None
 

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, request
 
+from aipep_core.result_record import RunResult
 from server.http_json import JSON, json_error, json_list_response, json_response, too_many_requests
 from server.ingest import is_stored, store_record
 from server.open_regressions import open_regressions
@@ -54,6 +55,7 @@ def post_result() -> Response:
     except InvalidRecord as error:
         return json_error(error.status, str(error))
     document["id"] = document["id"].lower()
+    record = RunResult.from_json(document)
     engine = current_state().engine
     if is_stored(engine, document["id"]):
         return json_response({"id": document["id"], "created": False}, 200)
@@ -65,7 +67,7 @@ def post_result() -> Response:
             quota = current_state().limits.samples_per_token_hour
             reason = f"token over its quota of {quota} samples per hour (aipep-server --samples_per_token_hour)"
             return too_many_requests(f"{reason}; this record holds {cost}", wait)
-    created = store_record(engine, document)
+    created = store_record(engine, record, document)
     if created:
         current_guards().regressions.invalidate()
     elif samples is not None:

@@ -12,7 +12,9 @@ from dataclasses import asdict
 
 from flask import Blueprint, Response, abort, render_template, request, send_file, url_for
 
-from server import number_format
+from aipep_core import number_format
+from aipep_core.result_record import RunResult
+from aipep_core.verdict import Verdict
 from server.comparison_table import comparison_rows
 from server.open_regressions import open_regressions
 from server.plotly_asset import plotly_js_path
@@ -23,8 +25,21 @@ from server.server_state import current_guards, current_state
 
 dashboard = Blueprint("dashboard", __name__)
 
-for _name in ("percent_change", "interval", "measured", "probability", "short_commit"):
-    dashboard.add_app_template_filter(getattr(number_format, _name), _name)
+
+def short_commit(commit: str | None) -> str:
+    return number_format.MISSING if not commit else commit[:10]
+
+
+# Template filter name -> how it writes a figure; the screen table writes figures the same way.
+FILTERS = {
+    "percent_change": number_format.percent_change,
+    "interval": number_format.percent_interval,
+    "measured": number_format.measurement,
+    "probability": number_format.probability,
+    "short_commit": short_commit,
+}
+for _name, _filter in FILTERS.items():
+    dashboard.add_app_template_filter(_filter, _name)
 
 
 @dashboard.get("/")
@@ -42,7 +57,7 @@ def index() -> str:
         selection=selection,
         choices=filter_choices(engine, selection),
         points=points,
-        regressions=[point for point in points if point["verdict"] == "regression"],
+        regressions=[point for point in points if point["verdict"] is Verdict.REGRESSION],
     )
 
 
@@ -52,10 +67,8 @@ def comparison(result_id: str) -> str:
     document = find_document(engine, result_id.lower())
     if document is None:
         abort(404, f"no result with id {result_id}")
-    record = json.loads(document)
-    return render_template(
-        "comparison.html", record=record, meta=record["meta"], rows=comparison_rows(engine, result_id)
-    )
+    record = RunResult.from_json(json.loads(document))
+    return render_template("comparison.html", record=record, meta=record.meta, rows=comparison_rows(engine, result_id))
 
 
 @dashboard.get("/regressions")

@@ -14,14 +14,15 @@ import time
 from sqlalchemy import Engine, Insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from aipep_core.result_record import RunResult
 from server.record_rows import record_rows
 from server.sample_insert import insert_samples
 from server.schema import metrics, results
 
 
-def store_record(engine: Engine, document: dict) -> bool:
-    """Store a validated record; False when a record with its id was already stored (the first copy stays)."""
-    rows = record_rows(document, received_at=time.time())
+def store_record(engine: Engine, record: RunResult, document: dict) -> bool:
+    """Store a validated record (`document` as sent, `record` as read); False when its id was stored already."""
+    rows = record_rows(record, document, received_at=time.time())
     with engine.begin() as connection:
         inserted = connection.execute(_insert_unless_present(engine).values(**rows.result).returning(results.c.id))
         if inserted.first() is None:

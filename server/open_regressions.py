@@ -14,9 +14,10 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from aipep_core.verdict import Verdict
 from server.result_order import newest_first
 from server.schema import metrics, results
-from server.series_query import COMPARISON_COLUMNS
+from server.series_query import COMPARISON_COLUMNS, with_verdict
 
 GROUP = (results.c.model, results.c.identifier, results.c.platform, results.c.device, metrics.c.key)
 
@@ -46,8 +47,8 @@ def open_regressions(engine: Engine) -> list[dict[str, Any]]:
     )
     statement = (
         select(*(column for column in ranked.c if column.name != "newest"))
-        .where(ranked.c.newest == 1, ranked.c.verdict == "regression")
+        .where(ranked.c.newest == 1, ranked.c.verdict == Verdict.REGRESSION.value)
         .order_by(ranked.c.estimate_pct.desc().nulls_last(), ranked.c.result_id)
     )
     with engine.connect() as connection:
-        return [dict(row._mapping) for row in connection.execute(statement)]
+        return [with_verdict(row._mapping) for row in connection.execute(statement)]

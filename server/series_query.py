@@ -7,11 +7,13 @@ device draws every device's results together, each point naming its device.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, select
 
+from aipep_core.verdict import Verdict
 from server.result_order import oldest_first
 from server.schema import metrics, results
 
@@ -67,4 +69,10 @@ def series_points(engine: Engine, query: SeriesQuery) -> list[dict[str, Any]]:
     if query.device is not None:
         statement = statement.where(results.c.device == query.device)
     with engine.connect() as connection:
-        return [dict(row._mapping) for row in connection.execute(statement)]
+        return [with_verdict(row._mapping) for row in connection.execute(statement)]
+
+
+def with_verdict(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row with its verdict column read as the Verdict it stores (None for a result without a comparison)."""
+    verdict = row["verdict"]
+    return {**row, "verdict": None if verdict is None else Verdict(verdict)}

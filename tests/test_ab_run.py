@@ -41,7 +41,7 @@ def microkernel_test(**overrides):
 
 
 def verdicts(result):
-    return {key: metric.comparison["verdict"] for key, metric in result.data.items() if metric.comparison}
+    return {key: metric.comparison.verdict for key, metric in result.data.items() if metric.comparison}
 
 
 def run(host, test, treatment, control, **kwargs):
@@ -59,11 +59,11 @@ def test_large_slowdown_is_flagged_on_the_right_operator_and_net(host, build_mic
     assert result.ok
     assert found["Conv latency"] == "regression"
     assert found["NET latency"] == "regression"
-    assert result.data["Conv latency"].comparison["estimate_pct"] > 20
+    assert result.data["Conv latency"].comparison.estimate_pct > 20
     for key in ("Relu latency", "MaxPool latency", "MatMul latency", "Softmax latency"):
         assert found[key] != "regression", key
-    assert result.data["Conv latency"].comparison["q_value"] is not None
-    assert result.data["NET latency"].comparison["q_value"] is None
+    assert result.data["Conv latency"].comparison.q_value is not None
+    assert result.data["NET latency"].comparison.q_value is None
 
 
 def test_a_a_run_flags_nothing(host, build_microkernel):

@@ -44,7 +44,7 @@ def test_a_large_slowdown_is_flagged_on_an_android_device(android, build_microke
     control = Arm("control", str(build_microkernel()), "old")
     result = run_ab(runner, treatment, control, {}, progress=None)
     assert result.ok, result.failure
-    verdicts = {key: metric.comparison["verdict"] for key, metric in result.data.items() if metric.comparison}
+    verdicts = {key: metric.comparison.verdict for key, metric in result.data.items() if metric.comparison}
     assert verdicts["Conv latency"] == "regression"
     assert verdicts["NET latency"] == "regression"
     assert all(program.startswith("/data/local/tmp/aipep/files/") for program in runner._programs.values())

@@ -68,7 +68,7 @@ def test_ab_regression_exits_3_with_fail_on_regression(tmp_path, build_microkern
     with ResultStore(tmp_path / "aipep.db") as store:
         (stored,) = store.find_runs(model="microkernel")
     assert stored.meta["control_commit"] == "old"
-    assert stored.data["Conv latency"].comparison["verdict"] == "regression"
+    assert stored.data["Conv latency"].comparison.verdict == "regression"
 
 
 def test_invalid_spec_is_one_line_and_status_2(tmp_path, capsys):

@@ -277,7 +277,7 @@ def test_an_ab_of_two_virtualenvs_records_what_each_interpreter_imports(tmp_path
     for name in ("program_versions", "control_program_versions"):
         assert result.meta[name]["onnxruntime"] == ort.__version__
         assert result.meta[name]["numpy"] == np.__version__
-    assert result.data["NET latency"].comparison["rounds"] == 8
+    assert result.data["NET latency"].comparison.rounds == 8
     assert result.logs["round0_treatment.command"].startswith(f"{other} ")
     assert result.logs["round0_control.command"].startswith(f"{sys.executable} ")
 

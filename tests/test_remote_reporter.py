@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from aipep_core.result_record import MetricResult, RunResult
 from harness.cli import main
 from harness.reporters.outbox import Outbox, default_outbox_dir
 from harness.reporters.remote import RemoteReporter, remote_reporter
 from harness.reporters.results_server import ResultsServer, RetryPolicy, Timeouts
 from harness.reporters.undelivered import Undelivered
-from harness.result import MetricResult, RunResult
 from harness.store.result_store import ResultStore
 
 REPO = Path(__file__).resolve().parent.parent

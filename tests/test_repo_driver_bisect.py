@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from harness.result import MetricResult, RunResult
+from aipep_core.result_record import MetricComparison, MetricResult, RunResult
+from aipep_core.verdict import Verdict
 from harness.store.result_store import ResultStore
 from repo_driver import bisect, verdicts
 from repo_driver.creep import detect_creep, levels
@@ -59,7 +60,7 @@ def test_a_restart_replays_the_same_steps_to_the_same_interval():
 
 def _result(commit: str, conv_pct: float | None) -> RunResult:
     """A stored run with only what the creep history reads; no estimate for a baseline run."""
-    comparison = None if conv_pct is None else {"estimate_pct": conv_pct, "verdict": "no_change"}
+    comparison = None if conv_pct is None else MetricComparison(verdict=Verdict.NO_CHANGE, estimate_pct=conv_pct)
     metric = MetricResult("Conv", "latency", "us", [1.0], {"p50": 1.0}, 1, comparison=comparison)
     return RunResult(meta={"identifier": "t", "commit": commit}, data={"Conv latency": metric})
 
@@ -97,7 +98,7 @@ def test_small_steps_that_add_up_raise_one_creep_alert(tmp_path):
 
 def _step(verdict: str, conv_pct: float) -> list[RunResult]:
     result = _result("c", conv_pct)
-    result.data["Conv latency"].comparison["verdict"] = verdict
+    result.data["Conv latency"].comparison.verdict = Verdict(verdict)
     return [result]
 
 

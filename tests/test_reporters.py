@@ -10,6 +10,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from aipep_core.result_record import FAILURE, MetricComparison, MetricResult, RunResult
+from aipep_core.verdict import Verdict
 from harness.reporters.ab_table import ab_table
 from harness.reporters.local import LocalReporter
 from harness.reporters.result_title import result_title
@@ -17,11 +19,12 @@ from harness.reporters.screen import ScreenReporter
 from harness.reporters.simple_local import SimpleLocalReporter
 from harness.reporters.simple_screen import SimpleScreenReporter
 from harness.reporters.sqlite import SqliteReporter
-from harness.result import FAILURE, MetricResult, RunResult
 from harness.store.result_store import ResultStore
 
 
-def metric(type_: str, p50: float, comparison: dict | None = None, metric_name: str = "latency") -> MetricResult:
+def metric(
+    type_: str, p50: float, comparison: MetricComparison | None = None, metric_name: str = "latency"
+) -> MetricResult:
     return MetricResult(
         type=type_,
         metric=metric_name,
@@ -46,16 +49,16 @@ def single_result() -> RunResult:
     )
 
 
-def compared(verdict: str, estimate: float) -> dict:
-    return {
-        "estimate_pct": estimate,
-        "ci_low_pct": estimate - 1.0,
-        "ci_high_pct": math.inf,
-        "p_value": 0.01,
-        "q_value": 0.03,
-        "rounds": 8,
-        "verdict": verdict,
-    }
+def compared(verdict: str, estimate: float) -> MetricComparison:
+    return MetricComparison(
+        estimate_pct=estimate,
+        ci_low_pct=estimate - 1.0,
+        ci_high_pct=math.inf,
+        p_value=0.01,
+        q_value=0.03,
+        rounds=8,
+        verdict=Verdict(verdict),
+    )
 
 
 def ab_result() -> RunResult:

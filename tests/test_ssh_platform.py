@@ -185,7 +185,7 @@ def test_a_large_slowdown_is_flagged_on_an_ssh_board(board, build_microkernel, t
     control = Arm("control", str(build_microkernel()), "old")
     result = run_ab(runner, treatment, control, {}, progress=None)
     assert result.ok, result.failure
-    verdicts = {key: metric.comparison["verdict"] for key, metric in result.data.items() if metric.comparison}
+    verdicts = {key: metric.comparison.verdict for key, metric in result.data.items() if metric.comparison}
     assert verdicts["Conv latency"] == "regression", result.data["Conv latency"].comparison
     assert verdicts["NET latency"] == "regression", result.data["NET latency"].comparison
     assert verdicts["Relu latency"] != "regression"

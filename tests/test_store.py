@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from aipep_core.errors import UserError
-from harness.result import FAILURE, MetricResult, RunResult
+from aipep_core.result_record import FAILURE, MetricComparison, MetricResult, RunResult
+from aipep_core.verdict import Verdict
 from harness.store.result_store import ResultStore, RunNotFound
 from harness.store.schema import SCHEMA_VERSION
 
@@ -65,15 +66,15 @@ def ab_result() -> RunResult:
         control_summary=summary(control),
         control_round_values=[9.625, 9.75, 9.75],
         diff_summary={"p50": 0.75, "mean": 0.8125},
-        comparison={
-            "estimate_pct": 8.1,
-            "ci_low_pct": 4.2,
-            "ci_high_pct": math.inf,
-            "p_value": 0.0625,
-            "q_value": None,
-            "rounds": 3,
-            "verdict": "inconclusive",
-        },
+        comparison=MetricComparison(
+            estimate_pct=8.1,
+            ci_low_pct=4.2,
+            ci_high_pct=math.inf,
+            p_value=0.0625,
+            q_value=None,
+            rounds=3,
+            verdict=Verdict.INCONCLUSIVE,
+        ),
     )
     relu = MetricResult(
         "Relu",
@@ -85,15 +86,15 @@ def ab_result() -> RunResult:
         round_values=[],
         control_values=[0.25, 0.25],
         control_round_values=[],
-        comparison={
-            "estimate_pct": -1.5,
-            "ci_low_pct": -3.0,
-            "ci_high_pct": 0.5,
-            "p_value": 0.5,
-            "q_value": 0.75,
-            "rounds": 3,
-            "verdict": "no_change",
-        },
+        comparison=MetricComparison(
+            estimate_pct=-1.5,
+            ci_low_pct=-3.0,
+            ci_high_pct=0.5,
+            p_value=0.5,
+            q_value=0.75,
+            rounds=3,
+            verdict=Verdict.NO_CHANGE,
+        ),
     )
     error = MetricResult(
         "output",
@@ -102,7 +103,7 @@ def ab_result() -> RunResult:
         [0.125],
         {"p50": 0.125},
         1,
-        comparison={"verdict": "regression", "tolerance": 0.01, "rounds": 1},
+        comparison=MetricComparison(verdict=Verdict.REGRESSION, tolerance=0.01, rounds=1),
     )
     missing_in_control = MetricResult("Gemm", "latency", "ms", [2.0], {"p50": 2.0}, 1)
     result = single_result(control_commit="c0", control_commit_time=1_699_999_000, run_type="verify")
@@ -139,7 +140,7 @@ def test_ab_result_with_comparisons_reads_back_exactly(store, tmp_path):
     assert loaded.to_json() == result.to_json()
     assert loaded.data["Relu latency"].round_values == []
     assert loaded.data["Gemm latency"].control_values is None
-    assert loaded.data["NET latency"].comparison["ci_high_pct"] == math.inf
+    assert loaded.data["NET latency"].comparison.ci_high_pct == math.inf
     with sqlite3.connect(tmp_path / "results.db") as connection:
         verdicts = dict(connection.execute("SELECT key, verdict FROM verdicts WHERE run = ?", [result.id]))
         q_value = connection.execute("SELECT q_value FROM comparisons WHERE key = 'Relu latency'").fetchone()[0]

@@ -6,12 +6,12 @@ from rich.table import Table
 from rich.text import Text
 
 from aipep_core.names import NET
-from aipep_core.verdict import VERDICT_ORDER
+from aipep_core.number_format import MISSING, interval, percent, probability
+from aipep_core.result_record import MetricComparison, MetricResult, RunResult
+from aipep_core.verdict import VERDICT_ORDER, Verdict
 from harness.reporters.name_columns import add_name_columns, name_cells
-from harness.reporters.number_format import MISSING, interval, percent, probability
-from harness.result import MetricResult, RunResult
 
-VERDICT_STYLE = {"regression": "red", "improvement": "green"}
+VERDICT_STYLE = {Verdict.REGRESSION: "red", Verdict.IMPROVEMENT: "green"}
 NOT_COMPARED = "not compared"
 
 
@@ -28,18 +28,14 @@ def ab_table(result: RunResult, title: str) -> Table:
         table.add_column(name, justify="right", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
     for metric in ordered_comparisons(result):
-        comparison = metric.comparison or {}
-        verdict = comparison.get("verdict", NOT_COMPARED)
-        rounds = comparison.get("rounds")
+        comparison = metric.comparison
+        cells = _comparison_cells(metric, comparison) if comparison else [MISSING] * 4 + [NOT_COMPARED]
         table.add_row(
             *name_cells(metric, with_op),
             Text(metric.metric),
-            percent(comparison.get("estimate_pct")),
-            interval(comparison.get("ci_low_pct"), comparison.get("ci_high_pct")),
-            probability(_p_or_q(metric, comparison)),
-            str(rounds) if rounds is not None else MISSING,
-            Text(verdict),
-            style=VERDICT_STYLE.get(verdict),
+            *cells[:4],
+            Text(cells[4]),
+            style=VERDICT_STYLE.get(comparison.verdict) if comparison else None,
         )
     return table
 
@@ -52,17 +48,27 @@ def ordered_comparisons(result: RunResult) -> list[MetricResult]:
     """
 
     def rank(metric: MetricResult) -> tuple[int, float, str]:
-        comparison = metric.comparison or {}
-        verdict = comparison.get("verdict")
-        group = VERDICT_ORDER.index(verdict) if verdict in VERDICT_ORDER else len(VERDICT_ORDER)
-        estimate = comparison.get("estimate_pct")
-        size = abs(estimate) if isinstance(estimate, int | float) and estimate == estimate else -1.0
-        return group, -size, metric.key
+        comparison = metric.comparison
+        if comparison is None:
+            return len(VERDICT_ORDER), 1.0, metric.key
+        estimate = comparison.estimate_pct
+        size = abs(estimate) if estimate is not None and estimate == estimate else -1.0
+        return VERDICT_ORDER.index(comparison.verdict), -size, metric.key
 
     return sorted(result.data.values(), key=rank)
 
 
-def _p_or_q(metric: MetricResult, comparison: dict) -> float | None:
-    if metric.type != NET and comparison.get("q_value") is not None:
-        return comparison["q_value"]
-    return comparison.get("p_value")
+def _comparison_cells(metric: MetricResult, comparison: MetricComparison) -> list[str]:
+    return [
+        percent(comparison.estimate_pct),
+        interval(comparison.ci_low_pct, comparison.ci_high_pct),
+        probability(_p_or_q(metric, comparison)),
+        str(comparison.rounds) if comparison.rounds is not None else MISSING,
+        comparison.verdict.value,
+    ]
+
+
+def _p_or_q(metric: MetricResult, comparison: MetricComparison) -> float | None:
+    if metric.type != NET and comparison.q_value is not None:
+        return comparison.q_value
+    return comparison.p_value

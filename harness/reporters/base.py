@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.result import RunResult
+from aipep_core.result_record import RunResult
 
 
 class Reporter:

@@ -9,34 +9,17 @@ every other character is left alone, and a result without such text is passed on
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
-from harness.result import RunResult
+from aipep_core.result_record import RunResult
 
 
 def encodable_result(result: RunResult) -> RunResult:
-    if _encodable(_texts(result)):
+    """The result itself when all its text can be written; else a copy read back from the escaped record."""
+    document = result.to_json()
+    if _encodable([document, result.logs]):
         return result
-    return dataclasses.replace(
-        result,
-        id=_escaped(result.id),
-        status=_escaped(result.status),
-        failure=_escaped(result.failure),
-        meta=_escaped(result.meta),
-        logs=_escaped(result.logs),
-        data={
-            _escaped(key): dataclasses.replace(
-                metric, **{field.name: _escaped(getattr(metric, field.name)) for field in dataclasses.fields(metric)}
-            )
-            for key, metric in result.data.items()
-        },
-    )
-
-
-def _texts(result: RunResult) -> list[Any]:
-    metrics = [[getattr(metric, field.name) for field in dataclasses.fields(metric)] for metric in result.data.values()]
-    return [result.id, result.status, result.failure, result.meta, result.logs, list(result.data), metrics]
+    return RunResult.from_json(_escaped(document), logs=_escaped(result.logs))
 
 
 def encodable_text(text: str) -> str:

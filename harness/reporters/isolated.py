@@ -12,10 +12,10 @@ from __future__ import annotations
 import sqlite3
 import sys
 
+from aipep_core.result_record import RunResult
 from harness.reporters.base import Reporter
 from harness.reporters.encodable_text import encodable_result
 from harness.reporters.undelivered import NotWritten, Undelivered
-from harness.result import RunResult
 from harness.store.connection import StoreUnwritable
 
 WRITE_FAILURES = (OSError, sqlite3.Error, UnicodeError, StoreUnwritable)

@@ -13,10 +13,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from aipep_core.result_record import RunResult
 from aipep_core.strict_json import strict_json
 from harness.reporters.base import Reporter
 from harness.reporters.path_names import path_component
-from harness.result import RunResult
 
 RESULT_FILE = "result.json"
 LOGS_DIR = "logs"

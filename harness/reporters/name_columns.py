@@ -10,7 +10,7 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
-from harness.result import MetricResult, RunResult
+from aipep_core.result_record import MetricResult, RunResult
 
 
 def add_name_columns(table: Table, result: RunResult) -> bool:

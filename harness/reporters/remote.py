@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from aipep_core.errors import UserError
+from aipep_core.result_record import RunResult
 from aipep_core.strict_json import strict_json
 from harness.reporters.base import Reporter
 from harness.reporters.outbox import CorruptEntry, Entry, Failures, Outbox, default_outbox_dir
@@ -38,7 +39,6 @@ from harness.reporters.results_server import (
     check_token,
 )
 from harness.reporters.undelivered import Undelivered
-from harness.result import RunResult
 from harness.store.result_store import normal_run_id
 
 # mkdir errors that say the path itself is wrong, not the disk it is on.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from harness.result import RunResult
+from aipep_core.result_record import RunResult
 
 _FULL_HASH = re.compile(r"[0-9a-f]{40}")
 

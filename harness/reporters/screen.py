@@ -8,11 +8,11 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
+from aipep_core.result_record import RunResult
 from harness.reporters.ab_table import ab_table
 from harness.reporters.base import Reporter
 from harness.reporters.result_title import result_title
 from harness.reporters.single_table import single_table
-from harness.result import RunResult
 
 # Wide enough for an A/B row with a long fused node name; used where no terminal sets a width.
 UNBOUNDED_WIDTH = 160

@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from aipep_core.result_record import RunResult
 from aipep_core.strict_json import strict_json
 from harness.reporters.base import Reporter
-from harness.result import RunResult
 
 
 class SimpleScreenReporter(Reporter):

@@ -6,9 +6,9 @@ from rich.table import Table
 from rich.text import Text
 
 from aipep_core.names import NET
+from aipep_core.number_format import MISSING, measurement, percent
+from aipep_core.result_record import MetricResult, RunResult
 from harness.reporters.name_columns import add_name_columns, name_cells
-from harness.reporters.number_format import MISSING, measurement, percent
-from harness.result import MetricResult, RunResult
 
 NET_LATENCY = "NET latency"
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from aipep_core.errors import UserError
+from aipep_core.result_record import RunResult
 from harness.reporters.base import Reporter
-from harness.result import RunResult
 from harness.store.connection import StoreUnwritable
 from harness.store.result_store import ResultStore
 

@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from aipep_core.result_record import RunResult
 from harness.reporters.encodable_text import encodable_result
-from harness.result import RunResult
 from harness.store import run_rows
 from harness.store.connection import StoreUnwritable, is_disk_trouble, open_database
 from harness.store.schema import ensure_schema

@@ -3,7 +3,9 @@
 The mapping must be exact both ways: a stored run reads back with the same to_json(),
 which is what lets the results server and later analyses trust the database instead
 of the files. Which optional series a metric had is kept as a count that is NULL when
-the series was absent, so an empty list and a missing one stay different.
+the series was absent, so an empty list and a missing one stay different. Rows are read
+back by assembling the record's JSON form and reading it with RunResult.from_json, the
+one reader every part uses, so runs stored before records had versions read the same way.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import math
 from typing import Any
 
 from aipep_core.names import CONTROL, TREATMENT
-from harness.result import MetricResult, RunResult
+from aipep_core.result_record import SCHEMA_VERSION, MetricComparison, RunResult
 from platforms.bounded_output import bound_text
 
 ITERATION = "iteration"
@@ -87,8 +89,8 @@ def comparison_rows(result: RunResult) -> list[dict[str, Any]]:
         {
             "run": result.id,
             "key": key,
-            **{column: metric.comparison.get(column) for column in COMPARISON_COLUMNS},
-            "document": json.dumps(metric.comparison),
+            **_comparison_columns(metric.comparison),
+            "document": json.dumps(metric.comparison.to_json()),
         }
         for key, metric in result.data.items()
         if metric.comparison is not None
@@ -114,31 +116,36 @@ def result_from_rows(
     data = {}
     for row in sorted(metrics, key=lambda row: row["position"]):
         key = row["key"]
-        lists = {
-            name: series.get((key, arm, kind), []) if row[f"{name}_count"] is not None else None
-            for name, (arm, kind) in SERIES.items()
+        data[key] = {
+            "type": row["type"],
+            "metric": row["metric"],
+            "unit": row["unit"],
+            "summary": json.loads(row["summary"]),
+            "num_runs": row["num_runs"],
+            "from_tool_summary": bool(row["from_tool_summary"]),
+            "op_type": row["op_type"],
+            "control_summary": _loads_or_none(row["control_summary"]),
+            "diff_summary": _loads_or_none(row["diff_summary"]),
+            "comparison": _loads_or_none(comparisons.get(key)),
+            **{
+                name: series.get((key, arm, kind), []) if row[f"{name}_count"] is not None else None
+                for name, (arm, kind) in SERIES.items()
+            },
         }
-        data[key] = MetricResult(
-            type=row["type"],
-            metric=row["metric"],
-            unit=row["unit"],
-            summary=json.loads(row["summary"]),
-            num_runs=row["num_runs"],
-            from_tool_summary=bool(row["from_tool_summary"]),
-            op_type=row["op_type"],
-            control_summary=_loads_or_none(row["control_summary"]),
-            diff_summary=_loads_or_none(row["diff_summary"]),
-            comparison=json.loads(comparisons[key]) if key in comparisons else None,
-            **lists,
-        )
-    return RunResult(
-        id=run["id"],
-        status=run["status"],
-        failure=run["failure"],
-        meta=json.loads(run["meta"]),
-        data=data,
-        logs=logs,
-    )
+    record = {
+        "schema_version": SCHEMA_VERSION,
+        "id": run["id"],
+        "status": run["status"],
+        "failure": run["failure"],
+        "meta": json.loads(run["meta"]),
+        "data": data,
+    }
+    return RunResult.from_json(record, logs)
+
+
+def _comparison_columns(comparison: MetricComparison) -> dict[str, Any]:
+    columns = {column: getattr(comparison, column) for column in COMPARISON_COLUMNS}
+    return columns | {"verdict": comparison.verdict.value}
 
 
 def _json_or_none(value: Any) -> str | None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from harness.result import RunResult
+from aipep_core.result_record import RunResult
 from harness.store.result_store import ResultStore
 from harness.store.transaction import write_transaction
 from repo_driver.state.queue import MAIN

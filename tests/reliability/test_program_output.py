@@ -15,9 +15,10 @@ from pathlib import Path
 import psutil
 import pytest
 
+from aipep_core.result_record import RunResult
+from aipep_core.verdict import Verdict
 from frameworks.observer_lines import parse_observer_output
 from harness.cli import main
-from harness.result import RunResult
 from harness.store.result_store import ResultStore
 from platforms.bounded_output import MEASUREMENT_PREFIXES, BoundedCapture
 from platforms.process_tracking import TrackedRun
@@ -68,13 +69,13 @@ def test_an_operator_timed_at_zero_is_inconclusive_and_the_ab_result_is_stored(t
     (stored,) = stored_runs(tmp_path)
     assert stored.ok
     reshape = stored.data["Reshape latency"].comparison
-    assert reshape["verdict"] == "inconclusive"
-    assert reshape["estimate_pct"] is None and reshape["p_value"] is None
-    assert "below the timer's resolution" in reshape["note"]
+    assert reshape.verdict is Verdict.INCONCLUSIVE
+    assert reshape.estimate_pct is None and reshape.p_value is None
+    assert "below the timer's resolution" in reshape.note
     for key in ("NET latency", "Conv latency"):
         comparison = stored.data[key].comparison
-        assert comparison["estimate_pct"] is not None and comparison["rounds"] == 6, key
-        assert "note" not in comparison
+        assert comparison.estimate_pct is not None and comparison.rounds == 6, key
+        assert comparison.note is None
 
 
 BAD_VALUES = """
@@ -128,6 +129,7 @@ measure(1.0)
 MEASURED_HARNESS = """
 import json, pathlib, sys
 from harness.cli import main
+from aipep_core.result_record import RunResult
 status = main(sys.argv[1:])
 lines = pathlib.Path("/proc/self/status").read_text().splitlines()
 peak_kib = next(int(line.split()[1]) for line in lines if line.startswith("VmHWM:"))

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aipep_core.result_record import MetricComparison, MetricResult, RunResult
 from aipep_core.strict_json import strict_json
-from harness.result import MetricResult, RunResult
 from harness.stats.comparison import compare_test
 from harness.stats.summary import diff_summary, round_statistic, summarize
 
@@ -89,7 +89,7 @@ def _record(history: History, index: int, rng: np.random.Generator) -> dict:
             control_summary=control_summary,
             control_round_values=per_round["control"][key],
             diff_summary=diff_summary(summary, control_summary),
-            comparison=comparisons[key].as_dict(),
+            comparison=MetricComparison.from_json(comparisons[key].as_dict()),
         )
     commit = history.commit(index)
     result = RunResult(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from harness.result import MetricResult, RunResult
+from aipep_core.result_record import MetricResult, RunResult
 from harness.store.result_store import ResultStore
 from tests.line_deadline import readline_within
 from tests.server.sample_history import History, history_records, record_text

@@ -16,12 +16,12 @@ from collections import Counter
 
 import requests
 
+from aipep_core.result_record import MetricResult, RunResult
 from harness.reporters.outbox import Outbox
 from harness.reporters.quarantine_policy import QuarantinePolicy
 from harness.reporters.remote import remote_reporter
 from harness.reporters.results_server import RetryPolicy
 from harness.reporters.undelivered import Undelivered
-from harness.result import MetricResult, RunResult
 
 TIMEOUT = 60
 
