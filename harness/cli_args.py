@@ -161,7 +161,7 @@ def job_from_flags(flags: argparse.Namespace) -> Job:
             name=flags.platform,
             devices=tuple(split_list(flags.devices)),
             excluded_devices=tuple(split_list(flags.excluded_devices)),
-            options=given_options(flags),
+            options=given_options(vars(flags)),
         ),
         settings=RunSettings(
             regression_threshold=flags.regression_threshold,

@@ -40,7 +40,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         raise UserError(
             f"-p/--platform: unknown platform {args.platform!r}, expected one of {', '.join(available_platforms())}"
         )
-    args.options = check_platform_options(args.platform, given_options(args))
+    args.options = check_platform_options(args.platform, given_options(vars(args)))
     return args
 
 

@@ -7,7 +7,7 @@ option needs no change to any parser.
 
 from __future__ import annotations
 
-import argparse
+from collections.abc import Mapping
 from typing import Any
 
 from platforms.registry import declared_options
@@ -32,9 +32,9 @@ def add_option_flags(parser: Any) -> None:
             )
 
 
-def given_options(namespace: argparse.Namespace) -> dict[str, Any]:
-    """The platform options the command line gave, by name."""
-    return {name: getattr(namespace, name) for name in declared_options() if getattr(namespace, name) is not None}
+def given_options(flag_values: Mapping[str, Any]) -> dict[str, Any]:
+    """The platform options among a command line's parsed values (`vars(namespace)`), by name."""
+    return {name: flag_values[name] for name in declared_options() if flag_values.get(name) is not None}
 
 
 def _comma_list(text: str) -> list[str]:
