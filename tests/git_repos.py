@@ -127,11 +127,7 @@ def wait_for_line(process: DriverProcess, needle: str, seen: list[str], timeout:
     if it exits first or prints no such line within `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
-        try:
-            line = process.lines.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
-            process.kill_all()
-            raise AssertionError(f"no line containing {needle!r} within {timeout:g} s:\n{''.join(seen)}") from None
+        line = _next_line(process, deadline, seen, f"no line containing {needle!r} within {timeout:g} s")
         if line is None:
             raise AssertionError(f"driver exited before printing {needle!r}:\n{''.join(seen)}")
         seen.append(line)
@@ -143,11 +139,16 @@ def finish(process: DriverProcess, seen: list[str], timeout: float = EXIT_TIMEOU
     """Collect the rest of stderr and the exit status; fails (and kills the driver) after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
-        try:
-            line = process.lines.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
-            process.kill_all()
-            raise AssertionError(f"driver still running after {timeout:g} s:\n{''.join(seen)}") from None
+        line = _next_line(process, deadline, seen, f"driver still running after {timeout:g} s")
         if line is None:
             return process.wait(timeout=max(1.0, deadline - time.monotonic()))
         seen.append(line)
+
+
+def _next_line(process: DriverProcess, deadline: float, seen: list[str], failure: str) -> str | None:
+    """The driver's next stderr line (None once it has exited); kills it and fails at the deadline."""
+    try:
+        return process.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+    except queue.Empty:
+        process.kill_all()
+        raise AssertionError(f"{failure}:\n{''.join(seen)}") from None
