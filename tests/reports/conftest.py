@@ -25,3 +25,19 @@ def plain_run(tmp_path_factory):
     with ResultStore(db) as store:
         (result,) = store.find_runs()
     return db, result.id
+
+
+@pytest.fixture(scope="module")
+def commit_range(tmp_path_factory):
+    """(db, ids oldest first) of A/B results over three commits; Conv got slower at the second one."""
+    directory = tmp_path_factory.mktemp("range")
+    db = directory / "aipep.db"
+    fast = write_program(directory, "fast.py", 100.0, 3)
+    slow = write_program(directory, "slow.py", 130.0, 3)
+    spec = write_spec(directory, rounds=(10, 10))
+    for time, (commit, treatment, control) in enumerate(
+        [("aaa1", fast, fast), ("bbb2", slow, fast), ("ccc3", slow, slow)]
+    ):
+        assert run_harness(db, spec, treatment, control, commit, commit_time=time + 1) == 0
+    with ResultStore(db) as store:
+        return db, [result.id for result in reversed(store.find_runs())]

@@ -63,8 +63,10 @@ def disturbed_once():
     return is_disturbed
 
 
-def run_harness(db: Path, spec: Path, treatment: Path, control: Path | None, commit: str, *extra: str) -> int:
-    info = {"treatment": {"program": str(treatment), "commit": commit, "commit_time": _commit_time(commit)}}
+def run_harness(
+    db: Path, spec: Path, treatment: Path, control: Path | None, commit: str, *extra: str, commit_time: int = 1
+) -> int:
+    info = {"treatment": {"program": str(treatment), "commit": commit, "commit_time": commit_time}}
     if control is not None:
         info["control"] = {"program": str(control), "commit": f"{commit}-base", "commit_time": 0}
     argv = ["-b", str(spec), "--db", str(db), "--info", json.dumps(info), "--simple_local_reporter", str(db.parent)]
@@ -81,7 +83,3 @@ def ab_result_id(tmp_path: Path, monkeypatch, operators: int = 4) -> tuple[Path,
     with ResultStore(db) as store:
         (result,) = store.find_runs()
     return db, result.id
-
-
-def _commit_time(commit: str) -> int:
-    return int(commit[-1], 16) if commit[-1:].isalnum() and commit[-1].lower() in "0123456789abcdef" else 1

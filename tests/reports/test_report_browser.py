@@ -32,11 +32,22 @@ def browser():
         launched.close()
 
 
-@pytest.mark.parametrize("run", ["ab_run", "plain_run"])
-def test_every_figure_draws_offline_without_errors(request, run, tmp_path, browser):
-    db, result_id = request.getfixturevalue(run)
+def chosen(request, kind: str) -> tuple[list[str], int]:
+    """The report's selection flags for `kind`, and how many figures it has."""
+    if kind in ("ab_run", "plain_run"):
+        db, result_id = request.getfixturevalue(kind)
+        return ["--db", str(db), "--result", result_id], 4 if kind == "ab_run" else 2
+    db, ids = request.getfixturevalue("commit_range")
+    if kind == "range":
+        return ["--db", str(db), "--model", "scripted", "--commits", "aaa..ccc"], 2
+    return ["--db", str(db), "--compare", ",".join(ids)], 1
+
+
+@pytest.mark.parametrize("kind", ["ab_run", "plain_run", "range", "comparison"])
+def test_every_figure_draws_offline_without_errors(request, kind, tmp_path, browser):
+    selection, figures_expected = chosen(request, kind)
     report = tmp_path / "report.html"
-    assert main(["--db", str(db), "--result", result_id, "--out", str(report)]) == 0
+    assert main([*selection, "--out", str(report)]) == 0
     context = browser.new_context(offline=True, viewport={"width": 1200, "height": 900})
     page = context.new_page()
     errors, outside = [], []
@@ -46,15 +57,15 @@ def test_every_figure_draws_offline_without_errors(request, run, tmp_path, brows
     page.goto(report.as_uri())
     figures = page.locator("div.figure")
     count = figures.count()
-    assert count == len(html_figures(report)) == (4 if run == "ab_run" else 2)
+    assert count == len(html_figures(report)) == figures_expected
     page.wait_for_function(DRAWN, arg=count, timeout=WAIT_MS)
     shapes = page.evaluate(SHAPES_PER_FIGURE)
     assert all(drawn > 0 for drawn in shapes.values()), shapes
     for index in range(count):
         box = figures.nth(index).bounding_box()
         assert box["width"] > 100 and box["height"] > 100
-    page.screenshot(path=str(tmp_path / f"{run}.png"), full_page=True)
-    assert (tmp_path / f"{run}.png").stat().st_size > 10_000
+    page.screenshot(path=str(tmp_path / f"{kind}.png"), full_page=True)
+    assert (tmp_path / f"{kind}.png").stat().st_size > 10_000
     assert errors == []
     assert outside == []
     context.close()
