@@ -111,15 +111,22 @@ def _log_ratios(metric: MetricResult) -> list[tuple[int, float]]:
 
 
 def round_markers(meta: dict[str, Any]) -> tuple[Marker, ...]:
-    """Where a round was re-run and any kept round judged disturbed, numbered from 1 (meta counts from 0)."""
-    markers = []
+    """Where rounds were re-run and kept rounds judged disturbed, numbered from 1 (meta counts from 0).
+
+    A round re-run several times is one marker that says how often, so labels do not pile up.
+    """
+    reasons: dict[tuple[int, str], int] = {}
     for rerun in meta.get("rerun_rounds") or []:
         if isinstance(rerun, dict) and isinstance(rerun.get("round"), int):
-            markers.append(Marker(float(rerun["round"] + 1), f"re-run ({rerun.get('reason', 'disturbed')})"))
+            key = (rerun["round"] + 1, f"re-run ({rerun.get('reason', 'disturbed')})")
+            reasons[key] = reasons.get(key, 0) + 1
     for facts in meta.get("rounds") or []:
         if isinstance(facts, dict) and facts.get("disturbed") and isinstance(facts.get("round"), int):
-            markers.append(Marker(float(facts["round"] + 1), "disturbed"))
-    return tuple(markers)
+            reasons[(facts["round"] + 1, "disturbed")] = 1
+    return tuple(
+        Marker(float(number), label if count == 1 else f"{label} x{count}")
+        for (number, label), count in sorted(reasons.items())
+    )
 
 
 def arm_distributions(result: RunResult, compared: list[MetricResult]) -> list[Distributions]:
