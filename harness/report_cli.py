@@ -43,7 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        written = write_report(chosen_report(args), Path(args.out), args.format)
+        report = chosen_report(args)
+        try:
+            written = write_report(report, Path(args.out), args.format)
+        except OSError as error:
+            raise UserError(f"--out: cannot write {args.out} ({error.strerror or error})") from None
     except sqlite3.DatabaseError as error:
         print(f"aipep-report: error: --db: {args.db} is not a readable aipep store ({error})", file=sys.stderr)
         return 2

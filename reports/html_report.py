@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import html
 import json
+import math
+from typing import Any
 
 from reports.figures import Report, Section, Table
 from reports.plotly_figures import plotly_figure
@@ -37,7 +39,7 @@ def render_html(report: Report) -> str:
     body = [f"<h1>{html.escape(report.title)}</h1>"]
     for section in report.sections:
         body.append(_section(section, figures))
-    figures_json = json.dumps(figures, allow_nan=False).replace("<", "\\u003c")
+    figures_json = json.dumps(finite(figures), allow_nan=False).replace("<", "\\u003c")
     return "\n".join(
         [
             "<!DOCTYPE html>",
@@ -53,6 +55,17 @@ def render_html(report: Report) -> str:
             "</body></html>",
         ]
     )
+
+
+def finite(value: Any) -> Any:
+    """`value` with every NaN or infinity as null: JSON has no such numbers, and plotly leaves a gap for null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(item) for item in value]
+    return value
 
 
 def _section(section: Section, figures: list[dict]) -> str:
