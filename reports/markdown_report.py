@@ -19,22 +19,23 @@ def write_markdown(report: Report, directory: Path) -> Path:
     """Write report.md and its figures into `directory`; returns the Markdown file's path."""
     figures_dir = directory / FIGURES_DIR
     figures_dir.mkdir(parents=True, exist_ok=True)
-    lines = [f"# {report.title}", ""]
+    lines = [f"# {_cell(report.title)}", ""]
     number = 0
     for section in report.sections:
-        lines += [f"## {section.title}", ""]
+        lines += [f"## {_cell(section.title)}", ""]
         lines += [f"- **{name}**: {_cell(value)}" for name, value in section.facts]
         if section.facts:
             lines.append("")
         for paragraph in section.paragraphs:
-            lines += [paragraph, ""]
+            lines += [_cell(paragraph), ""]
         for table in section.tables:
             lines += [*_table(table), ""]
         for figure in section.figures:
             number += 1
             name = f"{number:02d}-{_file_name(figure.name)}.png"
             write_png(figure, figures_dir / name)
-            lines += [f"![{figure.title}]({FIGURES_DIR}/{name})", ""]
+            alternative = _cell(figure.title).replace("[", "(").replace("]", ")")
+            lines += [f"![{alternative}]({FIGURES_DIR}/{name})", ""]
     path = directory / REPORT_FILE
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
@@ -49,7 +50,9 @@ def _table(table: Table) -> list[str]:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text as Markdown shows it literally: a viewer that renders inline HTML gets no tags from a result."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escaped.replace("|", "\\|").replace("\n", " ")
 
 
 def _file_name(name: str) -> str:

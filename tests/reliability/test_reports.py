@@ -11,6 +11,7 @@ from aipep_core.verdict import Verdict
 from harness.report_cli import main
 from harness.store.result_store import ResultStore
 from reports.html_report import render_html
+from reports.markdown_report import write_markdown
 from reports.single_result import result_report
 
 HOSTILE_NAME = "</script><script>alert(1)</script>"
@@ -34,6 +35,12 @@ def test_numbers_json_cannot_hold_and_script_text_do_not_break_the_page():
     (figures,) = re.findall(r'<script type="application/json" id="figures">(.*?)</script>', page, re.S)
     drawn = json.loads(figures)
     assert drawn and "NaN" not in figures and "Infinity" not in figures
+
+
+def test_markdown_shows_tags_from_a_record_as_text(tmp_path):
+    markdown = write_markdown(result_report(hostile_record()), tmp_path / "report").read_text()
+    assert HOSTILE_NAME not in markdown
+    assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in markdown
 
 
 def test_an_out_path_that_cannot_be_written_is_one_line_and_status_2(tmp_path, capsys):
