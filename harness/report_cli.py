@@ -12,8 +12,10 @@ import sys
 from pathlib import Path
 
 from aipep_core.errors import UserError
+from aipep_core.names import NET
 from aipep_core.result_record import RunResult
 from aipep_core.user_dirs import data_dir
+from harness.stats.change_points import detect_change_points
 from harness.store.result_store import ResultStore, RunNotFound
 from reports.comparison_report import comparison_report
 from reports.figures import Report
@@ -66,7 +68,8 @@ def chosen_report(args: argparse.Namespace) -> Report:
         if args.commits is not None:
             if not args.model:
                 raise UserError("--commits: expected --model too (the model whose commits to report)")
-            return range_report(args.model, args.commits, results_in_range(store, args.model, args.commits))
+            results = results_in_range(store, args.model, args.commits)
+            return range_report(args.model, args.commits, results, level_changes(results))
         if args.compare is not None:
             return comparison_report([_load(store, run_id, "--compare") for run_id in _ids(args.compare)])
         if args.last:
@@ -94,6 +97,20 @@ def results_in_range(store: ResultStore, model: str, commits: str) -> list[RunRe
     if ends[-1] < starts[0]:
         raise UserError(f"--commits: commit {last!r} comes before {first!r}; expected OLDER..NEWER")
     return runs[starts[0] : ends[-1] + 1]
+
+
+def level_changes(results: list[RunResult]) -> dict[str, list[int]]:
+    """Per NET key, the indices into `results` where the median starts a new level (harness.stats.change_points)."""
+    found = {}
+    for key in sorted({key for result in results for key, metric in result.data.items() if metric.type == NET}):
+        points = [
+            (index, p50)
+            for index, result in enumerate(results)
+            if key in result.data and isinstance(p50 := result.data[key].summary.get("p50"), int | float)
+        ]
+        starts = detect_change_points([p50 for _, p50 in points])
+        found[key] = [points[start][0] for start in starts]
+    return found
 
 
 def _load(store: ResultStore, run_id: str, flag: str) -> RunResult:

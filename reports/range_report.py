@@ -10,14 +10,18 @@ from aipep_core import number_format
 from aipep_core.names import NET
 from aipep_core.result_record import RunResult
 from aipep_core.verdict import Verdict
-from reports.figures import Lines, Report, Section, Series, Table
+from reports.figures import Lines, Marker, Report, Section, Series, Table
 
 # Operator lines beside NET: more than this and the figure cannot be read.
 MOST_OPERATOR_LINES = 6
 
 
-def range_report(model: str, commits: str, results: list[RunResult]) -> Report:
-    """`results` in commit order, oldest first."""
+def range_report(
+    model: str, commits: str, results: list[RunResult], level_changes: dict[str, list[int]] | None = None
+) -> Report:
+    """`results` in commit order, oldest first; `level_changes` maps a NET key to the indices (into
+    `results`) where its median settles at a new level (found by the caller, which has the statistics)."""
+    level_changes = level_changes or {}
     ticks = tuple(_short(result.meta.get("commit")) for result in results)
     sections = [
         Section(
@@ -26,12 +30,19 @@ def range_report(model: str, commits: str, results: list[RunResult]) -> Report:
         )
     ]
     net_keys = sorted({key for result in results for key, metric in result.data.items() if metric.type == NET})
-    figures = [_over_commits(results, key, ticks) for key in net_keys]
+    figures = [_over_commits(results, key, ticks, level_changes.get(key, [])) for key in net_keys]
     operators = regressed_operators(results)
     if operators:
         figures.append(_operators_over_commits(results, operators, ticks))
     sections.append(Section("Over commits", paragraphs=("Median with its p10–p90 band.",), figures=tuple(figures)))
     sections.append(Section("Regressions", tables=(regressions_table(results),)))
+    sections.append(
+        Section(
+            "Level changes",
+            paragraphs=("Where a NET median settles at a new level: a step, or the end of a slow creep.",),
+            tables=(level_changes_table(results, level_changes),),
+        )
+    )
     return Report(title=f"{model} {commits}", sections=tuple(sections))
 
 
@@ -66,10 +77,32 @@ def regressions_table(results: list[RunResult]) -> Table:
     return Table(("Culprit commit", "Against", "Metric", "Change", "95% interval", "Run", "Result"), tuple(rows))
 
 
-def _over_commits(results: list[RunResult], key: str, ticks: tuple[str, ...]) -> Lines:
+def level_changes_table(results: list[RunResult], level_changes: dict[str, list[int]]) -> Table:
+    rows = []
+    for key, starts in sorted(level_changes.items()):
+        for start in starts:
+            before, after = _p50(results[start - 1], key), _p50(results[start], key)
+            change = 100.0 * (after / before - 1.0) if before and after is not None else None
+            rows.append(
+                (
+                    key,
+                    str(results[start].meta.get("commit", number_format.MISSING)),
+                    number_format.percent_change(change),
+                )
+            )
+    return Table(("Metric", "First commit at the new level", "Change from the commit before"), tuple(rows))
+
+
+def _p50(result: RunResult, key: str) -> float | None:
+    metric = result.data.get(key)
+    return metric.summary.get("p50") if metric is not None else None
+
+
+def _over_commits(results: list[RunResult], key: str, ticks: tuple[str, ...], starts: list[int]) -> Lines:
     series = _series(results, key)
     unit = next((result.data[key].unit for result in results if key in result.data), "")
-    return Lines(f"commits-{key}", f"{key} over commits", "commit", unit, (series,), x_ticks=ticks)
+    markers = tuple(Marker(float(start), "new level") for start in starts)
+    return Lines(f"commits-{key}", f"{key} over commits", "commit", unit, (series,), markers, ticks)
 
 
 def _operators_over_commits(results: list[RunResult], keys: list[str], ticks: tuple[str, ...]) -> Lines:

@@ -7,6 +7,7 @@ import re
 from harness.report_cli import main
 from harness.store.result_store import ResultStore
 from tests.reports.report_files import html_figures
+from tests.reports.scripted_runs import run_harness, write_program, write_spec
 
 
 def test_a_commit_range_shows_net_over_commits_and_names_the_culprit(commit_range, tmp_path):
@@ -56,3 +57,18 @@ def test_a_comparison_tabulates_each_result_and_plots_its_latency(commit_range, 
         medians = [store.load_run(run_id).data["NET latency"].summary["p50"] for run_id in ids]
     assert figure["data"][0]["x"] == medians
     assert all(f"<td>{run_id}</td>" in out.read_text() for run_id in ids)
+
+
+def test_a_step_in_nets_history_is_marked_where_the_new_level_starts(tmp_path):
+    db = tmp_path / "aipep.db"
+    spec = write_spec(tmp_path, model="stepped")
+    fast = write_program(tmp_path, "fast.py", 100.0, 2)
+    slow = write_program(tmp_path, "slow.py", 140.0, 2)
+    for number in range(8):
+        program = fast if number < 4 else slow
+        assert run_harness(db, spec, program, None, f"c{number}", commit_time=number + 1) == 0
+    out = tmp_path / "stepped.html"
+    assert main(["--db", str(db), "--model", "stepped", "--commits", "c0..c7", "--out", str(out)]) == 0
+    (net,) = html_figures(out)
+    assert [shape["x0"] for shape in net["layout"]["shapes"]] == [4.0]
+    assert re.search(r"<tr><td>NET latency</td><td>c4</td><td>\+\d+\.\d%</td></tr>", out.read_text())
