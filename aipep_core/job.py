@@ -118,12 +118,13 @@ class RemoteReporter:
 
 @dataclass(frozen=True)
 class Reporters:
-    """Where each result goes; `db` None stores nothing in SQLite."""
+    """Where each result goes; `db` None stores nothing in SQLite; `report_dir` gets an HTML report per result."""
 
     screen: bool = False
     simple_screen: bool = False
     local_dir: str | None = None
     simple_local_dir: str | None = None
+    report_dir: str | None = None
     db: str | None = None
     remote: RemoteReporter | None = None
 

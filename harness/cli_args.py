@@ -107,6 +107,7 @@ def build_parser(
         "--simple_local_reporter is given",
     )
     flags.add_argument("--simple_screen_reporter", action="store_true", help="print each result as one JSON line")
+    flags.add_argument("--report", metavar="DIR", help="write each result's report (one offline HTML file) into DIR")
     flags.add_argument(
         "--remote_reporter",
         metavar="URL",
@@ -178,6 +179,7 @@ def job_from_flags(flags: argparse.Namespace) -> Job:
             simple_screen=flags.simple_screen_reporter,
             local_dir=flags.local_reporter,
             simple_local_dir=flags.simple_local_reporter,
+            report_dir=flags.report,
             db=None if flags.no_db else flags.db,
             remote=remote,
         ),

@@ -10,6 +10,7 @@ from harness.reporters.base import Reporter
 from harness.reporters.isolated import IsolatedReporter
 from harness.reporters.local import LocalReporter
 from harness.reporters.remote import remote_reporter
+from harness.reporters.report_files import ReportFilesReporter
 from harness.reporters.results_server import ACCESS_TOKEN_ENV
 from harness.reporters.screen import ScreenReporter
 from harness.reporters.simple_local import SimpleLocalReporter
@@ -43,6 +44,8 @@ def build_reporters(chosen_reporters: Reporters, undelivered: Undelivered | None
     if wanted.simple_local_dir:
         directory = wanted.simple_local_dir
         chosen.append((SimpleLocalReporter(Path(directory)), f"--simple_local_reporter {directory}"))
+    if wanted.report_dir:
+        chosen.append((ReportFilesReporter(Path(wanted.report_dir)), f"--report {wanted.report_dir}"))
     if wanted.db is not None:
         chosen.append((SqliteReporter.at(Path(wanted.db)), f"--db {wanted.db}"))
     if remote is not None:

@@ -15,6 +15,9 @@ from flask import Blueprint, Response, abort, render_template, request, send_fil
 from aipep_core import number_format
 from aipep_core.result_record import RunResult
 from aipep_core.verdict import Verdict
+from reports.html_report import render_html
+from reports.plotly_source import PlotlyMissing
+from reports.single_result import result_report
 from server.comparison_table import comparison_rows
 from server.open_regressions import open_regressions
 from server.plotly_asset import plotly_js_path
@@ -69,6 +72,19 @@ def comparison(result_id: str) -> str:
         abort(404, f"no result with id {result_id}")
     record = RunResult.from_json(json.loads(document))
     return render_template("comparison.html", record=record, meta=record.meta, rows=comparison_rows(engine, result_id))
+
+
+@dashboard.get("/results/<result_id>/report")
+def report(result_id: str) -> Response:
+    """The same offline HTML report `aipep-report` writes, to open or save from the dashboard."""
+    document = find_document(current_state().engine, result_id.lower())
+    if document is None:
+        abort(404, f"no result with id {result_id}")
+    try:
+        page = render_html(result_report(RunResult.from_json(json.loads(document))))
+    except PlotlyMissing as missing:
+        abort(404, str(missing))
+    return Response(page, mimetype="text/html")
 
 
 @dashboard.get("/regressions")

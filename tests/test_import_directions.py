@@ -13,15 +13,16 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-OURS = ("aipep_core", "frameworks", "platforms", "harness", "repo_driver", "server", "run_bench")
+OURS = ("aipep_core", "frameworks", "platforms", "reports", "harness", "repo_driver", "server", "run_bench")
 # What each package may import of ours, besides itself.
 ALLOWED = {
     "aipep_core": set(),
     "frameworks": {"aipep_core"},
     "platforms": {"aipep_core"},
-    "harness": {"aipep_core", "frameworks", "platforms"},
+    "reports": {"aipep_core"},
+    "harness": {"aipep_core", "frameworks", "platforms", "reports"},
     "repo_driver": {"aipep_core", "frameworks", "platforms", "harness"},
-    "server": {"aipep_core"},
+    "server": {"aipep_core", "reports"},
     "run_bench": {"aipep_core", "harness"},
 }
 

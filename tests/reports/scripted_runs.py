@@ -1,0 +1,85 @@
+"""Real harness runs of small Python programs printing observer lines, stored in SQLite for the report tests.
+
+The treatment's Conv is 30% slower than the control's, the other operators are the same
+up to a little seeded noise, so an A/B run finds one regressed operator (and NET) every
+time; one round is judged disturbed once, so the result records a re-run round.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+from harness import ab_run
+from harness.cli import main as harness_main
+from harness.store.result_store import ResultStore
+
+PROGRAM = textwrap.dedent(
+    """
+    import json, os, random
+    conv, operators, seed = {conv}, {operators}, os.getpid()
+    noise = random.Random(seed)
+    def values(base):
+        return [round(base * (1 + noise.uniform(-0.01, 0.01)), 3) for _ in range(5)]
+    parts = {{"Conv": values(conv)}}
+    for number in range(operators):
+        parts[f"Op{{number:02d}}"] = values(10.0 + number)
+    net = [round(sum(samples), 3) for samples in zip(*parts.values())]
+    for name, samples in parts.items():
+        kind = name.rstrip("0123456789")
+        line = {{"type": name, "metric": "latency", "unit": "us", "values": samples, "op_type": kind}}
+        print("AIPEP " + json.dumps(line))
+    print("AIPEP " + json.dumps({{"type": "NET", "metric": "latency", "unit": "us", "values": net}}))
+    """
+)
+
+
+def write_program(directory: Path, name: str, conv_us: float, operators: int) -> Path:
+    """An executable script run as the arm's program (its first line names this interpreter)."""
+    path = directory / name
+    path.write_text(f"#!{sys.executable}\n" + PROGRAM.format(conv=conv_us, operators=operators))
+    path.chmod(0o755)
+    return path
+
+
+def write_spec(directory: Path, model: str = "scripted", rounds: tuple[int, int] = (6, 10)) -> Path:
+    test = {"identifier": "scripted_test", "metric": "delay", "iter": 5, "commands": ["{program}"]}
+    test.update(min_rounds=rounds[0], max_rounds=rounds[1])
+    spec = directory / f"{model}.json"
+    spec.write_text(json.dumps({"model": {"name": model, "format": "generic"}, "tests": [test]}))
+    return spec
+
+
+def disturbed_once():
+    """The disturbance judgement for the third round judged: disturbed once, so it is re-run; no others."""
+    judged = []
+
+    def is_disturbed(share, history) -> bool:
+        judged.append(share)
+        return len(judged) == 3
+
+    return is_disturbed
+
+
+def run_harness(
+    db: Path, spec: Path, treatment: Path, control: Path | None, commit: str, *extra: str, commit_time: int = 1
+) -> int:
+    info = {"treatment": {"program": str(treatment), "commit": commit, "commit_time": commit_time}}
+    if control is not None:
+        info["control"] = {"program": str(control), "commit": f"{commit}-base", "commit_time": 0}
+    argv = ["-b", str(spec), "--db", str(db), "--info", json.dumps(info), "--simple_local_reporter", str(db.parent)]
+    return harness_main([*argv, "--model_cache", str(db.parent / "models"), *extra])
+
+
+def ab_result_id(tmp_path: Path, monkeypatch, operators: int = 4) -> tuple[Path, str]:
+    """A stored A/B result of the scripted programs, Conv regressed, one round re-run: (db, result id)."""
+    monkeypatch.setattr(ab_run, "is_disturbed", disturbed_once())
+    slow = write_program(tmp_path, "slow.py", 130.0, operators)
+    fast = write_program(tmp_path, "fast.py", 100.0, operators)
+    db = tmp_path / "aipep.db"
+    assert run_harness(db, write_spec(tmp_path), slow, fast, "c0ffee") == 0
+    with ResultStore(db) as store:
+        (result,) = store.find_runs()
+    return db, result.id
