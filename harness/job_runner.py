@@ -119,6 +119,8 @@ def _run_spec(spec: BenchmarkSpec, platform, context: _Context, results: list[Ru
     cache = _model_cache(job)
     local_files = cache.resolve_all(spec.model.files, spec.path.parent)
     device_files = {role: platform.push(path) for role, path in local_files.items()}
+    # What a comparison of models plots latency against: the bytes of every file the model is made of.
+    model_size_bytes = sum(Path(path).stat().st_size for path in local_files.values()) if local_files else None
     arms = [resolved_arm(arm, framework.default_program()) for arm in job.arms.all()]
     treatment, control = arms[0], (arms[1] if len(arms) > 1 else None)
     description = platform.describe().as_dict()
@@ -135,7 +137,7 @@ def _run_spec(spec: BenchmarkSpec, platform, context: _Context, results: list[Ru
         )
         if versions is None:
             versions = {arm.name: program_versions(runner, arm) for arm in arms}
-        meta = build_meta(job, spec, test, framework.name, description, arms, versions)
+        meta = build_meta(job, spec, test, framework.name, description, arms, versions, model_size_bytes)
         if test.metric == "error":
             result = run_error(runner, treatment, control, _golden_outputs(test, cache, spec), meta)
         elif control is None:

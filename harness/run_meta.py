@@ -26,6 +26,7 @@ def build_meta(
     device: dict[str, Any],
     arms: list[Arm],
     program_versions: dict[str, dict[str, str]] | None,
+    model_size_bytes: int | None = None,
 ) -> dict[str, Any]:
     """The meta of one test of `job`; `arms` are resolved (programs decided), treatment first."""
     treatment = arms[0]
@@ -35,6 +36,7 @@ def build_meta(
         "framework": framework,
         "model": spec.model.name,
         "model_format": spec.model.format,
+        "model_size_bytes": model_size_bytes,
         "spec": str(spec.path),
         "identifier": test.identifier,
         "metric": test.metric,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 
 from harness.report_cli import main
@@ -72,3 +74,28 @@ def test_a_step_in_nets_history_is_marked_where_the_new_level_starts(tmp_path):
     (net,) = html_figures(out)
     assert [shape["x0"] for shape in net["layout"]["shapes"]] == [4.0]
     assert re.search(r"<tr><td>NET latency</td><td>c4</td><td>\+\d+\.\d%</td></tr>", out.read_text())
+
+
+def test_a_comparison_of_models_plots_latency_against_the_recorded_model_size(tmp_path):
+    db = tmp_path / "aipep.db"
+    program = write_program(tmp_path, "p.py", 100.0, 2)
+    for model, megabytes in (("small", 1), ("large", 3)):
+        weights = tmp_path / f"{model}.bin"
+        weights.write_bytes(bytes(megabytes * 1_000_000))
+        files = {"model": {"filename": weights.name, "location": str(weights), "md5": md5_of(weights)}}
+        spec = write_spec(tmp_path, model)
+        document = json.loads(spec.read_text())
+        document["model"]["files"] = files
+        spec.write_text(json.dumps(document))
+        assert run_harness(db, spec, program, None, model) == 0
+    with ResultStore(db) as store:
+        results = store.find_runs()
+    assert sorted(result.meta["model_size_bytes"] for result in results) == [1_000_000, 3_000_000]
+    out = tmp_path / "models.html"
+    assert main(["--db", str(db), "--compare", ",".join(result.id for result in results), "--out", str(out)]) == 0
+    (figure,) = html_figures(out)
+    assert sorted(figure["data"][0]["x"]) == [1.0, 3.0]
+
+
+def md5_of(path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
