@@ -98,7 +98,9 @@ class ArmRunner:
         for argv in self.framework.compose(self.test, context):
             if self.cooldown and processes:
                 time.sleep(self.cooldown)
-            result = self.platform.run(argv, timeout=self.timeout, platform_args=self.test.platform_args)
+            result = self.platform.run(
+                argv, timeout=self.timeout, platform_args=self.test.platform_args, constraints=self.test.constraints
+            )
             processes.append(result)
             if not result.ok:
                 raise ArmRunFailure(f"{arm.name} program {result.failure_summary()}", processes)

@@ -99,8 +99,8 @@ class ProcessResult:
 
     def failure_summary(self, tail_lines: int = 20) -> str:
         if self.out_of_memory:
-            head = self.out_of_memory
-        elif self.timed_out:
+            return self.out_of_memory
+        if self.timed_out:
             head = f"timed out after {self.wall_seconds:.1f} s"
         else:
             head = f"exited with status {self.returncode}"
@@ -175,6 +175,14 @@ class Platform:
     ) -> ProcessResult:
         """`constraints`: limits the process must run under; a platform that cannot enforce them raises UserError."""
         raise NotImplementedError
+
+    def refuse_constraints(self, constraints: RunConstraints | None) -> None:
+        """For a platform that cannot enforce constraints: a run that asks for them is refused, never run unlimited."""
+        if constraints is not None:
+            raise UserError(
+                f"constraints: platform {self.name} cannot enforce them (cgroups are applied only on the host); "
+                "run the test on --platform host or remove its constraints"
+            )
 
     def close(self) -> None:
         """Release connections and locks."""

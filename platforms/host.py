@@ -180,8 +180,7 @@ def _final_usage(
         peak_rss = max(peak_rss, sampler.peak_rss_bytes)
     return ResourceUsage(
         peak_rss_bytes=peak_rss,
-        user_seconds=usage.ru_utime,
-        system_seconds=usage.ru_stime,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
         wall_seconds=wall,
         voluntary_switches=usage.ru_nvcsw,
         involuntary_switches=usage.ru_nivcsw,

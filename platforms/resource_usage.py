@@ -18,24 +18,17 @@ class ResourceUsage:
 
     `read_bytes` and `write_bytes` are what reached the storage layer (the kernel's
     /proc/<pid>/io), so a program that re-reads a cached model counts nothing.
-    `threads` is the most seen at once while sampling.
+    `cpu_seconds` is user plus system time; `threads` is the most seen at once while sampling.
     """
 
     peak_rss_bytes: int | None = None
-    user_seconds: float | None = None
-    system_seconds: float | None = None
+    cpu_seconds: float | None = None
     wall_seconds: float | None = None
     voluntary_switches: int | None = None
     involuntary_switches: int | None = None
     read_bytes: int | None = None
     write_bytes: int | None = None
     threads: int | None = None
-
-    @property
-    def cpu_seconds(self) -> float | None:
-        if self.user_seconds is None or self.system_seconds is None:
-            return None
-        return self.user_seconds + self.system_seconds
 
     def metrics(self) -> dict[str, float]:
         """metric name -> value in the unit of aipep_core.resource_metrics; unknown ones are left out."""
