@@ -1,6 +1,6 @@
 """What recording resource use costs, and what a CPU quota does, measured on this machine.
 
-Two figures:
+Three figures:
 
 * sampling ratio: NET p50 of the onnxruntime bench program with the resource sampler
   running (platforms/resource_sampler.py) divided by the same with it off, processes
@@ -8,6 +8,9 @@ Two figures:
 * quota slowdown: wall time of a compute-bound process (a fixed amount of CPU work)
   under `constraints.cpus` 0.5 divided by its time under 1.0; about 2 means the quota
   is enforced. Printed only where cgroups can enforce it (see the README).
+* prediction error: the profile sweep (harness/profile) measures MobileNetV1 and the
+  small convnet at cpus 0.25, 0.5 and 2, fits p50 = a + b / cpus, predicts cpus 1 and
+  compares with a measurement there. Goal: <= 15% error.
 """
 
 from __future__ import annotations
@@ -27,12 +30,19 @@ from harness_overhead import Case, prepare_model  # noqa: E402
 
 from aipep_core.errors import UserError  # noqa: E402
 from aipep_core.run_constraints import RunConstraints  # noqa: E402
+from aipep_core.spec import load_benchmarks  # noqa: E402
 from frameworks import get_framework  # noqa: E402
 from frameworks.base import CommandContext  # noqa: E402
 from frameworks.onnxruntime.framework import MODEL_ROLE  # noqa: E402
+from harness.profile.fit import fit_quota_curve  # noqa: E402
+from harness.profile.sweep import Constraint, sweep  # noqa: E402
+from platforms import get_platform  # noqa: E402
 from platforms.host import run_process  # noqa: E402
 
 DEFAULT_SPEC = REPO / "specifications/models/onnxruntime/tiny_convnet/tiny_convnet.json"
+SWEEP_SPECS = (DEFAULT_SPEC, REPO / "specifications/models/onnxruntime/mobilenet_v1/mobilenet_v1.json")
+FITTED_QUOTAS = (0.25, 0.5, 2.0)
+HELD_OUT_QUOTA = 1.0
 COMPUTE = "import time\nt = time.process_time()\nwhile time.process_time() - t < {seconds}: pass"
 
 
@@ -70,6 +80,37 @@ def quota_slowdowns(repeats: int, cpu_seconds: float) -> list[float] | str:
     return slowdowns
 
 
+def prediction_errors() -> list[str]:
+    """One line per model: fitted curve, predicted and measured p50 at the held-out quota, error."""
+    specs = [spec for path in SWEEP_SPECS for spec in load_benchmarks(path)]
+    constraints = [Constraint(cpus) for cpus in (*FITTED_QUOTAS, HELD_OUT_QUOTA)]
+    platform = get_platform("host")
+    try:
+        points = sweep(specs, constraints, platform, timeout=600, progress=sys.stderr)
+    except UserError as error:
+        return [f"prediction error: not measured: {error}"]
+    finally:
+        platform.close()
+    lines = []
+    for spec in specs:
+        mine = [p for p in points if p.model == spec.model.name and p.test == spec.tests[0].identifier]
+        fitted = [p for p in mine if p.cpus in FITTED_QUOTAS and p.p50_us is not None]
+        held_out = next((p for p in mine if p.cpus == HELD_OUT_QUOTA and p.p50_us is not None), None)
+        fit = fit_quota_curve([p.cpus for p in fitted], [p.p50_us for p in fitted])
+        if fit is None or held_out is None:
+            lines.append(f"{spec.model.name}: not enough points: {[p.failure for p in mine if p.failure]}")
+            continue
+        predicted = fit.predict(HELD_OUT_QUOTA)
+        error = 100.0 * abs(predicted - held_out.p50_us) / held_out.p50_us
+        measured = ", ".join(f"{p.cpus:g}: {p.p50_us / 1e3:.2f} ms" for p in fitted)
+        lines.append(
+            f"{spec.model.name}: p50 at {measured}; fit R^2 {fit.r_squared:.4f}; at cpus {HELD_OUT_QUOTA:g} "
+            f"predicted {predicted / 1e3:.2f} ms, measured {held_out.p50_us / 1e3:.2f} ms, error {error:.1f}% "
+            "(goal <= 15%)"
+        )
+    return lines
+
+
 def spread(values: list[float]) -> str:
     return f"{statistics.median(values):.3f} [{min(values):.3f}..{max(values):.3f}]"
 
@@ -79,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=8, help="interleaved repeats (default 8)")
     parser.add_argument("--spec", type=Path, default=DEFAULT_SPEC, help="an onnxruntime spec file")
     parser.add_argument("--cpu_seconds", type=float, default=1.0, help="CPU work of the quota program (default 1)")
+    parser.add_argument("--skip_sweep", action="store_true", help="leave out the prediction error (the slow part)")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats: expected an integer >= 1")
@@ -91,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"quota slowdown: not measured: {slowdowns}")
     else:
         print(f"compute-bound wall time at cpus 0.5 / cpus 1.0: {spread(slowdowns)} (about 2 when enforced)")
+    if not args.skip_sweep:
+        for line in prediction_errors():
+            print(line)
     return 0
 
 

@@ -59,6 +59,12 @@ class CgroupLimits:
             with contextlib.suppress(OSError):
                 os.close(fd)
 
+    def make_member(self, pid: int) -> None:
+        """Move `pid` in from the parent too: a no-op when the child joined before it executed, as it should."""
+        for directory in self.directories:
+            with contextlib.suppress(OSError):
+                (directory / "cgroup.procs").write_text(str(pid))
+
     def pids(self) -> list[int]:
         found: set[int] = set()
         for directory in self.directories:

@@ -173,13 +173,11 @@ def _out_of_memory(limits: CgroupLimits | None, usage: ResourceUsage) -> str | N
 def _final_usage(
     usage: os.struct_rusage, wall: float, io_text: str | None, sampler: TreeSampler | None
 ) -> ResourceUsage:
-    """The kernel's accounting, with the sampler's tree-wide peaks where they are larger."""
+    """The kernel's accounting of time, switches and I/O; memory and threads only from the sampler
+    (rusage's ru_maxrss would count the harness's memory the child had before it executed)."""
     read_bytes, write_bytes = read_proc_io(io_text or "")
-    peak_rss = usage.ru_maxrss * 1024  # kilobytes on Linux
-    if sampler is not None:
-        peak_rss = max(peak_rss, sampler.peak_rss_bytes)
     return ResourceUsage(
-        peak_rss_bytes=peak_rss,
+        peak_rss_bytes=sampler.peak_memory_bytes if sampler is not None else None,
         cpu_seconds=usage.ru_utime + usage.ru_stime,
         wall_seconds=wall,
         voluntary_switches=usage.ru_nvcsw,

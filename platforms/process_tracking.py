@@ -84,6 +84,7 @@ class TrackedRun:
         self._close_procs_fd()
         if self.limits is not None:
             self.limits.close_fds()
+            self.limits.make_member(pid)
         if self.cgroup is None:
             return
         try:

@@ -6,9 +6,11 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
+from cgroup_quota import OWN_CPU_QUOTA
 
 from aipep_core.errors import UserError
 from aipep_core.job import Arm
@@ -40,28 +42,16 @@ needs_cpu_limits = pytest.mark.skipif(
     not limits_available(RunConstraints(cpus=0.5)), reason="no cpu cgroup controller usable here"
 )
 
-# Busy for 0.6 s of its own CPU time, then prints the CPU quota of its own cgroup (v2 cpu.max or v1 cfs quota).
-QUOTA_PROGRAM = textwrap.dedent(
-    """
-    import json, time
-    from pathlib import Path
-    start = time.process_time()
-    while time.process_time() - start < 0.6:
-        pass
-    mounts = [line.split() for line in Path("/proc/self/mounts").read_text().splitlines()]
-    quota = None
-    for line in Path("/proc/self/cgroup").read_text().splitlines():
-        _, controllers, path = line.split(":", 2)
-        for mount in mounts:
-            if mount[2] == "cgroup2" and not controllers or mount[2] == "cgroup" and "cpu" in mount[3].split(","):
-                directory = Path(mount[1]) / path.lstrip("/")
-                for name in ("cpu.max", "cpu.cfs_quota_us"):
-                    if (directory / name).exists() and quota is None:
-                        text = (directory / name).read_text().split()[0]
-                        quota = text if text != "max" and text != "-1" else None
-    print("quota", quota)
-    print("AIPEP " + json.dumps({"type": "NET", "metric": "latency", "unit": "us", "values": [100.0]}))
-    """
+# Busy for 0.6 s of its own CPU time, then prints the CPU quota of its own cgroup.
+QUOTA_PROGRAM = (
+    OWN_CPU_QUOTA
+    + """
+import time
+start = time.process_time()
+while time.process_time() - start < 0.6:
+    pass
+print("quota", own_cpu_quota())
+"""
 )
 
 
@@ -89,7 +79,7 @@ def test_a_memory_limit_below_what_the_program_needs_is_a_one_line_out_of_memory
 def test_a_cpu_quota_of_half_a_cpu_is_applied_and_caps_a_compute_bound_program():
     result = run_process([sys.executable, "-c", QUOTA_PROGRAM], timeout=60, constraints=RunConstraints(cpus=0.5))
     assert result.ok, result.stderr
-    assert "quota 50000" in result.stdout
+    assert "quota 0.5" in result.stdout
     # The kernel lets it run at most half of every 100 ms period (plus at most one period's burst).
     assert result.usage.metrics()["cpu_util"] < 65
 
@@ -172,3 +162,24 @@ def test_the_run_cgroups_are_removed_afterwards():
     directories = list(run.limits.directories)
     run.close()
     assert directories and not any(directory.exists() for directory in directories)
+
+
+@needs_cpu_limits
+def test_an_empty_cgroup_left_by_a_crashed_harness_is_removed_by_the_next_run():
+    probe = TrackedRun(constraints=RunConstraints(cpus=0.5))
+    parent = probe.limits.directories[0].parent
+    probe.close()
+    left = parent / "aipep-left-by-a-crash"
+    left.mkdir()
+    long_ago = time.time() - 3600
+    os.utime(left, (long_ago, long_ago))
+    young = parent / "aipep-a-run-starting-now"
+    young.mkdir()
+    try:
+        TrackedRun(constraints=RunConstraints(cpus=0.5)).close()
+        assert not left.exists()
+        assert young.exists()
+    finally:
+        for directory in (left, young):
+            if directory.exists():
+                directory.rmdir()

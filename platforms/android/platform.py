@@ -235,6 +235,7 @@ class AndroidPlatform(Platform):
             load_before=status.load_before,
             load_after=status.load_after,
             parse_text=stdout.parse_text,
+            usage=status.usage,
         )
 
     def _pull_text(self, remote: str) -> str:

@@ -205,6 +205,7 @@ class SshPlatform(Platform):
             load_before=report.load_before,
             load_after=report.load_after,
             parse_text=stdout.result().parse_text,
+            usage=report.usage,
         )
 
     def _kill(self, channel: paramiko.Channel, marker: str, stdout: BoundedCapture, stderr: BoundedCapture) -> None:

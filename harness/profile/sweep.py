@@ -1,0 +1,106 @@
+"""Running every model of a spec list at every constraint on the host, one plain run per point.
+
+A ranking is only fair when every model ran under the same limits, so the sweep varies
+nothing but the constraints: each test of each spec runs as written, with its
+`constraints` replaced by the point's quota and memory limit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TextIO
+
+from aipep_core.job import Arm
+from aipep_core.resource_metrics import PROCESS
+from aipep_core.run_constraints import RunConstraints
+from aipep_core.spec import BenchmarkSpec
+from aipep_core.user_dirs import cache_dir
+from frameworks import get_framework
+from harness.arm import ArmRunner, resolved_arm
+from harness.downloads import DEFAULT_MAX_BYTES
+from harness.model_cache import ModelCache
+from harness.single_run import run_single
+from platforms.base import Platform
+
+
+@dataclass(frozen=True)
+class Constraint:
+    cpus: float
+    memory_mb: int | None = None
+
+    def describe(self) -> str:
+        return f"cpus {self.cpus:g}" + (f", memory {self.memory_mb} MB" if self.memory_mb else "")
+
+
+@dataclass(frozen=True)
+class ProfilePoint:
+    """One test of one model at one constraint; `failure` says why its numbers are missing."""
+
+    spec: str
+    model: str
+    test: str
+    cpus: float
+    memory_mb: int | None
+    p50_us: float | None = None
+    peak_rss_mb: float | None = None
+    failure: str | None = None
+
+    @property
+    def throughput_per_s(self) -> float | None:
+        """Inferences per second of one stream, one after the other."""
+        return 1e6 / self.p50_us if self.p50_us else None
+
+
+def sweep(
+    specs: Sequence[BenchmarkSpec],
+    constraints: Sequence[Constraint],
+    platform: Platform,
+    *,
+    program: str | None = None,
+    timeout: float | None = None,
+    progress: TextIO | None = None,
+) -> list[ProfilePoint]:
+    cache = ModelCache(cache_dir() / "models", None, max_download_bytes=DEFAULT_MAX_BYTES)
+    plan = [
+        (spec, test, point) for spec in specs for test in spec.tests if test.metric == "delay" for point in constraints
+    ]
+    points = []
+    for index, (spec, test, constraint) in enumerate(plan, start=1):
+        if progress is not None:
+            print(
+                f"profile: [{index}/{len(plan)}] {spec.model.name} {test.identifier} at {constraint.describe()}",
+                file=progress,
+                flush=True,
+            )
+        framework = get_framework(spec.model.format)
+        files = {
+            role: platform.push(path) for role, path in cache.resolve_all(spec.model.files, spec.path.parent).items()
+        }
+        limited = dataclasses.replace(
+            test, constraints=RunConstraints(cpus=constraint.cpus, memory_mb=constraint.memory_mb)
+        )
+        runner = ArmRunner(framework, platform, limited, files, timeout=timeout, cooldown=spec.model.cooldown)
+        arm = resolved_arm(Arm("treatment", program), framework.default_program())
+        result = run_single(runner, arm, {}, repeat=spec.model.repeat)
+        net = result.data.get("NET latency")
+        memory = result.data.get(f"{PROCESS} peak_rss")
+        points.append(
+            ProfilePoint(
+                spec=str(spec.path),
+                model=spec.model.name,
+                test=test.identifier,
+                cpus=constraint.cpus,
+                memory_mb=constraint.memory_mb,
+                p50_us=_p50_us(net) if result.ok and net else None,
+                peak_rss_mb=max(memory.values) if memory else None,
+                failure=result.failure if not result.ok else (None if net else "no NET latency reported"),
+            )
+        )
+    return points
+
+
+def _p50_us(metric) -> float:
+    scale = {"us": 1.0, "ms": 1e3, "s": 1e6, "ns": 1e-3}.get(metric.unit, 1.0)
+    return metric.summary["p50"] * scale
