@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 from aipep_core.names import NET
 from aipep_core.spec import TestSpec
 from aipep_core.verdict import Verdict
+from harness.resource_comparison import compare_resource
 from harness.resource_samples import is_resource_key
-from harness.stats.comparison import Comparison, compare_metric, compare_test
+from harness.stats.comparison import Comparison, compare_test
 from harness.stats.sequential import alpha_for_look, look_schedule, should_stop
 
 PerRound = Mapping[str, tuple[Sequence[float], Sequence[float]]]
@@ -37,7 +38,7 @@ def compare_at_look(metrics: PerRound, test: TestSpec, look_index: int, n_looks:
     for key, (treatment, control) in metrics.items():
         if is_resource_key(key):
             threshold = test.resource_thresholds[key.split(" ", 1)[1]]
-            comparisons[key] = compare_metric(treatment, control, threshold_pct=threshold, alpha=alpha)
+            comparisons[key] = compare_resource(treatment, control, threshold_pct=threshold, alpha=alpha)
     return comparisons
 
 

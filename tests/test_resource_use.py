@@ -10,6 +10,7 @@ from aipep_core.spec import parse_spec
 from frameworks import get_framework
 from harness.ab_run import run_ab
 from harness.arm import ArmRunner
+from harness.resource_comparison import compare_resource
 from platforms import get_platform
 from platforms.host import run_process
 
@@ -102,3 +103,11 @@ def test_a_resource_threshold_from_the_spec_decides_the_verdict(host, tmp_path):
 def test_an_unknown_resource_threshold_is_refused_naming_the_field(tmp_path):
     with pytest.raises(UserError, match=r"tests\[0\]\.resource_thresholds"):
         allocating_test(tmp_path, resource_thresholds={"peak_memory": 5})
+
+
+def test_a_count_of_zero_in_every_round_of_both_arms_is_no_change_and_some_zeros_are_inconclusive():
+    nothing = compare_resource([0.0] * 8, [0.0] * 8, threshold_pct=10, alpha=0.05)
+    assert (nothing.verdict, nothing.note) == ("no_change", "0 in every round of both arms")
+    some = compare_resource([0.0, 4096.0] * 4, [4096.0] * 8, threshold_pct=10, alpha=0.05)
+    assert some.verdict == "inconclusive" and not some.measured
+    assert some.note == "no ratio can be formed: 0 in 4 treatment and 0 control round(s) of 8"
