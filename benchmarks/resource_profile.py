@@ -9,7 +9,7 @@ Three figures:
   under `constraints.cpus` 0.5 divided by its time under 1.0; about 2 means the quota
   is enforced. Printed only where cgroups can enforce it (see the README).
 * prediction error: the profile sweep (harness/profile) measures MobileNetV1 and the
-  small convnet at cpus 0.25, 0.5 and 2, fits p50 = a + b / cpus, predicts cpus 1 and
+  small convnet at cpus 0.25, 0.5 and 2, fits mean latency = a + b / cpus, predicts cpus 1 and
   compares with a measurement there. Goal: <= 15% error.
 """
 
@@ -94,18 +94,21 @@ def prediction_errors() -> list[str]:
     lines = []
     for spec in specs:
         mine = [p for p in points if p.model == spec.model.name and p.test == spec.tests[0].identifier]
-        fitted = [p for p in mine if p.cpus in FITTED_QUOTAS and p.p50_us is not None]
-        held_out = next((p for p in mine if p.cpus == HELD_OUT_QUOTA and p.p50_us is not None), None)
-        fit = fit_quota_curve([p.cpus for p in fitted], [p.p50_us for p in fitted])
+        fitted = [p for p in mine if p.cpus in FITTED_QUOTAS and p.mean_us is not None]
+        held_out = next((p for p in mine if p.cpus == HELD_OUT_QUOTA and p.mean_us is not None), None)
+        fit = fit_quota_curve(
+            [p.cpus for p in fitted], [p.mean_us for p in fitted], fitted[0].threads if fitted else None
+        )
         if fit is None or held_out is None:
             lines.append(f"{spec.model.name}: not enough points: {[p.failure for p in mine if p.failure]}")
             continue
         predicted = fit.predict(HELD_OUT_QUOTA)
-        error = 100.0 * abs(predicted - held_out.p50_us) / held_out.p50_us
-        measured = ", ".join(f"{p.cpus:g}: {p.p50_us / 1e3:.2f} ms" for p in fitted)
+        error = 100.0 * abs(predicted - held_out.mean_us) / held_out.mean_us
+        measured = ", ".join(f"{p.cpus:g}: {p.mean_us / 1e3:.3f} ms" for p in fitted)
         lines.append(
-            f"{spec.model.name}: p50 at {measured}; fit R^2 {fit.r_squared:.4f}; at cpus {HELD_OUT_QUOTA:g} "
-            f"predicted {predicted / 1e3:.2f} ms, measured {held_out.p50_us / 1e3:.2f} ms, error {error:.1f}% "
+            f"{spec.model.name}: mean latency at cpus {measured}; fit R^2 {fit.r_squared:.4f}; "
+            f"at cpus {HELD_OUT_QUOTA:g} "
+            f"predicted {predicted / 1e3:.3f} ms, measured {held_out.mean_us / 1e3:.3f} ms, error {error:.1f}% "
             "(goal <= 15%)"
         )
     return lines

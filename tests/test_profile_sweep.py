@@ -81,8 +81,8 @@ def test_the_sweep_ranks_two_models_fits_them_and_predicts_a_held_out_quota(tmp_
     assert half.index("small") < half.index("big")
     assert " 2.500 " in half and " 17.000 " in half
     assert "big latency: a 1.000 ms, b 8.000 ms*cpus, R^2" in out
-    assert "predicted p50 at cpus 0.25: 33.000 ms" in out
-    assert "small latency: a 0.500 ms, b 1.000 ms*cpus" in out and "predicted p50 at cpus 0.25: 4.500 ms" in out
+    assert "predicted mean at cpus 0.25: 33.000 ms" in out
+    assert "small latency: a 0.500 ms, b 1.000 ms*cpus" in out and "predicted mean at cpus 0.25: 4.500 ms" in out
     with sqlite3.connect(database) as connection:
         points = connection.execute(
             "SELECT model, cpus, p50_us, peak_rss_mb FROM profile_points ORDER BY model, cpus"
@@ -113,3 +113,11 @@ def test_a_quota_above_the_machine_cores_is_refused_naming_the_flag(tmp_path, ca
     status = main(["-b", str(tmp_path / "none.json"), "--cpus", "0", "--db", str(tmp_path / "p.db")])
     assert status == 2
     assert capsys.readouterr().err.startswith("aipep-profile: error: --cpus: expected quotas above 0")
+
+
+def test_a_single_threaded_model_s_fit_is_capped_at_one_cpu():
+    """Measured at 0.25, 0.5 and 2 CPUs, a one-thread model is as fast at 1 CPU as at 2."""
+    fit = fit_quota_curve([0.25, 0.5, 2.0], [24.0, 12.0, 6.0], max_cpus=1)
+    assert fit.predict(1.0) == pytest.approx(6.0)
+    assert fit.predict(4.0) == pytest.approx(6.0)
+    assert fit.r_squared == pytest.approx(1.0)

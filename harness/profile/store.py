@@ -17,7 +17,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS profile_sweeps (id INTEGER PRIMARY KEY, started REAL NOT NULL, specs TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS profile_points (
     sweep_id INTEGER NOT NULL REFERENCES profile_sweeps(id), spec TEXT NOT NULL, model TEXT NOT NULL,
-    test TEXT NOT NULL, cpus REAL, memory_mb INTEGER, p50_us REAL, peak_rss_mb REAL, throughput_per_s REAL,
+    test TEXT NOT NULL, cpus REAL, memory_mb INTEGER, p50_us REAL, mean_us REAL, peak_rss_mb REAL,
+    throughput_per_s REAL,
     failure TEXT
 );
 CREATE TABLE IF NOT EXISTS profile_fits (
@@ -45,7 +46,7 @@ def save_sweep(
                 "INSERT INTO profile_sweeps (started, specs) VALUES (?, ?)", (time.time(), "\n".join(specs))
             ).lastrowid
             connection.executemany(
-                "INSERT INTO profile_points VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO profile_points VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         sweep_id,
@@ -55,6 +56,7 @@ def save_sweep(
                         p.cpus,
                         p.memory_mb,
                         p.p50_us,
+                        p.mean_us,
                         p.peak_rss_mb,
                         p.throughput_per_s,
                         p.failure,
