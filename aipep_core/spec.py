@@ -16,6 +16,8 @@ from typing import Any
 import jsonschema
 
 from aipep_core.errors import UserError
+from aipep_core.resource_metrics import DEFAULT_RESOURCE_THRESHOLDS_PCT
+from aipep_core.run_constraints import RunConstraints
 
 DEFAULT_REGRESSION_THRESHOLD_PCT = 2.0
 DEFAULT_ALPHA = 0.05
@@ -69,6 +71,8 @@ class TestSpec:
     min_rounds: int = DEFAULT_MIN_ROUNDS
     max_rounds: int = DEFAULT_MAX_ROUNDS
     round_statistic: str = DEFAULT_ROUND_STATISTIC
+    resource_thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_RESOURCE_THRESHOLDS_PCT))
+    constraints: RunConstraints | None = None
     raw: dict[str, Any] = field(default_factory=dict)
     source: str = "spec"
 
@@ -223,6 +227,8 @@ def _test(index: int, doc: dict[str, Any], path: Path) -> TestSpec:
         min_rounds=min_rounds,
         max_rounds=max_rounds,
         round_statistic=doc.get("round_statistic", DEFAULT_ROUND_STATISTIC),
+        resource_thresholds={**DEFAULT_RESOURCE_THRESHOLDS_PCT, **doc.get("resource_thresholds", {})},
+        constraints=RunConstraints.from_json(doc.get("constraints")),
         raw=doc,
         source=path.name,
     )

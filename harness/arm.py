@@ -20,6 +20,7 @@ from aipep_core.spec import TestSpec
 from frameworks.base import CommandContext, Framework
 from frameworks.samples import MetricSamples, ParsedOutput
 from harness.output_error import OUTPUT_FILE, read_outputs
+from harness.resource_samples import resource_samples
 from platforms.base import Platform, ProcessResult
 
 
@@ -97,7 +98,9 @@ class ArmRunner:
         for argv in self.framework.compose(self.test, context):
             if self.cooldown and processes:
                 time.sleep(self.cooldown)
-            result = self.platform.run(argv, timeout=self.timeout, platform_args=self.test.platform_args)
+            result = self.platform.run(
+                argv, timeout=self.timeout, platform_args=self.test.platform_args, constraints=self.test.constraints
+            )
             processes.append(result)
             if not result.ok:
                 raise ArmRunFailure(f"{arm.name} program {result.failure_summary()}", processes)
@@ -109,12 +112,15 @@ class ArmRunner:
                 problems.extend(parsed.problems)
             for samples in parsed:
                 collected.setdefault(samples.key, []).append(samples)
+        if self.test.metric != "error" and not collected:
+            unreadable = f"; unreadable: {'; '.join(problems)}" if problems else ""
+            raise ArmRunFailure(f"{arm.name} program printed no measurements{unreadable}", processes)
+        for result in processes:
+            for samples in resource_samples(result):
+                collected.setdefault(samples.key, []).append(samples)
         if self.test.metric == "error":
             outputs = self._fetch_outputs(arm, output_file, label, processes)
             return ArmProcess(arm.name, _merge(collected), processes, output_dir, outputs, problems)
-        if not collected:
-            unreadable = f"; unreadable: {'; '.join(problems)}" if problems else ""
-            raise ArmRunFailure(f"{arm.name} program printed no measurements{unreadable}", processes)
         return ArmProcess(arm.name, _merge(collected), processes, output_dir, problems=problems)
 
     def _fetch_outputs(self, arm: Arm, remote: str, label: str, processes: list[ProcessResult]):

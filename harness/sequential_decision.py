@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from aipep_core.names import NET
 from aipep_core.spec import TestSpec
 from aipep_core.verdict import Verdict
+from harness.resource_comparison import compare_resource
+from harness.resource_samples import is_resource_key
 from harness.stats.comparison import Comparison, compare_test
 from harness.stats.sequential import alpha_for_look, look_schedule, should_stop
 
@@ -23,17 +25,35 @@ def is_net(key: str) -> bool:
 
 
 def compare_at_look(metrics: PerRound, test: TestSpec, look_index: int, n_looks: int) -> dict[str, Comparison]:
-    return compare_test(
-        metrics,
-        net_keys={key for key in metrics if is_net(key)},
+    """Latency metrics as one test; each resource metric stands alone, like the whole net, at its own
+    threshold: memory is a question of its own, not one more operator in the family."""
+    alpha = alpha_for_look(test.alpha, look_index, n_looks)
+    timed = {key: rounds for key, rounds in metrics.items() if not is_resource_key(key)}
+    comparisons = compare_test(
+        timed,
+        net_keys={key for key in timed if is_net(key)},
         threshold_pct=test.regression_threshold,
-        alpha=alpha_for_look(test.alpha, look_index, n_looks),
+        alpha=alpha,
     )
+    for key, (treatment, control) in metrics.items():
+        if is_resource_key(key):
+            threshold = test.resource_thresholds[key.split(" ", 1)[1]]
+            comparisons[key] = compare_resource(treatment, control, threshold_pct=threshold, alpha=alpha)
+    return comparisons
 
 
 def open_verdicts(comparisons: Mapping[str, Comparison]) -> list[Verdict]:
-    """The verdicts more rounds may change; an unmeasurable metric's inconclusive is final and waits for nothing."""
-    return [comparison.verdict for comparison in comparisons.values() if comparison.measured]
+    """The verdicts more rounds may change; an unmeasurable metric's inconclusive is final and waits for nothing.
+
+    Resource metrics never hold a run open: context switches and CPU utilisation swing
+    too much from run to run to settle within a latency run's rounds, and waiting for
+    them would stretch every run to its maximum.
+    """
+    return [
+        comparison.verdict
+        for key, comparison in comparisons.items()
+        if comparison.measured and not is_resource_key(key)
+    ]
 
 
 def decide_sequentially(metrics: PerRound, test: TestSpec) -> tuple[dict[str, Comparison], int]:

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from aipep_core.errors import UserError
+from aipep_core.run_constraints import RunConstraints
+from platforms.resource_usage import ResourceUsage
 
 # The JSON value each option type takes: a job carries platform options as plain JSON.
 _OPTION_TYPES = {
@@ -68,6 +70,9 @@ class ProcessResult:
     line saying how much was left out. `parse_text` is then what the parser reads
     instead of `stdout`: the same head and tail with the measurement lines of the
     left-out part between them.
+
+    `usage` is what the process cost in memory, CPU and I/O, where the platform can tell;
+    `out_of_memory` is the one line saying the kernel killed it for a memory limit.
     """
 
     argv: tuple[str, ...]
@@ -81,6 +86,8 @@ class ProcessResult:
     load_before: float | None = None
     load_after: float | None = None
     parse_text: str | None = None
+    usage: ResourceUsage | None = None
+    out_of_memory: str | None = None
 
     @property
     def stdout_to_parse(self) -> str:
@@ -91,6 +98,8 @@ class ProcessResult:
         return self.returncode == 0 and not self.timed_out
 
     def failure_summary(self, tail_lines: int = 20) -> str:
+        if self.out_of_memory:
+            return self.out_of_memory
         if self.timed_out:
             head = f"timed out after {self.wall_seconds:.1f} s"
         else:
@@ -162,8 +171,18 @@ class Platform:
         cwd: str | None = None,
         timeout: float | None = None,
         platform_args: dict[str, Any] | None = None,
+        constraints: RunConstraints | None = None,
     ) -> ProcessResult:
+        """`constraints`: limits the process must run under; a platform that cannot enforce them raises UserError."""
         raise NotImplementedError
+
+    def refuse_constraints(self, constraints: RunConstraints | None) -> None:
+        """For a platform that cannot enforce constraints: a run that asks for them is refused, never run unlimited."""
+        if constraints is not None:
+            raise UserError(
+                f"constraints: platform {self.name} cannot enforce them (cgroups are applied only on the host); "
+                "run the test on --platform host or remove its constraints"
+            )
 
     def close(self) -> None:
         """Release connections and locks."""

@@ -17,12 +17,16 @@ from typing import Any
 import psutil
 
 from aipep_core.errors import UserError
+from aipep_core.run_constraints import RunConstraints
 from platforms.affinity import with_affinity
 from platforms.base import DeviceDescription, Platform, ProcessResult
 from platforms.bounded_output import MEASUREMENT_PREFIXES, BoundedCapture
+from platforms.cgroup_limits import CgroupLimits
 from platforms.pipe_reader import PipeReader
 from platforms.process_tracking import TrackedRun
 from platforms.registry import register_platform
+from platforms.resource_sampler import TreeSampler
+from platforms.resource_usage import ResourceUsage, read_proc_io
 
 
 @register_platform
@@ -61,16 +65,25 @@ class HostPlatform(Platform):
         cwd: str | None = None,
         timeout: float | None = None,
         platform_args: dict[str, Any] | None = None,
+        constraints: RunConstraints | None = None,
     ) -> ProcessResult:
         argv = with_affinity(list(argv), platform_args, on_this_machine=True)
-        return run_process(argv, env=env, cwd=cwd, timeout=self.timeout if timeout is None else timeout)
+        return run_process(
+            argv, env=env, cwd=cwd, timeout=self.timeout if timeout is None else timeout, constraints=constraints
+        )
 
     def close(self) -> None:
         shutil.rmtree(self._work_root, ignore_errors=True)
 
 
 def run_process(
-    argv: list[str], *, env: dict[str, str] | None = None, cwd: str | None = None, timeout: float | None = None
+    argv: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    cwd: str | None = None,
+    timeout: float | None = None,
+    sample_resources: bool = True,
+    constraints: RunConstraints | None = None,
 ) -> ProcessResult:
     """Run argv without a shell, in its own session; end everything it started, on timeout and on exit.
 
@@ -79,8 +92,12 @@ def run_process(
     output is read while it runs into bounded captures (platforms/bounded_output.py),
     and what it left running is found and killed (platforms/process_tracking.py)
     before the pipes are read to their end, so an orphan holding them cannot block.
+
+    Its resource use comes from a sampler while it runs (platforms/resource_sampler.py)
+    and from the kernel's final accounting: the exited child is first waited for without
+    being reaped, so its /proc/<pid>/io can still be read, then reaped for its rusage.
     """
-    run = TrackedRun()
+    run = TrackedRun(constraints=constraints)
     full_env = {**os.environ, **(env or {}), **run.environment()}
     stdout, stderr = BoundedCapture(MEASUREMENT_PREFIXES), BoundedCapture()
     load_before = os.getloadavg()[0]
@@ -104,6 +121,7 @@ def run_process(
         run.close()
         raise UserError(f"program {argv[0]!r} is not executable") from None
     run.adopt(process.pid)
+    sampler = TreeSampler(process.pid) if sample_resources else None
     reader = PipeReader([(process.stdout, stdout), (process.stderr, stderr)])
     timed_out = threading.Event()
     watchdog = None
@@ -111,12 +129,18 @@ def run_process(
         watchdog = threading.Timer(timeout, lambda: (timed_out.set(), run.end()))
         watchdog.start()
     try:
+        os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
+        wall = time.perf_counter() - clock
+        io_text = _read_text(f"/proc/{process.pid}/io")
         _, status, usage = os.wait4(process.pid, 0)
     finally:
         if watchdog is not None:
             watchdog.cancel()
-    wall = time.perf_counter() - clock
+        if sampler is not None:
+            sampler.stop()
     process.returncode = os.waitstatus_to_exitcode(status)
+    resource_usage = _final_usage(usage, wall, io_text, sampler)
+    out_of_memory = _out_of_memory(run.limits, resource_usage)
     run.close()
     reader.finish()
     out, err = stdout.result(), stderr.result()
@@ -132,6 +156,35 @@ def run_process(
         load_before=load_before,
         load_after=os.getloadavg()[0],
         parse_text=out.parse_text,
+        usage=resource_usage,
+        out_of_memory=out_of_memory,
+    )
+
+
+def _out_of_memory(limits: CgroupLimits | None, usage: ResourceUsage) -> str | None:
+    """The one line for a run the kernel ended for its memory limit, or None."""
+    if limits is None or limits.constraints.memory_mb is None or not limits.out_of_memory_kills():
+        return None
+    peak = (limits.peak_memory_bytes() or usage.peak_rss_bytes or 0) / (1024 * 1024)
+    limit = limits.constraints.memory_mb
+    return f"killed, out of memory: limit {limit} MB (constraints.memory_mb), peak seen {peak:.1f} MB"
+
+
+def _final_usage(
+    usage: os.struct_rusage, wall: float, io_text: str | None, sampler: TreeSampler | None
+) -> ResourceUsage:
+    """The kernel's accounting of time, switches and I/O; memory and threads only from the sampler
+    (rusage's ru_maxrss would count the harness's memory the child had before it executed)."""
+    read_bytes, write_bytes = read_proc_io(io_text or "")
+    return ResourceUsage(
+        peak_rss_bytes=sampler.peak_memory_bytes if sampler is not None else None,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
+        wall_seconds=wall,
+        voluntary_switches=usage.ru_nvcsw,
+        involuntary_switches=usage.ru_nivcsw,
+        read_bytes=read_bytes,
+        write_bytes=write_bytes,
+        threads=(sampler.peak_threads or None) if sampler is not None else None,
     )
 
 

@@ -18,6 +18,9 @@ therefore tracked three ways, and ended by all three:
 
 Where no cgroup can be made the first two still apply; what escapes them is a process
 that both leaves the session and clears its environment.
+
+A run with constraints also gets their limits on its cgroups (platforms/cgroup_limits.py),
+joined the same way before the program executes.
 """
 
 from __future__ import annotations
@@ -31,22 +34,33 @@ from pathlib import Path
 
 import psutil
 
+from aipep_core.errors import UserError
+from aipep_core.run_constraints import RunConstraints
+from platforms.cgroup_limits import CGROUP_PREFIX, CgroupLimits, apply_limits, remove_stale
+
 ENV_MARKER = "AIPEP_RUN_MARKER"
 # Ending is retried while something is still found (a daemon may fork as it is killed), this long at most.
 END_DEADLINE_S = 5.0
-_CGROUP_PREFIX = "aipep-"
 
 
 class TrackedRun:
     """One run's processes: start the child with `environment()` and `join_before_exec`, `adopt(pid)`, then `end()`."""
 
-    def __init__(self, *, use_cgroup: bool = True) -> None:
+    def __init__(self, *, use_cgroup: bool = True, constraints: RunConstraints | None = None) -> None:
         self.marker = secrets.token_hex(12)
         self.started = time.time()
         self.leader: int | None = None
-        self.cgroup = _make_cgroup(_CGROUP_PREFIX + self.marker) if use_cgroup else None
+        self.cgroup = _make_cgroup(CGROUP_PREFIX + self.marker) if use_cgroup or constraints else None
         self._procs_fd = _open_for_writing(self.cgroup / "cgroup.procs") if self.cgroup is not None else None
         self._lock = threading.Lock()
+        self.limits: CgroupLimits | None = None
+        if constraints is not None:
+            try:
+                self.limits = apply_limits(constraints, CGROUP_PREFIX + self.marker, self.cgroup)
+            except UserError:
+                self._remove_cgroup()
+                raise
+            self.limits.open_for_joining()
 
     def environment(self) -> dict[str, str]:
         return {ENV_MARKER: self.marker}
@@ -61,11 +75,16 @@ class TrackedRun:
         if self._procs_fd is not None:
             with contextlib.suppress(OSError):
                 os.write(self._procs_fd, b"0")
+        if self.limits is not None:
+            self.limits.join_from_child()
 
     def adopt(self, pid: int) -> None:
         """Remember the started process; a child started without join_before_exec moves into the cgroup now."""
         self.leader = pid
         self._close_procs_fd()
+        if self.limits is not None:
+            self.limits.close_fds()
+            self.limits.make_member(pid)
         if self.cgroup is None:
             return
         try:
@@ -113,17 +132,20 @@ class TrackedRun:
                 time.sleep(0.01)
 
     def close(self) -> None:
-        """End the run and remove its cgroup."""
+        """End the run and remove its cgroups."""
         self.end()
+        if self.limits is not None:
+            self.limits.remove()
         self._remove_cgroup()
 
     def _cgroup_pids(self) -> list[int]:
+        limited = self.limits.pids() if self.limits is not None else []
         if self.cgroup is None:
-            return []
+            return limited
         try:
-            return [int(line) for line in (self.cgroup / "cgroup.procs").read_text().split()]
+            return [int(line) for line in (self.cgroup / "cgroup.procs").read_text().split()] + limited
         except (OSError, ValueError):
-            return []
+            return limited
 
     def _kill_cgroup(self) -> None:
         if self.cgroup is None:
@@ -178,6 +200,7 @@ def _make_cgroup(name: str) -> Path | None:
     parent = _own_cgroup_dir()
     if parent is None:
         return None
+    remove_stale(parent)
     cgroup = parent / name
     try:
         cgroup.mkdir()

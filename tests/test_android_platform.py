@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import threading
 import time
 from pathlib import Path
@@ -316,3 +317,13 @@ def test_a_usb_serial_without_libusb_asks_for_the_usb_extra(key_dir):
             android.prepare()
     finally:
         android.close()
+
+
+def test_a_device_process_reports_its_peak_memory_from_proc(android):
+    code = "import time; held = b'\\x01' * (80 * 1024 * 1024); time.sleep(0.5)"
+    result = android.run([sys.executable, "-c", code], timeout=60)
+    metrics = result.usage.metrics()
+    assert result.ok, result.stderr
+    assert metrics["peak_rss"] >= 80
+    assert metrics["threads"] >= 1
+    assert {"ctx_switches", "read_bytes", "write_bytes", "cpu_time"} <= set(metrics)

@@ -207,7 +207,9 @@ def test_a_record_the_harness_writes_matches_the_shipped_schema(tmp_path, ab):
     with ResultStore(tmp_path / "aipep.db") as store:
         stored = store.load_run(record.id)
     check_record(json.loads(strict_json(stored.to_json())))
-    assert set(record.data) == {"NET latency", "Conv latency", "Reshape latency"}
+    timed = {key for key in record.data if not key.startswith("PROCESS ")}
+    assert timed == {"NET latency", "Conv latency", "Reshape latency"}
+    assert {"PROCESS peak_rss", "PROCESS cpu_time"} <= set(record.data)
     if ab:
         reshape = record.data["Reshape latency"].comparison
         assert reshape.verdict is Verdict.INCONCLUSIVE and not reshape.measured and reshape.note

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from aipep_core.errors import DeviceError, RunFailure, UserError
+from aipep_core.run_constraints import RunConstraints
 from platforms.affinity import with_affinity
 from platforms.android import cpu_frequency
 from platforms.android.adb_connection import AdbConnection, DeviceLost
@@ -195,7 +196,9 @@ class AndroidPlatform(Platform):
         cwd: str | None = None,
         timeout: float | None = None,
         platform_args: dict[str, Any] | None = None,
+        constraints: RunConstraints | None = None,
     ) -> ProcessResult:
+        self.refuse_constraints(constraints)
         argv = [str(arg) for arg in argv]
         command = with_affinity(argv, platform_args)
         timeout = float(timeout or self.timeout)
@@ -232,6 +235,7 @@ class AndroidPlatform(Platform):
             load_before=status.load_before,
             load_after=status.load_after,
             parse_text=stdout.parse_text,
+            usage=status.usage,
         )
 
     def _pull_text(self, remote: str) -> str:

@@ -14,7 +14,8 @@ work, so a program printing gigabytes costs the host only the bound). stderr, th
 exit status, load, wall and CPU times go to files that the host pulls afterwards,
 so nothing has to be parsed out of stdout.
 Wall time is taken on the device from /proc/uptime (10 ms steps), so ADB's
-own latency never counts as the program's.
+own latency never counts as the program's. A sampler beside the program reads its
+/proc files (platforms/proc_usage_script.py) into the status file too.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from platforms.bounded_output import (
     CapturedOutput,
     left_out_line,
 )
+from platforms.proc_usage_script import parse_usage, sampler_loop, usage_values
+from platforms.resource_usage import ResourceUsage
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TIMES = re.compile(r"(\d+)m([\d.]+)s")
@@ -61,6 +64,10 @@ class RunFiles:
         return f"{self.directory}/pid"
 
     @property
+    def usage(self) -> str:
+        return f"{self.directory}/usage"
+
+    @property
     def timed_out(self) -> str:
         return f"{self.directory}/timed_out"
 
@@ -87,6 +94,9 @@ def run_script(argv: list[str], env: dict[str, str] | None, cwd: str, timeout_s:
             f"echo $pid > {q(files.pid)}",
             f"setsid sh -c {q(watchdog)} watchdog {timeout_s:.3f} {q(files.timed_out)} $pid > /dev/null 2>&1 &",
             "watchdog=$!",
+            f"( {sampler_loop('pid')}",
+            f"echo {usage_values()} > {q(files.usage)} ) &",
+            "sampler=$!",
             "wait $pid",
             "status=$?",
             "read up_after rest < /proc/uptime",
@@ -94,9 +104,12 @@ def run_script(argv: list[str], env: dict[str, str] | None, cwd: str, timeout_s:
             "kill -9 -$pid",
             "kill -9 -$watchdog || kill -9 $watchdog",
             "wait $watchdog",
+            "wait $sampler",
+            "usage=; read -r usage < " + q(files.usage),
             "read load_after rest < /proc/loadavg",
             f"[ -e {q(files.timed_out)} ] && timed_out=1 || timed_out=0",
-            f"{{ echo $status $timed_out $load_before $load_after $up_before $up_after; times; }} > {q(files.status)}",
+            f"{{ echo $status $timed_out $load_before $load_after $up_before $up_after; times; echo usage $usage; }}"
+            f" > {q(files.status)}",
             bounded_stdout_script(files),
         ]
     )
@@ -148,6 +161,7 @@ class RunStatus:
     load_after: float | None
     cpu_seconds: float | None
     wall_seconds: float | None
+    usage: ResourceUsage | None = None
 
 
 def parse_status(text: str) -> RunStatus:
@@ -162,7 +176,9 @@ def parse_status(text: str) -> RunStatus:
     wall = up_after - up_before if up_before is not None and up_after is not None else None
     times = [int(minutes) * 60 + float(seconds) for minutes, seconds in _TIMES.findall(rest)]
     cpu = times[2] + times[3] if len(times) >= 4 else None
-    return RunStatus(returncode, timed_out and returncode == 137, load_before, load_after, cpu, wall)
+    usage_line = next((line.split()[1:] for line in rest.splitlines() if line.startswith("usage ")), None)
+    usage = parse_usage(usage_line, wall, cpu) if usage_line else None
+    return RunStatus(returncode, timed_out and returncode == 137, load_before, load_after, cpu, wall, usage)
 
 
 def _float(text: str) -> float | None:

@@ -14,6 +14,7 @@ from typing import Any
 import paramiko
 
 from aipep_core.errors import UserError
+from aipep_core.run_constraints import RunConstraints
 from platforms.affinity import with_affinity
 from platforms.base import DeviceDescription, Platform, PlatformOption, ProcessResult
 from platforms.bounded_output import MEASUREMENT_PREFIXES, BoundedCapture
@@ -166,7 +167,9 @@ class SshPlatform(Platform):
         cwd: str | None = None,
         timeout: float | None = None,
         platform_args: dict[str, Any] | None = None,
+        constraints: RunConstraints | None = None,
     ) -> ProcessResult:
+        self.refuse_constraints(constraints)
         argv = with_affinity(list(argv), platform_args)
         wrapped = wrap(argv, env, cwd, make_dirs=tuple(self._pending_dirs))
         self._pending_dirs.clear()
@@ -202,6 +205,7 @@ class SshPlatform(Platform):
             load_before=report.load_before,
             load_after=report.load_after,
             parse_text=stdout.result().parse_text,
+            usage=report.usage,
         )
 
     def _kill(self, channel: paramiko.Channel, marker: str, stdout: BoundedCapture, stderr: BoundedCapture) -> None:

@@ -20,7 +20,8 @@ A/B runner uses to spot disturbed rounds. The wrapper reads the clock
 and the `times` builtin (CPU time of waited-for children, so no /usr/bin/time
 is needed) just before and after the program. It reports on stderr behind a
 per-run random marker: a header before the program's own stderr, a trailer
-after it.
+after it. The program runs in the background while a sampler beside it reads its
+/proc files (platforms/proc_usage_script.py) and reports one more marked line.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ import shlex
 from dataclasses import dataclass
 
 from aipep_core.errors import UserError
+from platforms.proc_usage_script import parse_usage, sampler_loop, usage_values
+from platforms.resource_usage import ResourceUsage
 
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TIMES = re.compile(r"(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s")
@@ -57,6 +60,7 @@ class Reported:
     load_before: float | None = None
     load_after: float | None = None
     stderr: str = ""
+    usage: ResourceUsage | None = None
 
 
 def wrap(
@@ -77,11 +81,16 @@ def wrap(
         "times >&2",
         f'printf "%s start\\n" {marker} >&2',
         '[ -z "$EPOCHREALTIME" ] || t0=$EPOCHREALTIME',
-        " ".join(shlex.quote(arg) for arg in argv) + " </dev/null",
+        " ".join(shlex.quote(arg) for arg in argv) + " </dev/null &",
+        "child=$!",
+        f'( {sampler_loop("child")}\nprintf "%s usage %s %s %s %s %s %s\\n" {marker} {usage_values()} >&2 ) &',
+        "sampler=$!",
+        "wait $child",
         "status=$?",
         "t1=$EPOCHREALTIME",
         f'printf "%s end %s\\n" {marker} "$status" >&2',
         "times >&2",
+        "wait $sampler",
         '[ -n "$t1" ] || t1=$(date +%s.%N 2>/dev/null)',
         _READ_FIRST.format(name="up1", path="/proc/uptime"),
         _READ_FIRST.format(name="load1", path="/proc/loadavg"),
@@ -117,6 +126,7 @@ kill -KILL -- -{pid} 2>/dev/null; kill -KILL {pid} $victims 2>/dev/null; true"""
 
 def read_report(marker: str, stderr: str) -> Reported:
     """Split the wrapper's header and trailer from the program's stderr and read them."""
+    stderr, usage_fields = _take_usage_line(marker, stderr)
     header, started, rest = stderr.partition(f"{marker} start\n")
     pid_line = next((line for line in header.splitlines() if line.startswith(f"{marker} pid ")), "")
     pid_fields = pid_line.split()[2:]
@@ -130,16 +140,31 @@ def read_report(marker: str, stderr: str) -> Reported:
     status = end_line.split()[2] if len(end_line.split()) > 2 else ""
     t0, t1, up0, up1, load_after = (clock_line.split() + [""] * 5)[:5]
     cpu_before, cpu_after = _children_cpu_seconds(header), _children_cpu_seconds(times_after)
+    wall = _difference(t0, t1) or _difference(up0, up1)
+    cpu = None if cpu_before is None or cpu_after is None else max(cpu_after - cpu_before, 0.0)
     return Reported(
         pid=pid,
         finished=True,
         status=int(status) if status.isdigit() else None,
-        wall_seconds=_difference(t0, t1) or _difference(up0, up1),
-        cpu_seconds=None if cpu_before is None or cpu_after is None else max(cpu_after - cpu_before, 0.0),
+        wall_seconds=wall,
+        cpu_seconds=cpu,
         load_before=_float(pid_fields[1]) if len(pid_fields) > 1 else None,
         load_after=_float(load_after),
         stderr=program_stderr,
+        usage=None if usage_fields is None else parse_usage(usage_fields, wall, cpu),
     )
+
+
+def _take_usage_line(marker: str, stderr: str) -> tuple[str, list[str] | None]:
+    """The sampler's line may land anywhere after the start (it runs beside the program): take it out."""
+    prefix = f"{marker} usage "
+    start = stderr.find(prefix)
+    if start < 0 or (start > 0 and stderr[start - 1] != "\n"):
+        return stderr, None
+    end = stderr.find("\n", start)
+    if end < 0:
+        return stderr, None
+    return stderr[:start] + stderr[end + 1 :], stderr[start + len(prefix) : end].split()
 
 
 def _in_best_shell(script: str) -> str:

@@ -47,5 +47,14 @@ def host_path(root: Path, device_path: str) -> Path:
     return root / normal if normal else root
 
 
+# /proc/<pid>/... and /proc/self/...: the device's processes are host processes, so their files are the host's.
+_PROCESS_FILES = re.compile(r"/(\$|\d|self/)")
+
+
 def rewrite_command(root: Path, command: str) -> str:
-    return _DEVICE_PATH.sub(lambda match: f"{root}/{match.group(1)}", command)
+    def rewrite(match: re.Match) -> str:
+        if match.group(1) == "proc" and _PROCESS_FILES.match(command, match.end()):
+            return match.group(0)
+        return f"{root}/{match.group(1)}"
+
+    return _DEVICE_PATH.sub(rewrite, command)
