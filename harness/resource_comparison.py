@@ -8,15 +8,37 @@ that says so in the metric's own terms.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aipep_core.verdict import Verdict
-from harness.stats.comparison import Comparison, compare_metric, unmeasured
+from harness.stats.comparison import Comparison, compare_test, unmeasured
 
 
-def compare_resource(
-    treatment: Sequence[float], control: Sequence[float], *, threshold_pct: float, alpha: float
-) -> Comparison:
+def compare_resources(
+    metrics: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    *,
+    thresholds_pct: Mapping[str, float],
+    alpha: float,
+) -> dict[str, Comparison]:
+    """Every resource metric of a test, each at its own threshold, BH-adjusted together like operators.
+
+    Seven resource questions asked of every A/B would, each at alpha, raise a false alarm in
+    a good share of identical pairs; and several of them (CPU time, utilisation, context
+    switches) move together with run time, so they are one family of evidence, not seven.
+    """
+    decided = {}
+    tested = {}
+    for key, (treatment, control) in metrics.items():
+        by_zeros = _decided_by_zeros(treatment, control)
+        if by_zeros is None:
+            tested[key] = (treatment, control)
+        else:
+            decided[key] = by_zeros
+    decided.update(compare_test(tested, net_keys=(), thresholds_pct=thresholds_pct, alpha=alpha))
+    return {key: decided[key] for key in metrics}
+
+
+def _decided_by_zeros(treatment: Sequence[float], control: Sequence[float]) -> Comparison | None:
     rounds = min(len(treatment), len(control))
     zero_treatment = sum(1 for value in treatment[:rounds] if value == 0)
     zero_control = sum(1 for value in control[:rounds] if value == 0)
@@ -27,4 +49,4 @@ def compare_resource(
             rounds,
             f"no ratio can be formed: 0 in {zero_treatment} treatment and {zero_control} control round(s) of {rounds}",
         )
-    return compare_metric(treatment, control, threshold_pct=threshold_pct, alpha=alpha)
+    return None

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from aipep_core.names import NET
 from aipep_core.spec import TestSpec
 from aipep_core.verdict import Verdict
-from harness.resource_comparison import compare_resource
+from harness.resource_comparison import compare_resources
 from harness.resource_samples import is_resource_key
 from harness.stats.comparison import Comparison, compare_test
 from harness.stats.sequential import alpha_for_look, look_schedule, should_stop
@@ -25,8 +25,8 @@ def is_net(key: str) -> bool:
 
 
 def compare_at_look(metrics: PerRound, test: TestSpec, look_index: int, n_looks: int) -> dict[str, Comparison]:
-    """Latency metrics as one test; each resource metric stands alone, like the whole net, at its own
-    threshold: memory is a question of its own, not one more operator in the family."""
+    """Latency metrics as one test (NET alone, operators BH-adjusted); the resource metrics as a family of
+    their own, BH-adjusted together, each at its own threshold."""
     alpha = alpha_for_look(test.alpha, look_index, n_looks)
     timed = {key: rounds for key, rounds in metrics.items() if not is_resource_key(key)}
     comparisons = compare_test(
@@ -35,10 +35,9 @@ def compare_at_look(metrics: PerRound, test: TestSpec, look_index: int, n_looks:
         threshold_pct=test.regression_threshold,
         alpha=alpha,
     )
-    for key, (treatment, control) in metrics.items():
-        if is_resource_key(key):
-            threshold = test.resource_thresholds[key.split(" ", 1)[1]]
-            comparisons[key] = compare_resource(treatment, control, threshold_pct=threshold, alpha=alpha)
+    resources = {key: rounds for key, rounds in metrics.items() if is_resource_key(key)}
+    thresholds = {key: test.resource_thresholds[key.split(" ", 1)[1]] for key in resources}
+    comparisons.update(compare_resources(resources, thresholds_pct=thresholds, alpha=alpha))
     return comparisons
 
 

@@ -38,7 +38,7 @@ class Bisection:
         line = self.intake.line
         if regression.good_hash not in line or regression.bad_hash not in line:
             return
-        names = [tuple(key) for key in regression.keys]
+        names = verdicts.deciding_names([tuple(key) for key in regression.keys])
         sizes = {tuple(key.split("|", 1)): value for key, value in regression.estimates.items()}
         while True:
             self.stop.check()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from aipep_core.result_record import RunResult
 from aipep_core.verdict import Verdict
+from harness.resource_samples import is_resource_key
 
 MetricName = tuple[str, str]  # (test identifier, metric key)
 
@@ -75,3 +76,14 @@ def nearer_regression(runs: list[list[RunResult]], names: list[MetricName], size
 def labelled(found: dict[MetricName, float]) -> dict[str, float]:
     """Estimates keyed as the database keeps them ("identifier|key")."""
     return {label(key): value for key, value in found.items()}
+
+
+def deciding_names(names: list[MetricName]) -> list[MetricName]:
+    """The confirmed metrics a bisection step is judged on: the timed ones, when the regression has any.
+
+    CPU time, utilisation and context switches grow with run time, so they come along with
+    a latency regression; judging each step on them as well adds their noise to the search
+    and no information about where the time went.
+    """
+    timed = [name for name in names if not is_resource_key(name[1])]
+    return timed or names

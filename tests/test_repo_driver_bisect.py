@@ -115,3 +115,10 @@ def test_an_open_step_is_decided_by_which_side_of_half_the_size_its_mean_estimat
     assert verdicts.nearer_regression(runs, names, sizes) is True
     runs = [_step("inconclusive", 3.0), _step("inconclusive", 5.0)]
     assert verdicts.nearer_regression(runs, names, sizes) is False
+
+
+def test_a_step_is_judged_on_the_timed_metrics_of_a_regression_that_has_any():
+    confirmed = [("t", "Conv latency"), ("t", "PROCESS cpu_util"), ("t", "NET latency")]
+    assert verdicts.deciding_names(confirmed) == [("t", "Conv latency"), ("t", "NET latency")]
+    memory_only = [("t", "PROCESS peak_rss")]
+    assert verdicts.deciding_names(memory_only) == memory_only

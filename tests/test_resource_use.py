@@ -7,10 +7,12 @@ import pytest
 from aipep_core.errors import UserError
 from aipep_core.job import Arm
 from aipep_core.spec import parse_spec
+from aipep_core.verdict import Verdict
 from frameworks import get_framework
 from harness.ab_run import run_ab
 from harness.arm import ArmRunner
-from harness.resource_comparison import compare_resource
+from harness.resource_comparison import compare_resources
+from harness.stats.comparison import compare_metric
 from platforms import get_platform
 from platforms.host import run_process
 
@@ -106,8 +108,30 @@ def test_an_unknown_resource_threshold_is_refused_naming_the_field(tmp_path):
 
 
 def test_a_count_of_zero_in_every_round_of_both_arms_is_no_change_and_some_zeros_are_inconclusive():
-    nothing = compare_resource([0.0] * 8, [0.0] * 8, threshold_pct=10, alpha=0.05)
+    family = {"PROCESS read_bytes": ([0.0] * 8, [0.0] * 8), "PROCESS write_bytes": ([0.0, 4096.0] * 4, [4096.0] * 8)}
+    decided = compare_resources(family, thresholds_pct=dict.fromkeys(family, 10.0), alpha=0.05)
+    nothing, some = decided["PROCESS read_bytes"], decided["PROCESS write_bytes"]
     assert (nothing.verdict, nothing.note) == ("no_change", "0 in every round of both arms")
-    some = compare_resource([0.0, 4096.0] * 4, [4096.0] * 8, threshold_pct=10, alpha=0.05)
     assert some.verdict == "inconclusive" and not some.measured
     assert some.note == "no ratio can be formed: 0 in 4 treatment and 0 control round(s) of 8"
+
+
+def test_the_resource_metrics_are_one_family_adjusted_together():
+    """Significant alone (p about 0.02), one of five resource metrics is no longer a regression in its family."""
+    control = [100.0] * 8
+    higher = [120.0, 118.0, 125.0, 119.0, 95.0, 122.0, 98.0, 121.0]
+    alone = compare_metric(higher, control, threshold_pct=10, alpha=0.05)
+    assert alone.verdict is Verdict.REGRESSION
+    family = {"PROCESS cpu_util": (higher, control)}
+    for index in range(4):
+        family[f"PROCESS other_{index}"] = (
+            [100.0 + (step * 7 + index) % 5 - 2 for step in range(8)],
+            [100.0 + (step * 3 + index) % 5 - 2 for step in range(8)],
+        )
+    decided = compare_resources(family, thresholds_pct=dict.fromkeys(family, 10.0), alpha=0.05)
+    assert decided["PROCESS cpu_util"].q_value > 0.05
+    assert decided["PROCESS cpu_util"].verdict is Verdict.INCONCLUSIVE
+    # A clear change stays a regression in the family.
+    family["PROCESS cpu_util"] = ([130.0 + step for step in range(8)], control)
+    decided = compare_resources(family, thresholds_pct=dict.fromkeys(family, 10.0), alpha=0.05)
+    assert decided["PROCESS cpu_util"].verdict is Verdict.REGRESSION

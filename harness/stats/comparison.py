@@ -179,11 +179,13 @@ def compare_test(
     threshold_pct: float = DEFAULT_THRESHOLD_PCT,
     alpha: float = DEFAULT_ALPHA,
     confidence: float = DEFAULT_CONFIDENCE,
+    thresholds_pct: Mapping[str, float] | None = None,
 ) -> dict[str, Comparison]:
     """Compare every metric of a test: net metrics alone, operators BH-adjusted together.
 
     `metrics` maps a metric key to (treatment, control) per-round statistics. In a
     sequential run, pass the per-look alpha from sequential.alpha_for_look.
+    `thresholds_pct` gives a metric a threshold of its own instead of `threshold_pct`.
     """
     analysed = {}
     unmeasurable = {}
@@ -206,7 +208,7 @@ def compare_test(
             paired,
             *q_by_key.get(key, (paired.p_greater, paired.p_less)),
             adjusted=key in q_by_key,
-            threshold_pct=threshold_pct,
+            threshold_pct=(thresholds_pct or {}).get(key, threshold_pct),
             alpha=alpha,
         )
         for key, paired in analysed.items()

@@ -26,10 +26,12 @@ def test_an_ab_report_shows_regressions_first_rounds_with_the_rerun_and_the_stop
     assert [trace["name"] for trace in forest["data"]][0] == "regression"
     assert set(forest["data"][0]["y"]) == {"NET latency", "Conv latency"}
     assert forest["layout"]["yaxis"]["categoryarray"][:2] == ["NET latency", "Conv latency"]
-    assert len(forest["layout"]["yaxis"]["categoryarray"]) == 6
     rounds = figures["Per-round log-ratio ln(treatment / control)"]
     with ResultStore(db) as store:
         result = store.load_run(result_id)
+    compared = {key for key, metric in result.data.items() if metric.comparison is not None}
+    assert set(forest["layout"]["yaxis"]["categoryarray"]) == compared
+    assert {"NET latency", "Conv latency", "Op00 latency", "PROCESS peak_rss"} <= compared
     [rerun] = result.meta["rerun_rounds"]
     assert [shape["x0"] for shape in rounds["layout"]["shapes"]] == [rerun["round"] + 1]
     assert len(rounds["data"][0]["y"]) == len(result.meta["rounds"])
