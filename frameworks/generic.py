@@ -1,4 +1,5 @@
-"""Any program that prints observer lines; the microkernel sample is one."""
+"""Any program that prints observer lines; the microkernel sample is one, and so are FAI-PEP's
+caffe2 and pytorch benchmark binaries, whose specs name their format rather than "generic"."""
 
 from frameworks.base import Framework
 from frameworks.registry import register_framework
@@ -14,3 +15,17 @@ class MicrokernelFramework(GenericFramework):
     """The sample C framework: a generic program built by its own build.sh."""
 
     name = "microkernel"
+
+
+@register_framework
+class Caffe2Framework(GenericFramework):
+    """FAI-PEP's `format: caffe2`: its benchmark binary prints Caffe2Observer lines."""
+
+    name = "caffe2"
+
+
+@register_framework
+class PyTorchFramework(GenericFramework):
+    """FAI-PEP's `format: pytorch`: its speed benchmark prints PyTorchObserver lines."""
+
+    name = "pytorch"
