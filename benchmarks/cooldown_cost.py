@@ -33,7 +33,7 @@ STAND_IN = REPO / "tests" / "data" / "faipep" / "stand_in_benchmark.py"
 
 
 def write_spec(directory: Path, cooldown: float) -> Path:
-    test = {"commands": ["{program} --iter {iter}"], "iter": 20, "metric": "delay"}
+    test = {"commands": ["{program} --iter {iter} --work 1000000"], "iter": 10, "metric": "delay"}
     spec = {
         "model": {"name": "cooldown_probe", "format": "caffe2", "cooldown": cooldown},
         "tests": [{**test, "identifier": "first"}, {**test, "identifier": "second"}],

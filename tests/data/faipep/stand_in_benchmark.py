@@ -4,7 +4,8 @@ benchmark, a classifier writing labels), for the compatibility test: it measures
 Flags are read the way those binaries take them (`--name value` or `--name=value`); any flag is
 accepted, so a spec's extra arguments (such as `--backend mkl`) pass. Files named by `--net`,
 `--init_net`, `--model`, `--input_file` or `--check_input` must exist. `--output_file` writes one
-label per input line; `--score PRED --golden GOLD` prints one accuracy line per sample.
+label per input line; `--score PRED --golden GOLD` prints one accuracy line per sample;
+`--work N` sets the size of the measured loop.
 """
 
 import json
@@ -53,9 +54,10 @@ def main():
         labels = Path(given["input_file"]).read_text().split()
         wrong = int(given.get("wrong", "0"))
         Path(given["output_file"]).write_text("\n".join(["x"] * wrong + labels[wrong:]) + "\n")
+    work = int(given.get("work", "20000"))
     for _ in range(int(given.get("iter", "1"))):
         started = time.perf_counter()
-        sum(range(20000))
+        sum(range(work))
         observer("latency", "ms", (time.perf_counter() - started) * 1e3)
 
 
