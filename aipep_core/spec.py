@@ -306,6 +306,10 @@ def _test(
     where = f"{path.name}: tests[{index}]"
     _refuse(doc, _REFUSED_TEST_FIELDS, where)
     commands, framework_commands = _commands(doc, where)
+    input_files = _file_lists(doc.get("input_files", {}), model_dir)
+    for role, files in input_files.items():
+        if len(files) != 1:
+            raise UserError(f"{where}.input_files.{role}: expected one file object, got a list of {len(files)}")
     if "arguments" in doc:
         _check_quotes(doc["arguments"], f"{path.name}: tests[{index}].arguments")
     return TestSpec(
@@ -320,7 +324,7 @@ def _test(
         preprocess=_step(doc, "preprocess", where),
         postprocess=_step(doc, "postprocess", where),
         inputs=doc.get("inputs", {}),
-        input_files=_file_lists(doc.get("input_files", {}), model_dir),
+        input_files=input_files,
         output_files=_file_lists(doc.get("output_files", {}), model_dir),
         statistics=tuple(doc.get("statistics", ())),
         platform_args=doc.get("platform_args", model_platform_args),

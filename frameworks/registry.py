@@ -29,13 +29,14 @@ def available_frameworks() -> list[str]:
     return sorted(_BUILTIN_MODULES.keys() | _REGISTRY.keys())
 
 
-def get_framework(name: str):
-    """Return a new instance of the framework called `name`."""
+def get_framework(name: str, where: str = "--framework"):
+    """Return a new instance of the framework called `name`; `where` names, in errors, what asked
+    for it (the flag, or a spec's `model.format`)."""
     if name not in _REGISTRY and name in _BUILTIN_MODULES:
         try:
             importlib.import_module(_BUILTIN_MODULES[name])
         except ModuleNotFoundError as exc:
-            raise UserError(f"--framework {name}: its module cannot be loaded ({exc})") from None
+            raise UserError(f"{where} {name}: its module cannot be loaded ({exc})") from None
     if name not in _REGISTRY:
-        raise UserError(f"--framework: unknown framework {name!r}, expected one of {', '.join(available_frameworks())}")
+        raise UserError(f"{where}: unknown framework {name!r}, expected one of {', '.join(available_frameworks())}")
     return _REGISTRY[name]()

@@ -123,7 +123,9 @@ def _run_device(device: str | None, specs: list[BenchmarkSpec], context: _Contex
 def _run_spec(spec: BenchmarkSpec, platform, context: _Context, results: list[RunResult]) -> None:
     """Run every test of one spec, appending each result as soon as the reporters have it."""
     job, stop = context.job, context.stop
-    framework = get_framework(job.framework or spec.model.format)
+    framework = get_framework(
+        job.framework or spec.model.format, "--framework" if job.framework else f"{spec.path.name}: model.format"
+    )
     cache = _model_cache(job)
     local_files = cache.resolve_all(spec.model.files, spec.path.parent)
     device_files = {role: platform.push(path) for role, path in local_files.items()}
@@ -196,11 +198,12 @@ def _add_requested_statistics(result: RunResult, test: TestSpec) -> None:
 
 
 def _input_files(test: TestSpec, cache: ModelCache, spec: BenchmarkSpec, platform) -> dict[str, str]:
-    """Device paths of the test's single-file input roles, for `{input_files.ROLE}`."""
+    """Device paths of the test's input files (one per role, checked when the spec loads), for
+    `{input_files.ROLE}`."""
+    group = f"tests[{test.index}].input_files"
     return {
-        role: platform.push(cache.resolve(files[0], spec.path.parent, spec.path.name))
-        for role, files in test.input_files.items()
-        if len(files) == 1
+        role: platform.push(cache.resolve(file, spec.path.parent, spec.path.name, group))
+        for role, (file,) in test.input_files.items()
     }
 
 

@@ -179,6 +179,11 @@ REFUSALS = [
     ("platform_args", lambda d: d["tests"][0].update(platform_args={"non_blocking": True}), "tests[0].platform_args"),
     ("statistics", lambda d: d["tests"][0].update(statistics=["p101"]), "tests[0].statistics[0]"),
     ("commands and command", lambda d: d["tests"][0].update(command="{program}"), "expected one of 'commands'"),
+    (
+        "input_files list",
+        lambda d: d["tests"][0].update(input_files={"images": [d["model"]["files"]["init"]] * 2}),
+        "tests[0].input_files.images: expected one file object, got a list of 2",
+    ),
 ]
 
 
@@ -199,3 +204,26 @@ def test_a_commands_object_without_the_frameworks_entry_is_one_line(tmp_path, ca
     status, _, err = run(tmp_path, capsys, PER_FRAMEWORK, benchmark, None, "--framework", "pytorch")
     assert status == 2
     assert err.count("\n") == 1 and "commands: no entry for framework 'pytorch'" in err
+
+
+def test_an_unknown_format_names_the_specs_field(tmp_path, capsys):
+    path = mutated(tmp_path, SQUEEZE, lambda d: d["model"].update(format="glow"))
+    try:
+        status, _, err = run(tmp_path, capsys, path, speed_benchmark(tmp_path))
+    finally:
+        path.unlink()
+    assert status == 2 and err.count("\n") == 1
+    assert f"{path.name}: model.format: unknown framework 'glow'" in err
+
+
+def test_a_wrong_input_file_md5_names_the_tests_field(tmp_path, capsys):
+    def wrong_md5(document):
+        document["tests"][0]["input_files"]["images"]["md5"] = "0" * 32
+
+    path = mutated(tmp_path, ACCURACY, wrong_md5)
+    try:
+        status, _, err = run(tmp_path, capsys, path, speed_benchmark(tmp_path))
+    finally:
+        path.unlink()
+    assert status == 2 and err.count("\n") == 1
+    assert f"{path.name}: tests[0].input_files.images.md5:" in err
