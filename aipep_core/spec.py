@@ -87,6 +87,7 @@ class TestSpec:
     commands: tuple[str, ...] = ()
     arguments: str | None = None
     framework_commands: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    framework_flags: dict[str, dict[str, str]] = field(default_factory=dict)
     preprocess: tuple[str, ...] = ()
     postprocess: tuple[str, ...] = ()
     inputs: dict[str, Any] = field(default_factory=dict)
@@ -113,13 +114,23 @@ class TestSpec:
 
     def commands_for(self, framework: str) -> tuple[str, ...]:
         """The test's commands; a `commands` object (FAI-PEP's per-framework form) gives the
-        framework's own entry, and one without an entry for it is a mistake in the spec."""
-        if not self.framework_commands:
+        framework's own entry, and one without an entry for it is a mistake in the spec.
+
+        An entry that is an object of flags (FAI-PEP's caffe2 form) leaves the framework's
+        default command, with those flags added (see `flags_for`)."""
+        if not (self.framework_commands or self.framework_flags):
             return self.commands
+        if framework in self.framework_flags:
+            return ()
         if framework not in self.framework_commands:
-            known = ", ".join(sorted(self.framework_commands))
+            known = ", ".join(sorted([*self.framework_commands, *self.framework_flags]))
             raise UserError(f"{self.where}.commands: no entry for framework {framework!r}; the spec has {known}")
         return self.framework_commands[framework]
+
+    def flags_for(self, framework: str) -> list[str]:
+        """`--name value` for each flag a `commands` object gives this framework's default command."""
+        flags = self.framework_flags.get(framework, {})
+        return [argument for name, value in flags.items() for argument in (f"--{name}", value)]
 
     def option(self, name: str, default: Any = None) -> Any:
         return self.raw.get(name, default)
@@ -275,8 +286,9 @@ def _file_lists(doc: dict[str, Any], model_dir: str) -> dict[str, tuple[ModelFil
     }
 
 
-def _commands(doc: dict[str, Any], where: str) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
-    """The test's commands as a list, or FAI-PEP's object of lists keyed by framework.
+def _commands(doc: dict[str, Any], where: str) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """The test's commands as a list, or FAI-PEP's object keyed by framework (of command lists,
+    or of flags for the framework's default command).
 
     A singular `command` is FAI-PEP's older spelling of a one-command list."""
     present = [name for name in ("commands", "command", "arguments") if name in doc]
@@ -285,10 +297,10 @@ def _commands(doc: dict[str, Any], where: str) -> tuple[tuple[str, ...], dict[st
     commands = doc.get("commands", [doc["command"]] if "command" in doc else [])
     lists = commands if isinstance(commands, dict) else {"": commands}
     for key, entries in lists.items():
-        for position, command in enumerate(entries):
+        for position, command in enumerate(entries if isinstance(entries, list) else ()):
             _check_quotes(command, f"{where}.commands{'.' + key if key else ''}[{position}]")
     if isinstance(commands, dict):
-        return (), {key: tuple(entries) for key, entries in commands.items()}
+        return (), commands
     return tuple(commands), {}
 
 
@@ -305,7 +317,7 @@ def _test(
         )
     where = f"{path.name}: tests[{index}]"
     _refuse(doc, _REFUSED_TEST_FIELDS, where)
-    commands, framework_commands = _commands(doc, where)
+    commands, by_framework = _commands(doc, where)
     input_files = _file_lists(doc.get("input_files", {}), model_dir)
     for role, files in input_files.items():
         if len(files) != 1:
@@ -320,7 +332,12 @@ def _test(
         warmup=doc.get("warmup", 0),
         commands=commands,
         arguments=doc.get("arguments"),
-        framework_commands=framework_commands,
+        framework_commands={key: tuple(value) for key, value in by_framework.items() if isinstance(value, list)},
+        framework_flags={
+            key: {name: str(flag) for name, flag in value.items()}
+            for key, value in by_framework.items()
+            if isinstance(value, dict)
+        },
         preprocess=_step(doc, "preprocess", where),
         postprocess=_step(doc, "postprocess", where),
         inputs=doc.get("inputs", {}),

@@ -51,7 +51,7 @@ class Framework:
             # would run the program with itself as its first argument.
             templates = [arguments if arguments[:1] == ["{program}"] else ["{program}", *arguments]]
         else:
-            templates = [self.default_command(test)]
+            templates = [[*self.default_command(test), *test.flags_for(self.name)]]
         extra_args = shlex.split(context.command_args)
         return self.substituted([[*template, *extra_args] for template in templates], test, context)
 

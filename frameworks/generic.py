@@ -1,5 +1,5 @@
-"""Any program that prints observer lines; the microkernel sample is one, and so are FAI-PEP's
-caffe2 and pytorch benchmark binaries, whose specs name their format rather than "generic"."""
+"""Any program that prints observer lines; the microkernel sample is one, and so is FAI-PEP's
+pytorch benchmark binary, whose specs name their format rather than "generic"."""
 
 from frameworks.base import Framework
 from frameworks.registry import register_framework
@@ -15,13 +15,6 @@ class MicrokernelFramework(GenericFramework):
     """The sample C framework: a generic program built by its own build.sh."""
 
     name = "microkernel"
-
-
-@register_framework
-class Caffe2Framework(GenericFramework):
-    """FAI-PEP's `format: caffe2`: its benchmark binary prints Caffe2Observer lines."""
-
-    name = "caffe2"
 
 
 @register_framework

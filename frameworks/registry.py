@@ -11,7 +11,7 @@ _REGISTRY: dict[str, type] = {}
 # Modules that register frameworks when imported. Importing lazily keeps optional
 # runtimes (tflite) from being loaded by users who never ask for them.
 _BUILTIN_MODULES = {
-    "caffe2": "frameworks.generic",
+    "caffe2": "frameworks.caffe2",
     "generic": "frameworks.generic",
     "microkernel": "frameworks.generic",
     "onnxruntime": "frameworks.onnxruntime.framework",

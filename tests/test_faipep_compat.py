@@ -28,6 +28,7 @@ POWER = SPECS / "caffe2/power_like/power_like.json"
 ACCURACY = SPECS / "pytorch/accuracy_like/accuracy_like.json"
 PER_FRAMEWORK = SPECS / "caffe2/per_framework/per_framework.json"
 MKL_LIST = SPECS / "lists/caffe2_mkl.json"
+OLD_FORMAT = SPECS / "caffe2/old_format/old_format.json"
 REPLAY_BENCHMARK_MODEL = Path(__file__).resolve().parent / "data" / "tflite" / "replay_benchmark_model.py"
 
 
@@ -65,7 +66,7 @@ def run(tmp_path, capsys, spec, treatment, control=None, *args):
 
 def test_every_fixture_shape_loads():
     loaded = {path.name: load_benchmarks(path) for path in sorted(SPECS.rglob("*.json"))}
-    assert len(loaded) == 7
+    assert len(loaded) == 8
     [squeeze] = loaded["squeeze_like.json"]
     assert squeeze.model.files["predict"].location == str(SQUEEZE.parent / "predict_net.pb")
     assert squeeze.tests[1].commands == ("{program} --net {files.predict} --init_net {files.init} --iter {iter}",)
@@ -85,6 +86,20 @@ def test_a_caffe2_spec_runs_with_the_generic_reader_without_a_framework_flag(tmp
     assert latency["num_runs"] == 5 and {"p95", "p99"} <= set(latency["summary"])
     assert "p95" not in results[1]["data"]["NET latency"]["summary"]
     assert results[1]["meta"]["identifier"] == "singular_command"
+
+
+def test_a_caffe2_test_without_commands_runs_the_binary_with_flags_from_the_spec(tmp_path, capsys):
+    benchmark = speed_benchmark(tmp_path)
+    status, results, err = run(tmp_path, capsys, OLD_FORMAT, benchmark)
+    assert status == 0, err
+    [result] = results
+    files = {name: str(OLD_FORMAT.parent / "../squeeze_like" / name) for name in ("predict_net.pb", "init_net.pb")}
+    assert result["meta"]["command"] == [
+        benchmark, "--net", files["predict_net.pb"], "--warmup", "1", "--iter", "3",
+        "--init_net", files["init_net.pb"], "--input_dims", "1,3,8,8", "--input", "data", "--input_type", "float",
+        "--run_individual", "true",
+    ]  # fmt: skip
+    assert result["data"]["NET latency"]["num_runs"] == 3
 
 
 def test_a_benchmark_lists_command_args_end_every_command(tmp_path, capsys):
