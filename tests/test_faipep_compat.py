@@ -147,7 +147,18 @@ def test_cooldown_is_a_pause_between_tests(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(harness.job_runner.time, "sleep", lambda s: (slept.append(s), real_sleep(s)))
     status, _, err = run(tmp_path, capsys, SQUEEZE, speed_benchmark(tmp_path))
     assert status == 0, err
-    assert slept.count(0.2) == 1  # two tests, one pause between them; sleep_before_run is 0.01
+    assert slept.count(0.2) == 1  # two tests, one pause between them
+    assert slept.count(0.01) == 1  # the first test's platform_args.sleep_before_run, before its one process
+
+
+def test_a_models_timeout_bounds_its_processes(tmp_path, capsys):
+    spec = tmp_path / "slow.json"
+    sleeping = "{program} -c 'import time; time.sleep(60)'"
+    test = {"identifier": "slow", "metric": "delay", "iter": 1, "commands": [sleeping]}
+    spec.write_text(json.dumps({"model": {"name": "slow", "format": "pytorch", "timeout": 1}, "tests": [test]}))
+    status, results, err = run(tmp_path, capsys, spec, sys.executable)
+    assert status == 1
+    assert "timed out after 1" in results[0]["failure"]
 
 
 def test_a_power_test_is_refused_in_one_line_while_the_others_run(tmp_path, capsys):
