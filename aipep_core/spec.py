@@ -41,6 +41,10 @@ _REFUSED_MODEL_FIELDS = {
 }
 _REFUSED_TEST_FIELDS = {
     "files": "per-test files are not supported; name them in model.files or input_files",
+    "env": "environment variables for the benchmark process are not supported; set them in a wrapper program",
+    "MKL_NUM_THREADS": "FAI-PEP's host thread setting is not supported; set it in a wrapper program",
+    "OMP_NUM_THREADS": "FAI-PEP's host thread setting is not supported; set it in a wrapper program",
+    "cpu-list": "FAI-PEP's host CPU choice is not supported; use platform_args.taskset",
 }
 
 _SCHEMA = json.loads((Path(__file__).with_name("spec_schema.json")).read_text())
@@ -216,8 +220,11 @@ def _refuse(doc: dict[str, Any], refused: dict[str, str], where: str) -> None:
 
 
 def _step(doc: dict[str, Any], name: str, where: str) -> tuple[str, ...]:
-    """A `preprocess`/`postprocess` step's commands, their quotes checked now."""
-    commands = tuple(doc.get(name, {}).get("commands", ()))
+    """A `preprocess`/`postprocess` step's commands (or its one `command`), their quotes checked now."""
+    step = doc.get(name, {})
+    if "files" in step:
+        raise UserError(f"{where}.{name}.files: files of a step are not supported; name them in model.files")
+    commands = tuple(step["commands"] if "commands" in step else [step["command"]] if "command" in step else [])
     for position, command in enumerate(commands):
         _check_quotes(command, f"{where}.{name}.commands[{position}]")
     return commands

@@ -41,7 +41,8 @@ class Framework:
         return None
 
     def compose(self, test: TestSpec, context: CommandContext) -> list[list[str]]:
-        """The benchmark commands; the model's `command_args` (FAI-PEP's list `meta`) end every one."""
+        """The benchmark commands; the model's `command_args` (FAI-PEP's list `meta`) end every one
+        that runs `{program}` (as in FAI-PEP: a helper command in the list is left alone)."""
         commands = test.commands_for(self.name)
         if commands:
             templates = [shlex.split(command) for command in commands]
@@ -52,12 +53,13 @@ class Framework:
             templates = [arguments if arguments[:1] == ["{program}"] else ["{program}", *arguments]]
         else:
             templates = [[*self.default_command(test), *test.flags_for(self.name)]]
-        extra_args = shlex.split(context.command_args)
-        return self.substituted([[*template, *extra_args] for template in templates], test, context)
+        return self.substituted(with_command_args(templates, context), test, context)
 
     def compose_step(self, commands: tuple[str, ...], test: TestSpec, context: CommandContext) -> list[list[str]]:
-        """A `preprocess`/`postprocess` step's commands, with the same placeholders as the benchmark's."""
-        return self.substituted([shlex.split(command) for command in commands], test, context)
+        """A `preprocess`/`postprocess` step's commands, with the same placeholders and `command_args`
+        rule as the benchmark's."""
+        templates = with_command_args([shlex.split(command) for command in commands], context)
+        return self.substituted(templates, test, context)
 
     def substituted(self, templates: list[list[str]], test: TestSpec, context: CommandContext) -> list[list[str]]:
         values = placeholder_values(test, context)
@@ -80,6 +82,16 @@ class Framework:
         if not self.runtime_packages or test.commands_for(self.name) or test.arguments is not None:
             return None
         return python_version_probe(program, self.runtime_packages)
+
+
+def with_command_args(templates: list[list[str]], context: CommandContext) -> list[list[str]]:
+    """The model's `command_args` end every command that runs `{program}`; a helper command
+    (another program) is left alone, as in FAI-PEP."""
+    extra_args = shlex.split(context.command_args)
+    return [
+        [*template, *extra_args] if any("{program}" in arg for arg in template) else template
+        for template in templates
+    ]
 
 
 def placeholder_values(test: TestSpec, context: CommandContext) -> dict[str, str]:

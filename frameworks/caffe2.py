@@ -8,11 +8,9 @@ flags follow from those. A `commands` object's `caffe2` entry of flags adds `--n
 
 from __future__ import annotations
 
-import shlex
-
 from aipep_core.errors import UserError
 from aipep_core.spec import TestSpec
-from frameworks.base import CommandContext
+from frameworks.base import CommandContext, with_command_args
 from frameworks.generic import GenericFramework
 from frameworks.registry import register_framework
 
@@ -25,7 +23,7 @@ class Caffe2Framework(GenericFramework):
         if test.commands_for(self.name) or test.arguments is not None:
             return super().compose(test, context)
         template = [*self._default_command(test, context), *test.flags_for(self.name)]
-        return super().substituted([template + shlex.split(context.command_args)], test, context)
+        return self.substituted(with_command_args([template], context), test, context)
 
     def _default_command(self, test: TestSpec, context: CommandContext) -> list[str]:
         command = ["{program}", "--net", "{files.predict}", "--warmup", "{warmup}", "--iter", "{iter}"]

@@ -201,9 +201,19 @@ def parse_info(text: str) -> Arms:
     return Arms(treatment, _info_arm(CONTROL, info[CONTROL]) if CONTROL in info else None)
 
 
+# FAI-PEP `--info` keys aipep does not honour: refused by name, never dropped.
+_REFUSED_INFO_KEYS = {
+    "shared_libs": "shared libraries pushed beside the program are not supported",
+    "string_map": "string maps are not supported; write the values into the spec",
+}
+
+
 def _info_arm(name: str, info: Any) -> Arm:
     if not isinstance(info, dict):
         raise UserError(f"--info: {name}: expected an object with 'program', 'commit', 'commit_time'")
+    for key, reason in _REFUSED_INFO_KEYS.items():
+        if key in info:
+            raise UserError(f"--info: {name}.{key}: {reason}")
     program = _info_program(name, info)
     commit_time = info.get("commit_time", 0)
     if not isinstance(commit_time, int) or isinstance(commit_time, bool):

@@ -129,7 +129,7 @@ def _run_spec(spec: BenchmarkSpec, platform, context: _Context, results: list[Ru
     cache = _model_cache(job)
     local_files = cache.resolve_all(spec.model.files, spec.path.parent)
     device_files = {role: platform.push(path) for role, path in local_files.items()}
-    timeout = spec.model.timeout if spec.model.timeout is not None else job.settings.timeout
+    spec_timeout = spec.model.timeout if spec.model.timeout is not None else job.settings.timeout
     arms = [resolved_arm(arm, framework.default_program()) for arm in job.arms.all()]
     treatment, control = arms[0], (arms[1] if len(arms) > 1 else None)
     description = platform.describe().as_dict()
@@ -147,7 +147,7 @@ def _run_spec(spec: BenchmarkSpec, platform, context: _Context, results: list[Ru
             platform=platform,
             test=test,
             device_files=device_files,
-            timeout=timeout,
+            timeout=float(test.option("timeout", spec_timeout)),
             model=spec.model,
             input_files=_input_files(test, cache, spec, platform),
         )

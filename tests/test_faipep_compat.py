@@ -151,11 +151,15 @@ def test_cooldown_is_a_pause_between_tests(tmp_path, capsys, monkeypatch):
     assert slept.count(0.01) == 1  # the first test's platform_args.sleep_before_run, before its one process
 
 
-def test_a_models_timeout_bounds_its_processes(tmp_path, capsys):
+@pytest.mark.parametrize(("model_timeout", "test_timeout"), [(1, None), (600, 1)])
+def test_a_models_or_tests_timeout_bounds_its_processes(tmp_path, capsys, model_timeout, test_timeout):
     spec = tmp_path / "slow.json"
     sleeping = "{program} -c 'import time; time.sleep(60)'"
     test = {"identifier": "slow", "metric": "delay", "iter": 1, "commands": [sleeping]}
-    spec.write_text(json.dumps({"model": {"name": "slow", "format": "pytorch", "timeout": 1}, "tests": [test]}))
+    if test_timeout is not None:
+        test["timeout"] = test_timeout
+    model = {"name": "slow", "format": "pytorch", "timeout": model_timeout}
+    spec.write_text(json.dumps({"model": model, "tests": [test]}))
     status, results, err = run(tmp_path, capsys, spec, sys.executable)
     assert status == 1
     assert "timed out after 1" in results[0]["failure"]
@@ -190,6 +194,44 @@ def test_info_in_the_repo_drivers_programs_form_is_read_like_program():
     assert arms.treatment.program == "/bin/a"
 
 
+@pytest.mark.parametrize(
+    ("arm", "fragment"),
+    [
+        ({"program": "/bin/a", "shared_libs": ["/lib/x.so"]}, "--info: treatment.shared_libs: shared libraries"),
+        ({"program": "/bin/a", "string_map": {}}, "--info: treatment.string_map: string maps"),
+        ({"programs": {"program": {"location": "/bin/a"}, "helper": {"location": "/bin/b"}}}, "programs.helper"),
+    ],
+)
+def test_info_keys_aipep_cannot_honour_are_one_line(arm, fragment):
+    with pytest.raises(UserError) as caught:
+        parse_info(json.dumps({"treatment": arm}))
+    assert fragment in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_preprocess_command_and_command_args_only_where_the_program_runs(tmp_path, capsys):
+    def steps(document):
+        test = document["tests"][0]
+        test["preprocess"] = {"command": "{program} --check_input {files.predict}"}
+        helper = f"{sys.executable} {DATA / 'stand_in_benchmark.py'} --check_input {{files.init}}"
+        test["commands"] = [helper, *test["commands"]]
+
+    path = mutated(tmp_path, SQUEEZE, steps)
+    listing = path.parent / f"list_{tmp_path.name}.json"
+    listing.write_text(json.dumps({"meta": {"command_args": "--backend mkl"}, "benchmarks": [path.name]}))
+    try:
+        status, results, err = run(tmp_path, capsys, listing, speed_benchmark(tmp_path))
+    finally:
+        path.unlink()
+        listing.unlink()
+    assert status == 0, err
+    with ResultStore(tmp_path / "aipep.db") as store:
+        [stored] = [r for r in store.find_runs(model="squeeze_like", include_logs=True) if r.meta["identifier"] == "0"]
+    commands = [stored.logs[f"treatment_{index}.command"].split() for index in range(3)]
+    assert commands[0][1:3] == ["--check_input", str(SQUEEZE.parent / "predict_net.pb")]
+    assert commands[1][0] == sys.executable
+    assert [command[-2:] == ["--backend", "mkl"] for command in commands] == [True, False, True]
+
+
 def mutated(tmp_path, source, change):
     document = json.loads(source.read_text())
     change(document)
@@ -205,6 +247,12 @@ REFUSALS = [
     ("platform_args", lambda d: d["tests"][0].update(platform_args={"non_blocking": True}), "tests[0].platform_args"),
     ("statistics", lambda d: d["tests"][0].update(statistics=["p101"]), "tests[0].statistics[0]"),
     ("commands and command", lambda d: d["tests"][0].update(command="{program}"), "expected one of 'commands'"),
+    ("tests[].env", lambda d: d["tests"][0].update(env={"A": "1"}), "tests[0].env: environment variables"),
+    (
+        "preprocess.files",
+        lambda d: d["tests"][0].update(preprocess={"command": "{program}", "files": {}}),
+        "tests[0].preprocess.files: files of a step",
+    ),
     (
         "input_files list",
         lambda d: d["tests"][0].update(input_files={"images": [d["model"]["files"]["init"]] * 2}),
