@@ -44,8 +44,8 @@ _OVERRIDES = ("regression_threshold", "alpha", "min_rounds", "max_rounds", "roun
 
 # FAI-PEP's `metric: power` reads a power monitor wired to the device's battery.
 POWER_REFUSAL = (
-    "metric 'power' needs a power monitor (such as a Monsoon) wired in place of the device's battery; "
-    "aipep drives none, so this test is not run"
+    "metric 'power' needs a power monitor (such as a Monsoon) wired in place of the device's battery, "
+    "or for method 'software' FAI-PEP's battery-counter reader; aipep drives neither, so this test is not run"
 )
 
 
