@@ -207,10 +207,29 @@ def parse_spec(document: Any, path: Path, meta: dict[str, Any] | None = None) ->
         raw=model_doc,
     )
     model_platform_args = model_doc.get("platform_args", {})
-    tests = tuple(
-        _test(index, test, path, model_dir, model_platform_args) for index, test in enumerate(document["tests"])
-    )
+    test_docs = document["tests"]
+    if model.format == "caffe2":
+        test_docs = [one for position, test in enumerate(test_docs) for one in _per_shape(test, path, position)]
+    tests = tuple(_test(index, test, path, model_dir, model_platform_args) for index, test in enumerate(test_docs))
     return BenchmarkSpec(path=path, model=model, tests=tests, raw=document)
+
+
+def _per_shape(test: dict[str, Any], path: Path, position: int) -> list[dict[str, Any]]:
+    """FAI-PEP's caffe2 specs list several input shapes in one test and mean one test per shape
+    (the i-th shape of every input together); `{ID}` then numbers the tests that result."""
+    inputs = test.get("inputs")
+    if not isinstance(inputs, dict) or not inputs:
+        return [test]
+    counts = {len(entry["shapes"]) for entry in inputs.values() if isinstance(entry, dict) and "shapes" in entry}
+    if len(counts) > 1:
+        raise UserError(f"{path.name}: tests[{position}].inputs: expected the same number of shapes for every input")
+    count = counts.pop() if counts else 1
+    if count <= 1:
+        return [test]
+    return [
+        {**test, "inputs": {name: {**entry, "shapes": [entry["shapes"][shape]]} for name, entry in inputs.items()}}
+        for shape in range(count)
+    ]
 
 
 def _refuse(doc: dict[str, Any], refused: dict[str, str], where: str) -> None:

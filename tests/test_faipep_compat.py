@@ -301,3 +301,18 @@ def test_a_wrong_input_file_md5_names_the_tests_field(tmp_path, capsys):
         path.unlink()
     assert status == 2 and err.count("\n") == 1
     assert f"{path.name}: tests[0].input_files.images.md5:" in err
+
+
+def test_a_caffe2_test_with_several_input_shapes_is_one_test_per_shape(tmp_path, capsys):
+    def shapes(document):
+        document["tests"][0]["inputs"]["data"]["shapes"] = [[1, 3, 8, 8], [2, 3, 8, 8]]
+
+    path = mutated(tmp_path, OLD_FORMAT, shapes)
+    try:
+        status, results, err = run(tmp_path, capsys, path, speed_benchmark(tmp_path))
+    finally:
+        path.unlink()
+    assert status == 0, err
+    assert [r["meta"]["identifier"] for r in results] == ["0", "1"]
+    dims = [r["meta"]["command"][r["meta"]["command"].index("--input_dims") + 1] for r in results]
+    assert dims == ["1,3,8,8", "2,3,8,8"]
