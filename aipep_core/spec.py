@@ -61,8 +61,8 @@ class ModelFile:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """`command_args` is appended to every command of every test (a benchmark list's `meta`
-    or the model's own); `preprocess`/`postprocess` run around every test's commands."""
+    """`command_args` (a benchmark list's `meta` or the model's own) ends every command that runs
+    `{program}`; `preprocess`/`postprocess` run around every test's commands."""
 
     name: str
     format: str
