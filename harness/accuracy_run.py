@@ -3,9 +3,10 @@
 FAI-PEP's accuracy tests write their outputs to `{output_files.ROLE}` and let a
 `postprocess` command score them against golden files (among `model.files` or the test's
 `input_files`), printing the scores as observer lines. Scoring is deterministic, so one
-process per arm is evidence enough; there are no rounds to interleave. A score printed
-once per sample is compared sample by sample, so the result says how many samples got
-worse, not only whether the mean moved.
+process per arm is evidence enough; there are no rounds to interleave. Scores printed once
+per sample are compared sample by sample (McNemar's exact test at the test's alpha), so the
+result says how many samples got worse and whether that is beyond chance; scores that cannot
+be paired are compared by their means against `accuracy_tolerance`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from aipep_core.result_record import FAILURE, MetricComparison, MetricResult, Ru
 from aipep_core.verdict import Verdict
 from harness.arm import ArmRunFailure, ArmRunner, process_logs
 from harness.single_run import metric_result
+from harness.stats.mcnemar import mcnemar
 from harness.stats.summary import diff_summary, summarize
 
 # Accuracy is a score where higher is better; a drop of more than this many units (the
@@ -45,7 +47,7 @@ def run_accuracy(runner: ArmRunner, treatment: Arm, control: Arm | None, meta: d
         metric = metric_result([samples])
         reference = ran[control.name].samples.get(key) if control is not None else None
         if reference is not None:
-            _compare(metric, list(reference.values), tolerance)
+            _compare(metric, list(reference.values), tolerance, runner.test.alpha)
         result.data[key] = metric
     result.meta.update(
         start_time=started, end_time=time.time(), device_seconds=sum(p.wall_seconds for p in ran.values())
@@ -53,10 +55,18 @@ def run_accuracy(runner: ArmRunner, treatment: Arm, control: Arm | None, meta: d
     return result
 
 
-def _compare(metric: MetricResult, control_values: list[float], tolerance: float) -> None:
+def _compare(metric: MetricResult, control_values: list[float], tolerance: float, alpha: float) -> None:
     metric.control_values = control_values
     metric.control_summary = summarize(control_values)
     metric.diff_summary = diff_summary(metric.summary, metric.control_summary)
+    if len(metric.values) == len(control_values) > 1:
+        test = mcnemar(metric.values, control_values)
+        verdict = Verdict.NO_CHANGE
+        if test.p_value < alpha:
+            verdict = Verdict.REGRESSION if test.worse > test.better else Verdict.IMPROVEMENT
+        note = f"per sample: {test.worse} worse, {test.better} better of {len(control_values)} (McNemar)"
+        metric.comparison = MetricComparison(verdict=verdict, rounds=1, p_value=test.p_value, note=note)
+        return
     change = float(np.mean(metric.values)) - float(np.mean(control_values))
     if change < -tolerance:
         verdict = Verdict.REGRESSION
@@ -64,13 +74,5 @@ def _compare(metric: MetricResult, control_values: list[float], tolerance: float
         verdict = Verdict.IMPROVEMENT
     else:
         verdict = Verdict.NO_CHANGE
-    metric.comparison = MetricComparison(
-        verdict=verdict, rounds=1, tolerance=tolerance, note=_per_sample(metric.values, control_values)
-    )
-
-
-def _per_sample(treatment: list[float], control: list[float]) -> str:
-    if len(treatment) != len(control):
-        return f"means compared: the arms scored {len(treatment)} and {len(control)} samples"
-    pairs = np.asarray(treatment) - np.asarray(control)
-    return f"per sample: {int(np.sum(pairs < 0))} worse, {int(np.sum(pairs > 0))} better of {len(pairs)}"
+    note = f"means compared: the arms scored {len(metric.values)} and {len(control_values)} samples"
+    metric.comparison = MetricComparison(verdict=verdict, rounds=1, tolerance=tolerance, note=note)

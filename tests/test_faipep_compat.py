@@ -177,16 +177,19 @@ def test_a_power_test_is_refused_in_one_line_while_the_others_run(tmp_path, caps
 
 def test_an_accuracy_test_scores_each_sample_and_compares_the_arms(tmp_path, capsys):
     script = DATA / "stand_in_benchmark.py"
-    treatment = program(tmp_path, "classifier_new", script, "--wrong", "1")
     control = program(tmp_path, "classifier_old", script)
-    status, results, err = run(tmp_path, capsys, ACCURACY, treatment, control)
-    assert status == 0, err
-    [result] = results
-    accuracy = result["data"]["NET top1_accuracy"]
-    assert accuracy["values"] == [0.0, 100.0, 100.0, 100.0]
-    assert accuracy["control_values"] == [100.0] * 4
-    assert accuracy["comparison"]["verdict"] == "regression"
-    assert accuracy["comparison"]["note"] == "per sample: 1 worse, 0 better of 4"
+    verdicts = {}
+    for wrong in (1, 8):
+        treatment = program(tmp_path, f"classifier_wrong_{wrong}", script, "--wrong", str(wrong))
+        status, [result], err = run(tmp_path, capsys, ACCURACY, treatment, control)
+        assert status == 0, err
+        accuracy = result["data"]["NET top1_accuracy"]
+        assert accuracy["values"] == [0.0] * wrong + [100.0] * (12 - wrong)
+        assert accuracy["control_values"] == [100.0] * 12
+        assert accuracy["comparison"]["note"] == f"per sample: {wrong} worse, 0 better of 12 (McNemar)"
+        verdicts[wrong] = accuracy["comparison"]["verdict"]
+    # One sample of twelve is within chance (p = 1); eight of eight disagreements are not (p < 0.01).
+    assert verdicts == {1: "no_change", 8: "regression"}
 
 
 def test_info_in_the_repo_drivers_programs_form_is_read_like_program():
