@@ -31,6 +31,24 @@ DEFAULT_MAX_ROUNDS = 40
 # is the closest to what the code itself costs.
 DEFAULT_ROUND_STATISTIC = "min"
 
+# FAI-PEP writes `{MODEL_DIR}` in a file's location for "the folder this spec file is in".
+MODEL_DIR_PLACEHOLDER = "{MODEL_DIR}"
+
+# FAI-PEP fields that would change what runs but that aipep cannot honour: refused by name,
+# never accepted and dropped. (Fields not listed here and not in the schema are test options
+# and placeholders, as in FAI-PEP.)
+_REFUSED_MODEL_FIELDS = {
+    "converter": "FAI-PEP's output converters are not supported; print observer lines instead",
+    "libraries": "shared libraries pushed beside the model are not supported; name them in model.files",
+}
+_REFUSED_TEST_FIELDS = {
+    "files": "per-test files are not supported; name them in model.files or input_files",
+    "env": "environment variables for the benchmark process are not supported; set them in a wrapper program",
+    "MKL_NUM_THREADS": "FAI-PEP's host thread setting is not supported; set it in a wrapper program",
+    "OMP_NUM_THREADS": "FAI-PEP's host thread setting is not supported; set it in a wrapper program",
+    "cpu-list": "FAI-PEP's host CPU choice is not supported; use platform_args.taskset",
+}
+
 _SCHEMA = json.loads((Path(__file__).with_name("spec_schema.json")).read_text())
 _VALIDATOR = jsonschema.Draft202012Validator(_SCHEMA)
 
@@ -45,11 +63,24 @@ class ModelFile:
 
 @dataclass(frozen=True)
 class ModelSpec:
+    """`command_args` (a benchmark list's `meta` or the model's own) ends every command that runs
+    `{program}`; `preprocess`/`postprocess` run around every test's commands."""
+
     name: str
     format: str
     files: dict[str, ModelFile]
     cooldown: float = 0.0
     repeat: int = 1
+    timeout: float | None = None
+    command_args: str = ""
+    preprocess: tuple[str, ...] = ()
+    postprocess: tuple[str, ...] = ()
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def scalar_fields(self) -> dict[str, str | int | float]:
+        """Model fields usable as `{name}` placeholders, as FAI-PEP looks a name up in the model
+        when the test does not define it."""
+        return _scalars(self.raw)
 
 
 @dataclass(frozen=True)
@@ -61,6 +92,10 @@ class TestSpec:
     warmup: int = 0
     commands: tuple[str, ...] = ()
     arguments: str | None = None
+    framework_commands: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    framework_flags: dict[str, dict[str, str]] = field(default_factory=dict)
+    preprocess: tuple[str, ...] = ()
+    postprocess: tuple[str, ...] = ()
     inputs: dict[str, Any] = field(default_factory=dict)
     input_files: dict[str, tuple[ModelFile, ...]] = field(default_factory=dict)
     output_files: dict[str, tuple[ModelFile, ...]] = field(default_factory=dict)
@@ -83,11 +118,27 @@ class TestSpec:
 
     def scalar_fields(self) -> dict[str, str | int | float]:
         """Fields a test defines that may be used as `{name}` placeholders."""
-        return {
-            key: value
-            for key, value in self.raw.items()
-            if isinstance(value, (str, int, float)) and not isinstance(value, bool)
-        }
+        return _scalars(self.raw)
+
+    def commands_for(self, framework: str) -> tuple[str, ...]:
+        """The test's commands; a `commands` object (FAI-PEP's per-framework form) gives the
+        framework's own entry, and one without an entry for it is a mistake in the spec.
+
+        An entry that is an object of flags (FAI-PEP's caffe2 form) leaves the framework's
+        default command, with those flags added (see `flags_for`)."""
+        if not (self.framework_commands or self.framework_flags):
+            return self.commands
+        if framework in self.framework_flags:
+            return ()
+        if framework not in self.framework_commands:
+            known = ", ".join(sorted([*self.framework_commands, *self.framework_flags]))
+            raise UserError(f"{self.where}.commands: no entry for framework {framework!r}; the spec has {known}")
+        return self.framework_commands[framework]
+
+    def flags_for(self, framework: str) -> list[str]:
+        """`--name value` for each flag a `commands` object gives this framework's default command."""
+        flags = self.framework_flags.get(framework, {})
+        return [argument for name, value in flags.items() for argument in (f"--{name}", value)]
 
     def option(self, name: str, default: Any = None) -> Any:
         return self.raw.get(name, default)
@@ -103,16 +154,18 @@ class BenchmarkSpec:
 
 def load_benchmarks(path: str | Path) -> list[BenchmarkSpec]:
     """Load one spec, or every spec named by a FAI-PEP benchmark list file (lists may name lists)."""
-    return _load(Path(path), ())
+    return _load(Path(path), (), {})
 
 
-def _load(path: Path, including: tuple[Path, ...]) -> list[BenchmarkSpec]:
-    """`including`: the lists that led here, outermost first, so a list that names itself is caught."""
+def _load(path: Path, including: tuple[Path, ...], meta: dict[str, Any]) -> list[BenchmarkSpec]:
+    """`including`: the lists that led here, outermost first, so a list that names itself is caught;
+    `meta`: what those lists' `meta` objects give every spec below them (an inner list's wins)."""
     document = _read_json(path)
     if isinstance(document, dict) and "benchmarks" in document and "tests" not in document:
         entries = document["benchmarks"]
         if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
             raise UserError(f"{path}: benchmarks: expected a list of spec file paths")
+        meta = {**meta, **_list_meta(document.get("meta", {}), path)}
         chain = (*including, Path(os.path.realpath(path)))
         specs: list[BenchmarkSpec] = []
         for entry in entries:
@@ -122,23 +175,82 @@ def _load(path: Path, including: tuple[Path, ...]) -> list[BenchmarkSpec]:
                 cycle = [*chain[chain.index(real) :], real]
                 names = " -> ".join(os.path.relpath(step, chain[0].parent) for step in cycle)
                 raise UserError(f"{path}: benchmarks: the list includes itself: {names}")
-            specs.extend(_load(included, chain))
+            specs.extend(_load(included, chain, meta))
         return specs
-    return [parse_spec(document, path)]
+    return [parse_spec(document, path, meta)]
 
 
-def parse_spec(document: Any, path: Path) -> BenchmarkSpec:
+def _list_meta(meta: Any, path: Path) -> dict[str, Any]:
+    """A list's `meta`: FAI-PEP merges it into every model it names (so `command_args` reaches
+    every command, and other keys become model fields usable as placeholders)."""
+    if not isinstance(meta, dict):
+        raise UserError(f"{path}: meta: expected an object")
+    return meta
+
+
+def parse_spec(document: Any, path: Path, meta: dict[str, Any] | None = None) -> BenchmarkSpec:
     validate(document, path)
+    if meta:
+        document = {**document, "model": {**document["model"], **meta}}
+        validate(document, path)
     model_doc = document["model"]
+    _refuse(model_doc, _REFUSED_MODEL_FIELDS, f"{path.name}: model")
+    model_dir = str(Path(os.path.abspath(path)).parent)
+    command_args = model_doc.get("command_args", "")
+    _check_quotes(command_args, f"{path.name}: model.command_args")
     model = ModelSpec(
         name=model_doc["name"],
         format=model_doc["format"],
-        files=_files(model_doc.get("files", {})),
+        files=_files(model_doc.get("files", {}), model_dir),
         cooldown=float(model_doc.get("cooldown", 0.0)),
         repeat=int(model_doc.get("repeat", 1)),
+        timeout=float(model_doc["timeout"]) if "timeout" in model_doc else None,
+        command_args=command_args,
+        preprocess=_step(model_doc, "preprocess", f"{path.name}: model"),
+        postprocess=_step(model_doc, "postprocess", f"{path.name}: model"),
+        raw=model_doc,
     )
-    tests = tuple(_test(index, test, path) for index, test in enumerate(document["tests"]))
+    model_platform_args = model_doc.get("platform_args", {})
+    test_docs = document["tests"]
+    if model.format == "caffe2":
+        test_docs = [one for position, test in enumerate(test_docs) for one in _per_shape(test, path, position)]
+    tests = tuple(_test(index, test, path, model_dir, model_platform_args) for index, test in enumerate(test_docs))
     return BenchmarkSpec(path=path, model=model, tests=tests, raw=document)
+
+
+def _per_shape(test: dict[str, Any], path: Path, position: int) -> list[dict[str, Any]]:
+    """FAI-PEP's caffe2 specs list several input shapes in one test and mean one test per shape
+    (the i-th shape of every input together); `{ID}` then numbers the tests that result."""
+    inputs = test.get("inputs")
+    if not isinstance(inputs, dict) or not inputs:
+        return [test]
+    counts = {len(entry["shapes"]) for entry in inputs.values() if isinstance(entry, dict) and "shapes" in entry}
+    if len(counts) > 1:
+        raise UserError(f"{path.name}: tests[{position}].inputs: expected the same number of shapes for every input")
+    count = counts.pop() if counts else 1
+    if count <= 1:
+        return [test]
+    return [
+        {**test, "inputs": {name: {**entry, "shapes": [entry["shapes"][shape]]} for name, entry in inputs.items()}}
+        for shape in range(count)
+    ]
+
+
+def _refuse(doc: dict[str, Any], refused: dict[str, str], where: str) -> None:
+    for name, reason in refused.items():
+        if name in doc:
+            raise UserError(f"{where}.{name}: {reason}")
+
+
+def _step(doc: dict[str, Any], name: str, where: str) -> tuple[str, ...]:
+    """A `preprocess`/`postprocess` step's commands (or its one `command`), their quotes checked now."""
+    step = doc.get(name, {})
+    if "files" in step:
+        raise UserError(f"{where}.{name}.files: files of a step are not supported; name them in model.files")
+    commands = tuple(step["commands"] if "commands" in step else [step["command"]] if "command" in step else [])
+    for position, command in enumerate(commands):
+        _check_quotes(command, f"{where}.{name}.commands[{position}]")
+    return commands
 
 
 def validate(document: Any, path: Path) -> None:
@@ -179,23 +291,53 @@ def _read_json(path: Path) -> Any:
         raise UserError(f"{path.name}: line {exc.lineno} column {exc.colno}: invalid JSON ({exc.msg})") from None
 
 
-def _files(doc: dict[str, Any]) -> dict[str, ModelFile]:
+def _scalars(doc: dict[str, Any]) -> dict[str, str | int | float]:
     return {
-        role: ModelFile(role=role, filename=f["filename"], location=f["location"], md5=f.get("md5"))
-        for role, f in doc.items()
+        key: value
+        for key, value in doc.items()
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool)
     }
 
 
-def _file_lists(doc: dict[str, Any]) -> dict[str, tuple[ModelFile, ...]]:
+def _file(role: str, doc: dict[str, Any], model_dir: str) -> ModelFile:
+    location = doc["location"].replace(MODEL_DIR_PLACEHOLDER, model_dir)
+    return ModelFile(role=role, filename=doc["filename"], location=location, md5=doc.get("md5"))
+
+
+def _files(doc: dict[str, Any], model_dir: str) -> dict[str, ModelFile]:
+    return {role: _file(role, f, model_dir) for role, f in doc.items()}
+
+
+def _file_lists(doc: dict[str, Any], model_dir: str) -> dict[str, tuple[ModelFile, ...]]:
+    """FAI-PEP gives a role one file object or a list of them; both become a tuple."""
     return {
-        role: tuple(
-            ModelFile(role=role, filename=f["filename"], location=f["location"], md5=f.get("md5")) for f in files
-        )
+        role: tuple(_file(role, f, model_dir) for f in (files if isinstance(files, list) else [files]))
         for role, files in doc.items()
     }
 
 
-def _test(index: int, doc: dict[str, Any], path: Path) -> TestSpec:
+def _commands(doc: dict[str, Any], where: str) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """The test's commands as a list, or FAI-PEP's object keyed by framework (of command lists,
+    or of flags for the framework's default command).
+
+    A singular `command` is FAI-PEP's older spelling of a one-command list."""
+    present = [name for name in ("commands", "command", "arguments") if name in doc]
+    if len(present) > 1:
+        raise UserError(f"{where}: expected one of 'commands', 'command' or 'arguments', got {' and '.join(present)}")
+    commands = doc.get("commands", [doc["command"]] if "command" in doc else [])
+    lists = commands if isinstance(commands, dict) else {"": commands}
+    for key, entries in lists.items():
+        for position, command in enumerate(entries if isinstance(entries, list) else ()):
+            _check_quotes(command, f"{where}.commands{'.' + key if key else ''}[{position}]")
+    if isinstance(commands, dict):
+        return (), commands
+    return tuple(commands), {}
+
+
+def _test(
+    index: int, doc: dict[str, Any], path: Path, model_dir: str, model_platform_args: dict[str, Any]
+) -> TestSpec:
+    """`model_platform_args`: FAI-PEP's fallback for a test that gives none of its own."""
     min_rounds = doc.get("min_rounds", DEFAULT_MIN_ROUNDS)
     max_rounds = doc.get("max_rounds", max(DEFAULT_MAX_ROUNDS, min_rounds))
     if max_rounds < min_rounds:
@@ -203,10 +345,13 @@ def _test(index: int, doc: dict[str, Any], path: Path) -> TestSpec:
             f"{path.name}: tests[{index}].max_rounds: "
             f"expected an integer >= min_rounds ({min_rounds}), got {max_rounds}"
         )
-    if doc.get("commands") and "arguments" in doc:
-        raise UserError(f"{path.name}: tests[{index}]: expected either 'commands' or 'arguments', not both")
-    for position, command in enumerate(doc.get("commands", ())):
-        _check_quotes(command, f"{path.name}: tests[{index}].commands[{position}]")
+    where = f"{path.name}: tests[{index}]"
+    _refuse(doc, _REFUSED_TEST_FIELDS, where)
+    commands, by_framework = _commands(doc, where)
+    input_files = _file_lists(doc.get("input_files", {}), model_dir)
+    for role, files in input_files.items():
+        if len(files) != 1:
+            raise UserError(f"{where}.input_files.{role}: expected one file object, got a list of {len(files)}")
     if "arguments" in doc:
         _check_quotes(doc["arguments"], f"{path.name}: tests[{index}].arguments")
     return TestSpec(
@@ -215,13 +360,21 @@ def _test(index: int, doc: dict[str, Any], path: Path) -> TestSpec:
         metric=doc["metric"],
         iter=doc["iter"],
         warmup=doc.get("warmup", 0),
-        commands=tuple(doc.get("commands", ())),
+        commands=commands,
         arguments=doc.get("arguments"),
+        framework_commands={key: tuple(value) for key, value in by_framework.items() if isinstance(value, list)},
+        framework_flags={
+            key: {name: str(flag) for name, flag in value.items()}
+            for key, value in by_framework.items()
+            if isinstance(value, dict)
+        },
+        preprocess=_step(doc, "preprocess", where),
+        postprocess=_step(doc, "postprocess", where),
         inputs=doc.get("inputs", {}),
-        input_files=_file_lists(doc.get("input_files", {})),
-        output_files=_file_lists(doc.get("output_files", {})),
+        input_files=input_files,
+        output_files=_file_lists(doc.get("output_files", {}), model_dir),
         statistics=tuple(doc.get("statistics", ())),
-        platform_args=doc.get("platform_args", {}),
+        platform_args=doc.get("platform_args", model_platform_args),
         regression_threshold=float(doc.get("regression_threshold", DEFAULT_REGRESSION_THRESHOLD_PCT)),
         alpha=float(doc.get("alpha", DEFAULT_ALPHA)),
         min_rounds=min_rounds,

@@ -21,6 +21,8 @@ class CommandContext:
     files: dict[str, str] = field(default_factory=dict)
     output_dir: str = "."
     extra: dict[str, str] = field(default_factory=dict)
+    model_fields: dict[str, str] = field(default_factory=dict)
+    command_args: str = ""
 
 
 class Framework:
@@ -39,13 +41,28 @@ class Framework:
         return None
 
     def compose(self, test: TestSpec, context: CommandContext) -> list[list[str]]:
-        values = placeholder_values(test, context)
-        if test.commands:
-            templates = [shlex.split(command) for command in test.commands]
+        """The benchmark commands; the model's `command_args` (FAI-PEP's list `meta`) end every one
+        that runs `{program}` (as in FAI-PEP: a helper command in the list is left alone)."""
+        commands = test.commands_for(self.name)
+        if commands:
+            templates = [shlex.split(command) for command in commands]
         elif test.arguments is not None:
-            templates = [["{program}", *shlex.split(test.arguments)]]
+            arguments = shlex.split(test.arguments)
+            # FAI-PEP puts `{program}` before the arguments; specs that already start with it
+            # would run the program with itself as its first argument.
+            templates = [arguments if arguments[:1] == ["{program}"] else ["{program}", *arguments]]
         else:
-            templates = [self.default_command(test)]
+            templates = [[*self.default_command(test), *test.flags_for(self.name)]]
+        return self.substituted(with_command_args(templates, context), test, context)
+
+    def compose_step(self, commands: tuple[str, ...], test: TestSpec, context: CommandContext) -> list[list[str]]:
+        """A `preprocess`/`postprocess` step's commands, with the same placeholders and `command_args`
+        rule as the benchmark's."""
+        templates = with_command_args([shlex.split(command) for command in commands], context)
+        return self.substituted(templates, test, context)
+
+    def substituted(self, templates: list[list[str]], test: TestSpec, context: CommandContext) -> list[list[str]]:
+        values = placeholder_values(test, context)
         return [[substitute(arg, values, where=test.where) for arg in template] for template in templates]
 
     def default_command(self, test: TestSpec) -> list[str]:
@@ -62,14 +79,27 @@ class Framework:
         their runtime's packages; a test's own `commands` or `arguments` run the user's
         program, which is asked nothing.
         """
-        if not self.runtime_packages or test.commands or test.arguments is not None:
+        if not self.runtime_packages or test.commands_for(self.name) or test.arguments is not None:
             return None
         return python_version_probe(program, self.runtime_packages)
 
 
+def with_command_args(templates: list[list[str]], context: CommandContext) -> list[list[str]]:
+    """The model's `command_args` end every command that runs `{program}`; a helper command
+    (another program) is left alone, as in FAI-PEP."""
+    extra_args = shlex.split(context.command_args)
+    return [
+        [*template, *extra_args] if any("{program}" in arg for arg in template) else template
+        for template in templates
+    ]
+
+
 def placeholder_values(test: TestSpec, context: CommandContext) -> dict[str, str]:
-    """Map placeholder names to their values for one test on one device."""
-    values = {key: str(value) for key, value in test.scalar_fields().items()}
+    """Map placeholder names to their values for one test on one device.
+
+    As in FAI-PEP, a name the test does not define is looked up among the model's fields."""
+    values = dict(context.model_fields)
+    values.update({key: str(value) for key, value in test.scalar_fields().items()})
     values.update(
         program=context.program,
         warmup=str(test.warmup),

@@ -1,4 +1,5 @@
-"""Any program that prints observer lines; the microkernel sample is one."""
+"""Any program that prints observer lines; the microkernel sample is one, and so is FAI-PEP's
+pytorch benchmark binary, whose specs name their format rather than "generic"."""
 
 from frameworks.base import Framework
 from frameworks.registry import register_framework
@@ -14,3 +15,10 @@ class MicrokernelFramework(GenericFramework):
     """The sample C framework: a generic program built by its own build.sh."""
 
     name = "microkernel"
+
+
+@register_framework
+class PyTorchFramework(GenericFramework):
+    """FAI-PEP's `format: pytorch`: its speed benchmark prints PyTorchObserver lines."""
+
+    name = "pytorch"

@@ -5,6 +5,10 @@ Each round runs both arms one right after the other, in alternating order
 budget. The data are analysed only at the rounds of the look schedule, with
 the alpha each look may spend, and the run stops once every metric has a
 verdict or max_rounds is reached.
+
+A model's `cooldown` is not spent between the arms of a round: the alternating order
+already gives each arm the other's heat equally often, so the pause would only make a
+run longer. The job runner spends it between tests, FAI-PEP's meaning.
 """
 
 from __future__ import annotations
@@ -130,8 +134,7 @@ def run_ab(
     )
     state.problems.record(result.meta)
     if state.rounds:
-        first = state.rounds[0].arms[TREATMENT].processes[0]
-        result.meta["command"] = list(first.argv)
+        result.meta["command"] = list(state.rounds[0].arms[TREATMENT].command)
     for round_ in state.rounds:
         for name, process in round_.arms.items():
             result.logs.update(process_logs(f"round{round_.index}_{name}", process.processes))
@@ -140,11 +143,7 @@ def run_ab(
 
 def _run_round(runner: ArmRunner, arms: dict[str, Arm], index: int, reverse: bool) -> Round:
     order = arm_order(index, reverse)
-    done = {}
-    for name in order:
-        if done and runner.cooldown:
-            time.sleep(runner.cooldown)
-        done[name] = runner.run_once(arms[name], f"r{index}_{name}")
+    done = {name: runner.run_once(arms[name], f"r{index}_{name}") for name in order}
     return Round(index=index, order=order, arms=done)
 
 

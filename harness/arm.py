@@ -16,8 +16,10 @@ import numpy as np
 
 from aipep_core.errors import RunFailure, UserError
 from aipep_core.job import Arm
-from aipep_core.spec import TestSpec
+from aipep_core.run_constraints import RunConstraints
+from aipep_core.spec import ModelSpec, TestSpec
 from frameworks.base import CommandContext, Framework
+from frameworks.observer_lines import parse_observer_output
 from frameworks.samples import MetricSamples, ParsedOutput
 from harness.output_error import OUTPUT_FILE, read_outputs
 from harness.resource_samples import resource_samples
@@ -36,7 +38,8 @@ def resolved_arm(arm: Arm, default_program: str | None) -> Arm:
 class ArmProcess:
     """The samples one process of one arm reported, with the process facts.
 
-    `problems` name what the output held that could not be read (the rest was kept).
+    `problems` name what the output held that could not be read (the rest was kept);
+    `command` is the first benchmark command (pre- and postprocess commands are in `processes`).
     """
 
     arm: str
@@ -45,6 +48,7 @@ class ArmProcess:
     output_dir: str
     outputs: dict[str, np.ndarray] | None = None
     problems: list[str] = field(default_factory=list)
+    command: list[str] = field(default_factory=list)
 
     @property
     def wall_seconds(self) -> float:
@@ -66,14 +70,20 @@ class ArmRunFailure(RunFailure):
 
 @dataclass
 class ArmRunner:
-    """Runs one arm of one test on a platform, once per call."""
+    """Runs one arm of one test on a platform, once per call.
+
+    `model` brings the spec's model-wide settings (its `command_args`, its fields as
+    placeholders, its `preprocess`/`postprocess` steps); `input_files` are the device paths
+    of the test's single-file input roles, for `{input_files.ROLE}`.
+    """
 
     framework: Framework
     platform: Platform
     test: TestSpec
     device_files: dict[str, str]
     timeout: float | None = None
-    cooldown: float = 0.0
+    model: ModelSpec | None = None
+    input_files: dict[str, str] = field(default_factory=dict)
     _programs: dict[str, str] = field(default_factory=dict)
 
     def device_program(self, arm: Arm) -> str:
@@ -86,24 +96,18 @@ class ArmRunner:
     def run_once(self, arm: Arm, label: str) -> ArmProcess:
         output_dir = self.platform.work_dir(label)
         output_file = f"{output_dir}/{OUTPUT_FILE}"
-        context = CommandContext(
-            program=self.device_program(arm),
-            files=self.device_files,
-            output_dir=output_dir,
-            extra={"output_file": output_file},
-        )
+        context = self._context(arm, output_dir, output_file)
         processes: list[ProcessResult] = []
         collected: dict[str, list[MetricSamples]] = {}
         problems: list[str] = []
-        for argv in self.framework.compose(self.test, context):
-            if self.cooldown and processes:
-                time.sleep(self.cooldown)
-            result = self.platform.run(
-                argv, timeout=self.timeout, platform_args=self.test.platform_args, constraints=self.test.constraints
-            )
-            processes.append(result)
-            if not result.ok:
-                raise ArmRunFailure(f"{arm.name} program {result.failure_summary()}", processes)
+        for step in self._steps("preprocess"):
+            self._run_step(self.framework.compose_step(step, self.test, context), arm, processes, collected)
+        commands = self.framework.compose(self.test, context)
+        benchmarked: list[ProcessResult] = []
+        for argv in commands:
+            self._sleep_before_run()
+            result = self._run(argv, arm, processes, constraints=self.test.constraints)
+            benchmarked.append(result)
             try:
                 parsed = self.framework.parse(result.stdout_to_parse, result.stderr)
             except RunFailure as exc:
@@ -112,16 +116,76 @@ class ArmRunner:
                 problems.extend(parsed.problems)
             for samples in parsed:
                 collected.setdefault(samples.key, []).append(samples)
+        for step in self._steps("postprocess"):
+            self._run_step(self.framework.compose_step(step, self.test, context), arm, processes, collected)
         if self.test.metric != "error" and not collected:
             unreadable = f"; unreadable: {'; '.join(problems)}" if problems else ""
             raise ArmRunFailure(f"{arm.name} program printed no measurements{unreadable}", processes)
-        for result in processes:
+        for result in benchmarked:
             for samples in resource_samples(result):
                 collected.setdefault(samples.key, []).append(samples)
         if self.test.metric == "error":
             outputs = self._fetch_outputs(arm, output_file, label, processes)
-            return ArmProcess(arm.name, _merge(collected), processes, output_dir, outputs, problems)
-        return ArmProcess(arm.name, _merge(collected), processes, output_dir, problems=problems)
+            return ArmProcess(arm.name, _merge(collected), processes, output_dir, outputs, problems, commands[0])
+        return ArmProcess(arm.name, _merge(collected), processes, output_dir, problems=problems, command=commands[0])
+
+    def _context(self, arm: Arm, output_dir: str, output_file: str) -> CommandContext:
+        extra = {"output_file": output_file}
+        extra.update({f"input_files.{role}": path for role, path in self.input_files.items()})
+        extra.update(
+            {
+                f"output_files.{role}": f"{output_dir}/{files[0].filename}"
+                for role, files in self.test.output_files.items()
+                if len(files) == 1
+            }
+        )
+        model = self.model
+        return CommandContext(
+            program=self.device_program(arm),
+            files=self.device_files,
+            output_dir=output_dir,
+            extra=extra,
+            model_fields={key: str(value) for key, value in model.scalar_fields().items()} if model else {},
+            command_args=model.command_args if model else "",
+        )
+
+    def _steps(self, name: str) -> list[tuple[str, ...]]:
+        """The model's step, then the test's (FAI-PEP runs both where both are given)."""
+        steps = [getattr(self.model, name) if self.model else (), getattr(self.test, name)]
+        return [step for step in steps if step]
+
+    def _sleep_before_run(self) -> None:
+        """`platform_args.sleep_before_run`: FAI-PEP's pause before each benchmark process, for the
+        device to settle; it is spent outside the measured process, so it costs time, not accuracy."""
+        seconds = self.test.platform_args.get("sleep_before_run", 0)
+        if seconds:
+            time.sleep(float(seconds))
+
+    def _run(
+        self, argv: list[str], arm: Arm, processes: list[ProcessResult], constraints: RunConstraints | None = None
+    ) -> ProcessResult:
+        """Run one process of the arm; only the benchmark's own processes run under the test's constraints."""
+        result = self.platform.run(
+            argv, timeout=self.timeout, platform_args=self.test.platform_args, constraints=constraints
+        )
+        processes.append(result)
+        if not result.ok:
+            raise ArmRunFailure(f"{arm.name} program {result.failure_summary()}", processes)
+        return result
+
+    def _run_step(
+        self,
+        argvs: list[list[str]],
+        arm: Arm,
+        processes: list[ProcessResult],
+        collected: dict[str, list[MetricSamples]],
+    ) -> None:
+        """A pre- or postprocess command: not timed; observer lines it prints (a postprocess that
+        computes accuracy, say) are measurements like the benchmark's own."""
+        for argv in argvs:
+            result = self._run(argv, arm, processes)
+            for samples in parse_observer_output(result.stdout_to_parse):
+                collected.setdefault(samples.key, []).append(samples)
 
     def _fetch_outputs(self, arm: Arm, remote: str, label: str, processes: list[ProcessResult]):
         local = Path(tempfile.mkdtemp(prefix="aipep-outputs-")) / f"{label}_{OUTPUT_FILE}"

@@ -203,14 +203,41 @@ def parse_info(text: str) -> Arms:
     return Arms(treatment, _info_arm(CONTROL, info[CONTROL]) if CONTROL in info else None)
 
 
+# FAI-PEP `--info` keys aipep does not honour: refused by name, never dropped.
+_REFUSED_INFO_KEYS = {
+    "shared_libs": "shared libraries pushed beside the program are not supported",
+    "string_map": "string maps are not supported; write the values into the spec",
+}
+
+
 def _info_arm(name: str, info: Any) -> Arm:
     if not isinstance(info, dict):
         raise UserError(f"--info: {name}: expected an object with 'program', 'commit', 'commit_time'")
-    program = info.get("program")
+    for key, reason in _REFUSED_INFO_KEYS.items():
+        if key in info:
+            raise UserError(f"--info: {name}.{key}: {reason}")
+    program = _info_program(name, info)
     commit_time = info.get("commit_time", 0)
     if not isinstance(commit_time, int) or isinstance(commit_time, bool):
         raise UserError(f"--info: {name}.commit_time: expected an integer (seconds since 1970), got {commit_time!r}")
     return Arm(name, str(program) if program else None, str(info.get("commit", "unknown")), commit_time)
+
+
+def _info_program(name: str, info: dict[str, Any]) -> Any:
+    """The arm's program: the flat `program` key, or FAI-PEP's repo-driver form
+    `"programs": {"program": {"location": ...}}`; giving both is ambiguous."""
+    programs = info.get("programs")
+    if programs is None:
+        return info.get("program")
+    if isinstance(programs, dict) and set(programs) - {"program"}:
+        other = sorted(set(programs) - {"program"})[0]
+        raise UserError(f"--info: {name}.programs.{other}: not supported; expected only 'program'")
+    location = programs.get("program", {}).get("location") if isinstance(programs, dict) else None
+    if not isinstance(location, str) or not location:
+        raise UserError(f'--info: {name}.programs: expected {{"program": {{"location": PATH}}}}, got {programs!r:.80}')
+    if info.get("program") not in (None, location):
+        raise UserError(f"--info: {name}: 'program' and 'programs.program.location' name different programs")
+    return location
 
 
 def split_list(text: str | None) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from aipep_core.spec import BenchmarkSpec, TestSpec, load_benchmarks
 from aipep_core.user_dirs import cache_dir
 from frameworks import get_framework
 from harness.ab_run import run_ab
+from harness.accuracy_run import run_accuracy
 from harness.arm import ArmRunner, resolved_arm
 from harness.device_failure import device_failure_result
 from harness.downloads import DEFAULT_MAX_BYTES
@@ -34,11 +36,17 @@ from harness.reporting import build_reporters
 from harness.round_budget import check_round_budgets
 from harness.run_meta import build_meta
 from harness.single_run import run_single
-from harness.stats.summary import ROUND_STATISTICS
+from harness.stats.summary import ROUND_STATISTICS, requested_statistics
 from platforms import get_platform
 from platforms.registry import check_platform_options
 
 _OVERRIDES = ("regression_threshold", "alpha", "min_rounds", "max_rounds", "round_statistic")
+
+# FAI-PEP's `metric: power` reads a power monitor wired to the device's battery.
+POWER_REFUSAL = (
+    "metric 'power' needs a power monitor (such as a Monsoon) wired in place of the device's battery, "
+    "or for method 'software' FAI-PEP's battery-counter reader; aipep drives neither, so this test is not run"
+)
 
 
 @dataclass
@@ -115,31 +123,43 @@ def _run_device(device: str | None, specs: list[BenchmarkSpec], context: _Contex
 def _run_spec(spec: BenchmarkSpec, platform, context: _Context, results: list[RunResult]) -> None:
     """Run every test of one spec, appending each result as soon as the reporters have it."""
     job, stop = context.job, context.stop
-    framework = get_framework(job.framework or spec.model.format)
+    framework = get_framework(
+        job.framework or spec.model.format, "--framework" if job.framework else f"{spec.path.name}: model.format"
+    )
     cache = _model_cache(job)
     local_files = cache.resolve_all(spec.model.files, spec.path.parent)
     device_files = {role: platform.push(path) for role, path in local_files.items()}
     # What a comparison of models plots latency against: the bytes of every file the model is made of.
     model_size_bytes = sum(Path(path).stat().st_size for path in local_files.values()) if local_files else None
+    spec_timeout = spec.model.timeout if spec.model.timeout is not None else job.settings.timeout
     arms = [resolved_arm(arm, framework.default_program()) for arm in job.arms.all()]
     treatment, control = arms[0], (arms[1] if len(arms) > 1 else None)
     description = platform.describe().as_dict()
     versions: dict[str, dict[str, str]] | None = None
     for test in spec.tests:
         test = _with_overrides(test, job)
+        if test.metric == "power":
+            _record(power_refusal_result(spec, test, job, description), context, results)
+            continue
+        if results and spec.model.cooldown:
+            # FAI-PEP's cooldown: a pause between tests for the device to cool (see ab_run).
+            time.sleep(spec.model.cooldown)
         runner = ArmRunner(
             framework=framework,
             platform=platform,
             test=test,
             device_files=device_files,
-            timeout=job.settings.timeout,
-            cooldown=spec.model.cooldown,
+            timeout=float(test.option("timeout", spec_timeout)),
+            model=spec.model,
+            input_files=_input_files(test, cache, spec, platform),
         )
         if versions is None:
             versions = {arm.name: program_versions(runner, arm) for arm in arms}
         meta = build_meta(job, spec, test, framework.name, description, arms, versions, model_size_bytes)
         if test.metric == "error":
             result = run_error(runner, treatment, control, _golden_outputs(test, cache, spec), meta)
+        elif test.metric == "accuracy":
+            result = run_accuracy(runner, treatment, control, meta)
         elif control is None:
             result = run_single(runner, treatment, meta, repeat=spec.model.repeat)
         else:
@@ -148,11 +168,45 @@ def _run_spec(spec: BenchmarkSpec, platform, context: _Context, results: list[Ru
         if stop is not None and stop.is_set() and not result.ok:
             # A Ctrl-C reaches the benchmark process too: its failure is the stop, not a result.
             raise RunStopped(f"{spec.path.name} {test.identifier}: stopped on request")
-        for reporter in context.reporters:
-            reporter.report(result)
+        _add_requested_statistics(result, test)
+        _record(result, context, results)
         if not result.ok:
             print(f"harness: {spec.path.name} {test.identifier}: failed: {result.failure}", file=sys.stderr)
-        results.append(result)
+
+
+def _record(result: RunResult, context: _Context, results: list[RunResult]) -> None:
+    for reporter in context.reporters:
+        reporter.report(result)
+    results.append(result)
+
+
+def power_refusal_result(spec: BenchmarkSpec, test: TestSpec, job: Job, device: dict) -> RunResult:
+    """A power test is a recorded failure with one line, not a skip: nothing asked for goes
+    missing without a trace, and the spec's other tests still run."""
+    result = device_failure_result(spec, test, job, device.get("identifier"), f"{test.where}: {POWER_REFUSAL}")
+    print(f"harness: {spec.path.name} {test.identifier}: refused: {POWER_REFUSAL}", file=sys.stderr)
+    return result
+
+
+def _add_requested_statistics(result: RunResult, test: TestSpec) -> None:
+    """The spec's `statistics` (FAI-PEP's names, any pN among them) join each metric's summaries."""
+    if not test.statistics:
+        return
+    for metric in result.data.values():
+        if metric.values:
+            metric.summary.update(requested_statistics(metric.values, test.statistics))
+        if metric.control_values:
+            metric.control_summary.update(requested_statistics(metric.control_values, test.statistics))
+
+
+def _input_files(test: TestSpec, cache: ModelCache, spec: BenchmarkSpec, platform) -> dict[str, str]:
+    """Device paths of the test's input files (one per role, checked when the spec loads), for
+    `{input_files.ROLE}`."""
+    group = f"tests[{test.index}].input_files"
+    return {
+        role: platform.push(cache.resolve(file, spec.path.parent, spec.path.name, group))
+        for role, (file,) in test.input_files.items()
+    }
 
 
 def _model_cache(job: Job) -> ModelCache:

@@ -63,13 +63,16 @@ class ModelCache:
         """Local paths for every role of a spec's `model.files`."""
         return {role: self.resolve(file, spec_dir, source) for role, file in files.items()}
 
-    def resolve(self, file: ModelFile, spec_dir: Path, source: str | None = None) -> Path:
+    def resolve(
+        self, file: ModelFile, spec_dir: Path, source: str | None = None, group: str = "model.files"
+    ) -> Path:
         """A local path to `file` whose md5 matches the spec's (when the spec gives one).
 
         `spec_dir` anchors relative local paths, as in FAI-PEP; `source` names
-        the spec in error messages (the directory is named when it is absent).
+        the spec in error messages (the directory is named when it is absent), `group` the
+        field the file is listed under.
         """
-        context = _FileContext(file, source or str(spec_dir))
+        context = _FileContext(file, source or str(spec_dir), group)
         location = file.location
         if location.startswith(("http://", "https://")):
             return self._downloaded(context)
@@ -155,13 +158,14 @@ class ModelCache:
 class _FileContext:
     """The spec and role a file belongs to, for one-line error messages."""
 
-    def __init__(self, file: ModelFile, source: str) -> None:
+    def __init__(self, file: ModelFile, source: str, group: str = "model.files") -> None:
         self.file = file
         self.source = source
+        self.group = group
         self.expected_md5 = file.md5.lower() if file.md5 else None
 
     def field(self, name: str) -> str:
-        return f"{self.source}: model.files.{self.file.role}.{name}"
+        return f"{self.source}: {self.group}.{self.file.role}.{name}"
 
 
 def _checked_local(context: _FileContext, path: Path) -> Path:

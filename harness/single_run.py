@@ -29,7 +29,7 @@ def run_single(runner: ArmRunner, arm: Arm, meta: dict[str, Any], repeat: int = 
             result.logs.update(process_logs(label, failure.processes))
             break
         result.logs.update(process_logs(label, process.processes))
-        result.meta.setdefault("command", list(process.processes[0].argv))
+        result.meta.setdefault("command", list(process.command))
         problems.add(label, process.problems)
         for key, samples in process.samples.items():
             collected.setdefault(key, []).append(samples)

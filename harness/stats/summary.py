@@ -43,6 +43,23 @@ def summarize(values: Sequence[float]) -> dict[str, float]:
     return dict(zip(SUMMARY_KEYS, (mean, p0, p10, p50, p90, p100, stdev, mad, cv), strict=True))
 
 
+def requested_statistics(values: Sequence[float], names: Sequence[str]) -> dict[str, float]:
+    """The figures a spec's `statistics` asks for: the FAI-PEP keys, and any percentile `pN`
+    (FAI-PEP specs ask for p95 and p99), interpolated like the others."""
+    summary = summarize(values)
+    array = finite_array(values, "values")
+    figures = {}
+    for name in names:
+        if name in summary:
+            figures[name] = summary[name]
+        elif name.startswith("p") and name[1:].isdigit() and 0 <= int(name[1:]) <= 100:
+            figures[name] = float(np.percentile(array, int(name[1:])))
+        else:
+            expected = ", ".join(SUMMARY_KEYS)
+            raise StatisticsInputError(f"statistic {name!r} is unknown, expected one of {expected} or pN")
+    return figures
+
+
 def diff_summary(treatment_summary: Mapping[str, float], control_summary: Mapping[str, float]) -> dict[str, float]:
     """Treatment minus control for every summary key, as FAI-PEP's diff_summary reports.
 

@@ -1,0 +1,321 @@
+"""FAI-PEP users' files work unchanged: every spec shape FAI-PEP's own specifications use loads,
+the runnable ones run end to end against stand-in programs, and each refusal is one line.
+
+The fixtures under tests/data/faipep/ are our own files written in FAI-PEP's shapes; the
+stand-ins print observer lines (tests/data/faipep/stand_in_benchmark.py) or replay
+benchmark_model's output (tests/data/tflite/replay_benchmark_model.py).
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+import harness.job_runner
+from aipep_core.errors import UserError
+from aipep_core.spec import load_benchmarks
+from harness.cli import main
+from harness.cli_args import parse_info
+from harness.store.result_store import ResultStore
+
+DATA = Path(__file__).resolve().parent / "data" / "faipep"
+SPECS = DATA / "specifications"
+SQUEEZE = SPECS / "caffe2/squeeze_like/squeeze_like.json"
+ARGUMENTS = SPECS / "pytorch/arguments_like/arguments_like.json"
+MOBILENET = SPECS / "tflite/mobilenet_like/mobilenet_like.json"
+POWER = SPECS / "caffe2/power_like/power_like.json"
+ACCURACY = SPECS / "pytorch/accuracy_like/accuracy_like.json"
+PER_FRAMEWORK = SPECS / "caffe2/per_framework/per_framework.json"
+MKL_LIST = SPECS / "lists/caffe2_mkl.json"
+OLD_FORMAT = SPECS / "caffe2/old_format/old_format.json"
+REPLAY_BENCHMARK_MODEL = Path(__file__).resolve().parent / "data" / "tflite" / "replay_benchmark_model.py"
+
+
+def program(tmp_path, name, script, *extra):
+    """An executable that runs `script` under this interpreter, like a benchmark binary."""
+    path = tmp_path / name
+    arguments = " ".join(f'"{arg}"' for arg in extra)
+    path.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{script}" "$@" {arguments}\n')
+    path.chmod(0o755)
+    return str(path)
+
+
+def speed_benchmark(tmp_path):
+    return program(tmp_path, "speed_benchmark", DATA / "stand_in_benchmark.py")
+
+
+def run(tmp_path, capsys, spec, treatment, control=None, *args):
+    arms = {"treatment": {"program": treatment, "commit": "new"}}
+    if control is not None:
+        arms["control"] = {"programs": {"program": {"location": control}}, "commit": "old"}
+    status = main(
+        [
+            "--db", str(tmp_path / "aipep.db"),
+            "--model_cache", str(tmp_path / "models"),
+            "-b", str(spec),
+            "--info", json.dumps(arms),
+            "--simple_screen_reporter",
+            *args,
+        ]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    results = [json.loads(line) for line in captured.out.splitlines() if line.startswith("{")]
+    return status, results, captured.err
+
+
+def test_every_fixture_shape_loads():
+    loaded = {path.name: load_benchmarks(path) for path in sorted(SPECS.rglob("*.json"))}
+    assert len(loaded) == 8
+    [squeeze] = loaded["squeeze_like.json"]
+    assert squeeze.model.files["predict"].location == str(SQUEEZE.parent / "predict_net.pb")
+    assert squeeze.tests[1].commands == ("{program} --net {files.predict} --init_net {files.init} --iter {iter}",)
+    assert squeeze.tests[0].statistics == ("mean", "p50", "p95", "p99")
+    [per_framework] = loaded["per_framework.json"]
+    assert set(per_framework.tests[0].framework_commands) == {"caffe2", "glow"}
+    assert [spec.model.command_args for spec in loaded["caffe2_mkl.json"]] == ["--backend mkl"] * 2
+    [accuracy] = loaded["accuracy_like.json"]
+    assert [file.filename for file in accuracy.tests[0].input_files["images"]] == ["images.txt"]
+
+
+def test_a_caffe2_spec_runs_with_the_generic_reader_without_a_framework_flag(tmp_path, capsys):
+    status, results, err = run(tmp_path, capsys, SQUEEZE, speed_benchmark(tmp_path))
+    assert status == 0, err
+    assert [r["meta"]["framework"] for r in results] == ["caffe2", "caffe2"]
+    latency = results[0]["data"]["NET latency"]
+    assert latency["num_runs"] == 5 and {"p95", "p99"} <= set(latency["summary"])
+    assert "p95" not in results[1]["data"]["NET latency"]["summary"]
+    assert results[1]["meta"]["identifier"] == "singular_command"
+
+
+def test_a_caffe2_test_without_commands_runs_the_binary_with_flags_from_the_spec(tmp_path, capsys):
+    benchmark = speed_benchmark(tmp_path)
+    status, results, err = run(tmp_path, capsys, OLD_FORMAT, benchmark)
+    assert status == 0, err
+    [result] = results
+    files = {name: str(OLD_FORMAT.parent / "../squeeze_like" / name) for name in ("predict_net.pb", "init_net.pb")}
+    assert result["meta"]["command"] == [
+        benchmark, "--net", files["predict_net.pb"], "--warmup", "1", "--iter", "3",
+        "--init_net", files["init_net.pb"], "--input_dims", "1,3,8,8", "--input", "data", "--input_type", "float",
+        "--run_individual", "true",
+    ]  # fmt: skip
+    assert result["data"]["NET latency"]["num_runs"] == 3
+
+
+def test_a_benchmark_lists_command_args_end_every_command(tmp_path, capsys):
+    status, results, err = run(tmp_path, capsys, MKL_LIST, speed_benchmark(tmp_path))
+    assert status == 0, err
+    assert len(results) == 3
+    assert all(r["meta"]["command"][-2:] == ["--backend", "mkl"] for r in results)
+    assert "--glow" not in results[2]["meta"]["command"]
+
+
+def test_arguments_name_the_program_once_and_model_fields_fill_placeholders(tmp_path, capsys):
+    benchmark = program(tmp_path, "pytorch_benchmark", DATA / "stand_in_benchmark.py")
+    status, results, err = run(tmp_path, capsys, ARGUMENTS, benchmark)
+    assert status == 0, err
+    first, second = (r["meta"]["command"] for r in results)
+    assert first[0] == benchmark and first[-4:] == ["--batch", "4", "--model_name", "arguments_like"]
+    assert second.count(benchmark) == 1
+    # The model's preprocess and postprocess ran around the benchmark, each as its own process.
+    with ResultStore(tmp_path / "aipep.db") as store:
+        stored = store.find_runs(model="arguments_like", include_logs=True)
+    commands = [stored[0].logs[f"treatment_{index}.command"] for index in range(3)]
+    assert [command.split()[1] for command in commands] == ["--check_input", "--model", "--check_input"]
+
+
+def test_a_tflite_spec_runs_benchmark_model_and_its_cooldown_is_not_spent_inside_a_test(
+    tmp_path, capsys, monkeypatch
+):
+    slept = []
+    real_sleep = harness.job_runner.time.sleep
+    monkeypatch.setattr(harness.job_runner.time, "sleep", lambda s: (slept.append(s), real_sleep(s)))
+    replay = program(tmp_path, "benchmark_model", REPLAY_BENCHMARK_MODEL)
+    status, results, err = run(
+        tmp_path, capsys, MOBILENET, replay, replay, "--min_rounds", "5", "--max_rounds", "5"
+    )
+    assert status == 0, err
+    [result] = results
+    assert result["meta"]["round_order"] == ["TC", "CT", "TC", "CT", "TC"]
+    assert any(key.startswith("NET") for key in result["data"])
+    assert 30 not in slept
+
+
+def test_cooldown_is_a_pause_between_tests(tmp_path, capsys, monkeypatch):
+    slept = []
+    real_sleep = harness.job_runner.time.sleep
+    monkeypatch.setattr(harness.job_runner.time, "sleep", lambda s: (slept.append(s), real_sleep(s)))
+    status, _, err = run(tmp_path, capsys, SQUEEZE, speed_benchmark(tmp_path))
+    assert status == 0, err
+    assert slept.count(0.2) == 1  # two tests, one pause between them
+    assert slept.count(0.01) == 1  # the first test's platform_args.sleep_before_run, before its one process
+
+
+@pytest.mark.parametrize(("model_timeout", "test_timeout"), [(1, None), (600, 1)])
+def test_a_models_or_tests_timeout_bounds_its_processes(tmp_path, capsys, model_timeout, test_timeout):
+    spec = tmp_path / "slow.json"
+    sleeping = "{program} -c 'import time; time.sleep(60)'"
+    test = {"identifier": "slow", "metric": "delay", "iter": 1, "commands": [sleeping]}
+    if test_timeout is not None:
+        test["timeout"] = test_timeout
+    model = {"name": "slow", "format": "pytorch", "timeout": model_timeout}
+    spec.write_text(json.dumps({"model": model, "tests": [test]}))
+    status, results, err = run(tmp_path, capsys, spec, sys.executable)
+    assert status == 1
+    assert "timed out after 1" in results[0]["failure"]
+
+
+def test_a_power_test_is_refused_in_one_line_while_the_others_run(tmp_path, capsys):
+    status, results, err = run(tmp_path, capsys, POWER, speed_benchmark(tmp_path))
+    assert status == 1
+    delay, power = results
+    assert delay["status"] == "success" and "NET latency" in delay["data"]
+    assert power["status"] == "failure" and "power monitor" in power["failure"]
+    refusals = [line for line in err.splitlines() if "refused" in line]
+    assert len(refusals) == 1 and "power monitor" in refusals[0]
+
+
+def test_an_accuracy_test_scores_each_sample_and_compares_the_arms(tmp_path, capsys):
+    script = DATA / "stand_in_benchmark.py"
+    control = program(tmp_path, "classifier_old", script)
+    verdicts = {}
+    for wrong in (1, 8):
+        treatment = program(tmp_path, f"classifier_wrong_{wrong}", script, "--wrong", str(wrong))
+        status, [result], err = run(tmp_path, capsys, ACCURACY, treatment, control)
+        assert status == 0, err
+        accuracy = result["data"]["NET top1_accuracy"]
+        assert accuracy["values"] == [0.0] * wrong + [100.0] * (12 - wrong)
+        assert accuracy["control_values"] == [100.0] * 12
+        assert accuracy["comparison"]["note"] == f"per sample: {wrong} worse, 0 better of 12 (McNemar)"
+        verdicts[wrong] = accuracy["comparison"]["verdict"]
+    # One sample of twelve is within chance (p = 1); eight of eight disagreements are not (p < 0.01).
+    assert verdicts == {1: "no_change", 8: "regression"}
+
+
+def test_info_in_the_repo_drivers_programs_form_is_read_like_program():
+    arms = parse_info(json.dumps({"treatment": {"programs": {"program": {"location": "/bin/a"}}, "commit": "c"}}))
+    assert arms.treatment.program == "/bin/a"
+
+
+@pytest.mark.parametrize(
+    ("arm", "fragment"),
+    [
+        ({"program": "/bin/a", "shared_libs": ["/lib/x.so"]}, "--info: treatment.shared_libs: shared libraries"),
+        ({"program": "/bin/a", "string_map": {}}, "--info: treatment.string_map: string maps"),
+        ({"programs": {"program": {"location": "/bin/a"}, "helper": {"location": "/bin/b"}}}, "programs.helper"),
+    ],
+)
+def test_info_keys_aipep_cannot_honour_are_one_line(arm, fragment):
+    with pytest.raises(UserError) as caught:
+        parse_info(json.dumps({"treatment": arm}))
+    assert fragment in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_preprocess_command_and_command_args_only_where_the_program_runs(tmp_path, capsys):
+    def steps(document):
+        test = document["tests"][0]
+        test["preprocess"] = {"command": "{program} --check_input {files.predict}"}
+        helper = f"{sys.executable} {DATA / 'stand_in_benchmark.py'} --check_input {{files.init}}"
+        test["commands"] = [helper, *test["commands"]]
+
+    path = mutated(tmp_path, SQUEEZE, steps)
+    listing = path.parent / f"list_{tmp_path.name}.json"
+    listing.write_text(json.dumps({"meta": {"command_args": "--backend mkl"}, "benchmarks": [path.name]}))
+    try:
+        status, results, err = run(tmp_path, capsys, listing, speed_benchmark(tmp_path))
+    finally:
+        path.unlink()
+        listing.unlink()
+    assert status == 0, err
+    with ResultStore(tmp_path / "aipep.db") as store:
+        [stored] = [r for r in store.find_runs(model="squeeze_like", include_logs=True) if r.meta["identifier"] == "0"]
+    commands = [stored.logs[f"treatment_{index}.command"].split() for index in range(3)]
+    assert commands[0][1:3] == ["--check_input", str(SQUEEZE.parent / "predict_net.pb")]
+    assert commands[1][0] == sys.executable
+    assert [command[-2:] == ["--backend", "mkl"] for command in commands] == [True, False, True]
+
+
+def mutated(tmp_path, source, change):
+    document = json.loads(source.read_text())
+    change(document)
+    path = source.parent / f"mutated_{tmp_path.name}.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+REFUSALS = [
+    ("model.converter", lambda d: d["model"].update(converter="identity"), "model.converter: FAI-PEP's output"),
+    ("model.libraries", lambda d: d["model"].update(libraries={}), "model.libraries: shared libraries"),
+    ("tests[].files", lambda d: d["tests"][0].update(files={}), "tests[0].files: per-test files"),
+    ("platform_args", lambda d: d["tests"][0].update(platform_args={"non_blocking": True}), "tests[0].platform_args"),
+    ("statistics", lambda d: d["tests"][0].update(statistics=["p101"]), "tests[0].statistics[0]"),
+    ("commands and command", lambda d: d["tests"][0].update(command="{program}"), "expected one of 'commands'"),
+    ("tests[].env", lambda d: d["tests"][0].update(env={"A": "1"}), "tests[0].env: environment variables"),
+    (
+        "preprocess.files",
+        lambda d: d["tests"][0].update(preprocess={"command": "{program}", "files": {}}),
+        "tests[0].preprocess.files: files of a step",
+    ),
+    (
+        "input_files list",
+        lambda d: d["tests"][0].update(input_files={"images": [d["model"]["files"]["init"]] * 2}),
+        "tests[0].input_files.images: expected one file object, got a list of 2",
+    ),
+]
+
+
+@pytest.mark.parametrize(("field", "change", "fragment"), REFUSALS, ids=[r[0] for r in REFUSALS])
+def test_each_refused_field_is_one_line_naming_it(tmp_path, field, change, fragment):
+    path = mutated(tmp_path, SQUEEZE, change)
+    try:
+        with pytest.raises(UserError) as caught:
+            load_benchmarks(path)
+    finally:
+        path.unlink()
+    assert fragment in str(caught.value) and "\n" not in str(caught.value)
+    print(f"{field}: {caught.value}")
+
+
+def test_a_commands_object_without_the_frameworks_entry_is_one_line(tmp_path, capsys):
+    benchmark = speed_benchmark(tmp_path)
+    status, _, err = run(tmp_path, capsys, PER_FRAMEWORK, benchmark, None, "--framework", "pytorch")
+    assert status == 2
+    assert err.count("\n") == 1 and "commands: no entry for framework 'pytorch'" in err
+
+
+def test_an_unknown_format_names_the_specs_field(tmp_path, capsys):
+    path = mutated(tmp_path, SQUEEZE, lambda d: d["model"].update(format="glow"))
+    try:
+        status, _, err = run(tmp_path, capsys, path, speed_benchmark(tmp_path))
+    finally:
+        path.unlink()
+    assert status == 2 and err.count("\n") == 1
+    assert f"{path.name}: model.format: unknown framework 'glow'" in err
+
+
+def test_a_wrong_input_file_md5_names_the_tests_field(tmp_path, capsys):
+    def wrong_md5(document):
+        document["tests"][0]["input_files"]["images"]["md5"] = "0" * 32
+
+    path = mutated(tmp_path, ACCURACY, wrong_md5)
+    try:
+        status, _, err = run(tmp_path, capsys, path, speed_benchmark(tmp_path))
+    finally:
+        path.unlink()
+    assert status == 2 and err.count("\n") == 1
+    assert f"{path.name}: tests[0].input_files.images.md5:" in err
+
+
+def test_a_caffe2_test_with_several_input_shapes_is_one_test_per_shape(tmp_path, capsys):
+    def shapes(document):
+        document["tests"][0]["inputs"]["data"]["shapes"] = [[1, 3, 8, 8], [2, 3, 8, 8]]
+
+    path = mutated(tmp_path, OLD_FORMAT, shapes)
+    try:
+        status, results, err = run(tmp_path, capsys, path, speed_benchmark(tmp_path))
+    finally:
+        path.unlink()
+    assert status == 0, err
+    assert [r["meta"]["identifier"] for r in results] == ["0", "1"]
+    dims = [r["meta"]["command"][r["meta"]["command"].index("--input_dims") + 1] for r in results]
+    assert dims == ["1,3,8,8", "2,3,8,8"]
