@@ -13,6 +13,7 @@ so the fit and the throughput use the mean.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TextIO
@@ -88,7 +89,10 @@ def sweep(
         limited = dataclasses.replace(
             test, constraints=RunConstraints(cpus=constraint.cpus, memory_mb=constraint.memory_mb)
         )
-        runner = ArmRunner(framework, platform, limited, files, timeout=timeout, cooldown=spec.model.cooldown)
+        if index > 1 and spec.model.cooldown:
+            # FAI-PEP's cooldown: a pause between tests, for the device to cool (see harness/job_runner.py).
+            time.sleep(spec.model.cooldown)
+        runner = ArmRunner(framework, platform, limited, files, timeout=timeout, model=spec.model)
         arm = resolved_arm(Arm("treatment", program), framework.default_program())
         result = run_single(runner, arm, {}, repeat=spec.model.repeat)
         net = result.data.get("NET latency")
