@@ -74,15 +74,17 @@ def run_job(job: Job, stop: threading.Event | None = None) -> JobOutcome:
     context = _Context(job, platform_options, reporters, stop)
     results: list[RunResult] = []
     try:
-        for device in devices:
-            results.extend(_run_device(device, specs, context))
+        for device_index, device in enumerate(devices):
+            results.extend(_run_device(device, device_index, specs, context))
     finally:
         for reporter in reporters:
             reporter.close()
     return JobOutcome(results, undelivered)
 
 
-def _run_device(device: str | None, specs: list[BenchmarkSpec], context: _Context) -> list[RunResult]:
+def _run_device(
+    device: str | None, device_index: int, specs: list[BenchmarkSpec], context: _Context
+) -> list[RunResult]:
     """Every test on one device; a device that cannot be reached, or is lost between runs, fails
     the tests it has not run yet (recorded like any result) and the next device goes on."""
     job = context.job
@@ -93,16 +95,17 @@ def _run_device(device: str | None, specs: list[BenchmarkSpec], context: _Contex
             job.platform.name, device=device, timeout=job.settings.timeout, **context.platform_options
         )
         platform.prepare()
-        for spec in specs:
-            _run_spec(spec, platform, context, results)
+        for spec_index, spec in enumerate(specs):
+            _run_spec(spec, (spec_index, device_index), platform, context, results)
     except (DeviceError, RunFailure) as error:
         where = f"{job.platform.name} device {device}" if device else f"{job.platform.name} device"
         print(f"harness: {where}: {error}; its remaining tests are recorded as failed", file=sys.stderr)
         ran = {(result.meta.get("spec"), result.meta.get("identifier")) for result in results}
-        for spec in specs:
+        for spec_index, spec in enumerate(specs):
             for test in spec.tests:
                 if (str(spec.path), test.identifier) not in ran:
                     result = device_failure_result(spec, test, job, device, f"{where}: {error}")
+                    result = _identified(result, job, (spec_index, device_index), test.identifier)
                     for reporter in context.reporters:
                         reporter.report(result)
                     results.append(result)
@@ -112,8 +115,12 @@ def _run_device(device: str | None, specs: list[BenchmarkSpec], context: _Contex
     return results
 
 
-def _run_spec(spec: BenchmarkSpec, platform, context: _Context, results: list[RunResult]) -> None:
-    """Run every test of one spec, appending each result as soon as the reporters have it."""
+def _run_spec(
+    spec: BenchmarkSpec, position: tuple[int, int], platform, context: _Context, results: list[RunResult]
+) -> None:
+    """Run every test of one spec, appending each result as soon as the reporters have it.
+
+    `position` is the spec's index among the job's specs and the device's among its devices."""
     job, stop = context.job, context.stop
     framework = get_framework(job.framework or spec.model.format)
     cache = _model_cache(job)
@@ -146,11 +153,19 @@ def _run_spec(spec: BenchmarkSpec, platform, context: _Context, results: list[Ru
         if stop is not None and stop.is_set() and not result.ok:
             # A Ctrl-C reaches the benchmark process too: its failure is the stop, not a result.
             raise RunStopped(f"{spec.path.name} {test.identifier}: stopped on request")
+        result = _identified(result, job, position, test.identifier)
         for reporter in context.reporters:
             reporter.report(result)
         if not result.ok:
             print(f"harness: {spec.path.name} {test.identifier}: failed: {result.failure}", file=sys.stderr)
         results.append(result)
+
+
+def _identified(result: RunResult, job: Job, position: tuple[int, int], identifier: str) -> RunResult:
+    """The result under the id its job gives it, when the job names itself (a rerun keeps the id)."""
+    spec_index, device_index = position
+    result_id = job.result_id(spec_index, identifier, device_index)
+    return result if result_id is None else dataclasses.replace(result, id=result_id)
 
 
 def _model_cache(job: Job) -> ModelCache:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-OURS = ("aipep_core", "frameworks", "platforms", "harness", "repo_driver", "server", "run_bench")
+OURS = ("aipep_core", "frameworks", "platforms", "harness", "repo_driver", "server", "run_bench", "lab")
 # What each package may import of ours, besides itself.
 ALLOWED = {
     "aipep_core": set(),
@@ -23,6 +23,7 @@ ALLOWED = {
     "repo_driver": {"aipep_core", "frameworks", "platforms", "harness"},
     "server": {"aipep_core"},
     "run_bench": {"aipep_core", "harness"},
+    "lab": {"aipep_core", "frameworks", "platforms", "harness"},
 }
 
 

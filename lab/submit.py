@@ -1,0 +1,94 @@
+"""`aipep-lab submit`: a harness job sent to the queue of a device kind, and, with --wait, followed.
+
+The job goes out with its files uploaded (lab_job.py) and a fresh job id, which is also the
+Celery task id, so whatever runs it (again) reports under that id. Waiting shows each change
+of the job's state (queued, running on which host and device, done) and ends with the
+worker's exit status, which is the harness's (0, 1, 3, 4); a job that no worker took, or
+that did not finish within --timeout, is one line and exit status 1, and stays queued.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from celery.result import AsyncResult
+
+from aipep_core.job import Job
+from lab.broker_url import shown_broker_url
+from lab.celery_app import RUN_JOB_TASK, lab_app
+from lab.lab_job import Uploader, job_for_lab
+
+POLL_S = 0.2
+EXIT_NOT_DONE = 1
+
+
+@dataclass(frozen=True)
+class Submission:
+    broker_url: str
+    kind: str
+    uploader: Uploader
+    wait: bool
+    timeout_s: float | None
+
+
+def submit(job: Job, submission: Submission) -> int:
+    job_id = uuid.uuid4().hex
+    lab_job = job_for_lab(job, submission.uploader, job_id)
+    app = lab_app(submission.broker_url)
+    app.send_task(RUN_JOB_TASK, args=[lab_job.to_json()], queue=submission.kind, task_id=job_id)
+    broker = shown_broker_url(submission.broker_url)
+    _say(f"job {job_id} queued for {submission.kind!r} on {broker}")
+    if not submission.wait:
+        return 0
+    return _wait(AsyncResult(job_id, app=app), submission)
+
+
+def _wait(result: AsyncResult, submission: Submission) -> int:
+    deadline = None if submission.timeout_s is None else time.monotonic() + submission.timeout_s
+    shown: tuple[str, Any] | None = None
+    started = False
+    while True:
+        state, info = result.state, result.info
+        if (state, info) != shown and state not in ("PENDING", "SUCCESS", "FAILURE"):
+            shown = (state, info)
+            started = True
+            if isinstance(info, dict):
+                _say(f"job {result.id}: running on {info.get('host')} device {info.get('device')}")
+        if state == "SUCCESS":
+            return _finished(result.id, info)
+        if state == "FAILURE":
+            _say(f"job {result.id}: the worker failed: {type(info).__name__}: {info}")
+            return EXIT_NOT_DONE
+        if deadline is not None and time.monotonic() >= deadline:
+            if started:
+                _say(f"job {result.id}: still running after --timeout {submission.timeout_s:g} s")
+            else:
+                _say(
+                    f"job {result.id}: no worker serving {submission.kind!r} took it within --timeout "
+                    f"{submission.timeout_s:g} s; it stays queued"
+                )
+            return EXIT_NOT_DONE
+        time.sleep(POLL_S)
+
+
+def _finished(job_id: str, answer: Any) -> int:
+    if not isinstance(answer, dict) or not isinstance(answer.get("exit_status"), int):
+        _say(f"job {job_id}: the worker answered {str(answer)[:200]!r}, expected an exit status")
+        return EXIT_NOT_DONE
+    if answer.get("error"):
+        _say(f"job {job_id}: refused by {answer.get('host')} device {answer.get('device')}: {answer['error']}")
+    else:
+        count = len(answer.get("results") or ())
+        _say(
+            f"job {job_id}: done on {answer.get('host')} device {answer.get('device')}: "
+            f"{count} results, exit status {answer['exit_status']}"
+        )
+    return answer["exit_status"]
+
+
+def _say(line: str) -> None:
+    print(f"aipep-lab: {line}", file=sys.stderr, flush=True)

@@ -1,0 +1,196 @@
+"""The device lab end to end: a real Redis broker, real workers as processes, the real results server."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import requests
+from sqlalchemy import update
+
+from aipep_core.job import Arm, Arms, Job
+from lab.broker_url import shown_broker_url
+from lab.celery_app import RUN_JOB_TASK, lab_app
+from server.schema import artifacts
+from tests.line_deadline import readline_within
+
+# A benchmark program: it notes each start in the folder it is given, sleeps as long as it is
+# told (so a test can kill its worker mid-job), then prints its measurements.
+PROGRAM = """#!/bin/sh
+touch "$1/started.$$"
+sleep "$2"
+for value in 101 102 103 104 105; do
+  echo "AIPEP {\\"type\\": \\"NET\\", \\"metric\\": \\"latency\\", \\"unit\\": \\"us\\", \\"value\\": $value}"
+done
+"""
+WAIT_S = 120.0
+
+
+def write_program(directory: Path) -> Path:
+    program = directory / "bench.sh"
+    program.write_text(PROGRAM)
+    program.chmod(0o755)
+    return program
+
+
+def write_spec(directory: Path, markers: Path, sleeps: dict[str, float]) -> Path:
+    """A spec with one test per entry of `sleeps` (identifier: seconds the program sleeps)."""
+    markers.mkdir(parents=True, exist_ok=True)
+    tests = [
+        {"identifier": name, "metric": "delay", "iter": 5, "commands": [f"{{program}} {markers} {seconds:g}"]}
+        for name, seconds in sleeps.items()
+    ]
+    spec = directory / "lab_spec.json"
+    spec.write_text(json.dumps({"model": {"name": "labmodel", "format": "generic", "files": {}}, "tests": tests}))
+    return spec
+
+
+def stored_results(lab) -> list[dict]:
+    answer = requests.get(f"{lab.server_url}/api/v1/results", timeout=30)
+    answer.raise_for_status()
+    return answer.json()["results"] if isinstance(answer.json(), dict) else answer.json()
+
+
+def wait_for(condition, what: str, seconds: float = WAIT_S) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {seconds:g} s")
+        time.sleep(0.1)
+
+
+def test_jobs_go_to_the_workers_of_their_kind(lab, redis, tmp_path):
+    lab.start_worker("alpha-box", "alpha")
+    lab.start_worker("beta-box", "beta")
+    program = write_program(tmp_path)
+    spec = write_spec(tmp_path, tmp_path / "markers", {"quick": 0})
+    info = {"treatment": {"program": str(program), "commit": "c1"}}
+
+    for kind, device in (("beta", "host:beta-box"), ("alpha", "host:alpha-box")):
+        done = lab.submit(kind, spec, info, "--wait", "--timeout", str(WAIT_S))
+        assert done.returncode == 0, done.stderr
+        last = done.stderr.splitlines()[-1]
+        assert last.endswith(f"done on {socket.gethostname()} device {device}: 1 results, exit status 0")
+        assert redis.password not in done.stdout + done.stderr
+
+    results = stored_results(lab)
+    assert len(results) == 2
+    assert {result["meta"]["device"]["platform"] for result in results} == {"host"}
+    assert redis.password not in lab.worker_log("alpha-box") + lab.worker_log("beta-box")
+
+
+def test_a_job_whose_worker_is_killed_completes_on_another_and_is_stored_once(lab, tmp_path):
+    program = write_program(tmp_path)
+    markers = tmp_path / "markers"
+    spec = write_spec(tmp_path, markers, {"first": 0, "second": 5})
+    info = {"treatment": {"program": str(program), "commit": "c2"}}
+    doomed = lab.start_worker("doomed-box", "gamma", visibility_timeout_s=3)
+    submitter = subprocess.Popen(
+        lab.submit_arguments("gamma", spec, info, "--wait", "--timeout", str(WAIT_S)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=lab.environment(),
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        # Killed while the second test runs: the first one's result already reached the server.
+        wait_for(lambda: len(list(markers.glob("started.*"))) == 2, "the second test started on the first worker")
+        assert len(stored_results(lab)) == 1
+        lab.kill_worker(doomed)
+        lab.start_worker("rescue-box", "gamma", visibility_timeout_s=3)
+        out, err = submitter.communicate(timeout=WAIT_S + 30)
+    finally:
+        if submitter.poll() is None:
+            submitter.kill()
+            submitter.wait(timeout=30)
+    assert submitter.returncode == 0, err
+    # The wait showed the job running on each worker in turn.
+    assert f"running on {socket.gethostname()} device host:doomed-box" in err
+    assert f"running on {socket.gethostname()} device host:rescue-box" in err
+    assert err.splitlines()[-1].endswith("device host:rescue-box: 2 results, exit status 0")
+    assert len(list(markers.glob("started.*"))) == 4
+    results = stored_results(lab)
+    assert sorted(result["meta"]["identifier"] for result in results) == ["first", "second"]
+
+
+def test_an_artifact_with_a_wrong_md5_is_refused(lab, results_server, tmp_path):
+    program = write_program(tmp_path)
+    url = f"{lab.server_url}/api/v1/artifacts"
+    content = program.read_bytes()
+    md5 = hashlib.md5(content).hexdigest()
+    auth = {"Authorization": f"Bearer {lab.token}"}
+    assert requests.post(url, data=content, timeout=30).status_code == 401
+    assert requests.post(url, data=content, params={"md5": "0" * 32}, headers=auth, timeout=30).status_code == 400
+    assert requests.get(f"{url}/{md5}", timeout=30).status_code == 404
+    stored = requests.post(url, data=content, params={"md5": md5}, headers=auth, timeout=30)
+    assert stored.status_code == 201 and stored.json()["md5"] == md5
+    assert requests.get(f"{url}/{md5}", timeout=30).content == content
+
+    # The server's copy is damaged after the upload: the worker checks what it got and runs nothing.
+    markers = tmp_path / "markers"
+    spec = write_spec(tmp_path, markers, {"quick": 0})
+    info = {"treatment": {"program": str(program), "commit": "c3"}}
+    submitter = subprocess.Popen(
+        lab.submit_arguments("delta", spec, info, "--wait", "--timeout", str(WAIT_S)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=lab.environment(),
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        assert "queued for 'delta'" in readline_within(submitter.stderr, WAIT_S)
+        with results_server.engine.begin() as connection:
+            damaged = update(artifacts).where(artifacts.c.md5 == md5).values(content=b"#!/bin/sh\necho evil\n")
+            connection.execute(damaged)
+        lab.start_worker("delta-box", "delta")
+        out, err = submitter.communicate(timeout=WAIT_S + 30)
+    finally:
+        if submitter.poll() is None:
+            submitter.kill()
+            submitter.wait(timeout=30)
+    assert submitter.returncode == 2, err
+    assert f"artifact {md5}: the bytes downloaded have md5" in err.splitlines()[-1]
+    assert not list(markers.glob("started.*"))
+    assert stored_results(lab) == []
+
+
+def test_a_worker_runs_no_path_a_job_names(lab, tmp_path):
+    program = write_program(tmp_path)
+    markers = tmp_path / "markers"
+    write_spec(tmp_path, markers, {"quick": 0})
+    lab.start_worker("epsilon-box", "epsilon")
+    job = Job(
+        specs=("lab_spec.json",),
+        spec_md5s=("0" * 32,),
+        arms=Arms(Arm("treatment", program=str(program))),
+        framework="generic",
+        job_id="path-job",
+    )
+    app = lab_app(lab.broker_url)
+    answer = app.send_task(RUN_JOB_TASK, args=[job.to_json()], queue="epsilon").get(timeout=WAIT_S)
+    assert answer["exit_status"] == 2
+    assert answer["error"].startswith("arms.treatment.program: a lab worker runs only programs named by md5")
+    assert not list(markers.glob("started.*"))
+
+
+def test_a_job_for_a_kind_nobody_serves_ends_the_wait_with_one_line(lab, redis, tmp_path):
+    program = write_program(tmp_path)
+    spec = write_spec(tmp_path, tmp_path / "markers", {"quick": 0})
+    info = {"treatment": {"program": str(program)}}
+    done = lab.submit("nobody-serves-this", spec, info, "--wait", "--timeout", "2")
+    assert done.returncode == 1
+    last = done.stderr.splitlines()[-1]
+    assert last.endswith("no worker serving 'nobody-serves-this' took it within --timeout 2 s; it stays queued")
+    assert redis.password not in done.stderr
+
+
+def test_a_broker_password_is_never_shown():
+    assert shown_broker_url("redis://:s3cret@lab-broker:6379/0") == "redis://:***@lab-broker:6379/0"
+    assert shown_broker_url("amqp://user:s3cret@rabbit/vhost") == "amqp://user:***@rabbit/vhost"
+    assert shown_broker_url("redis://lab-broker:6379/0") == "redis://lab-broker:6379/0"
