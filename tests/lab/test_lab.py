@@ -18,10 +18,12 @@ from lab.celery_app import RUN_JOB_TASK, lab_app
 from server.schema import artifacts
 from tests.line_deadline import readline_within
 
-# A benchmark program: it notes each start in the folder it is given, sleeps as long as it is
-# told (so a test can kill its worker mid-job), then prints its measurements.
+# A benchmark program: it notes each start in the folder it is given (with a copy of the model
+# file it was given, if any), sleeps as long as it is told (so a test can kill its worker
+# mid-job), then prints its measurements.
 PROGRAM = """#!/bin/sh
 touch "$1/started.$$"
+[ -n "$3" ] && cp "$3" "$1/model.$$"
 sleep "$2"
 for value in 101 102 103 104 105; do
   echo "AIPEP {\\"type\\": \\"NET\\", \\"metric\\": \\"latency\\", \\"unit\\": \\"us\\", \\"value\\": $value}"
@@ -179,6 +181,28 @@ def test_a_worker_runs_no_path_a_job_names(lab, tmp_path):
     assert not list(markers.glob("started.*"))
 
 
+def test_a_local_model_file_travels_as_an_artifact(lab, tmp_path):
+    program = write_program(tmp_path)
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    model = tmp_path / "models" / "weights.bin"
+    model.parent.mkdir()
+    model.write_bytes(bytes(range(256)) * 10)
+    command = f"{{program}} {markers} 0 {{files.model}}"
+    test = {"identifier": "with_model", "metric": "delay", "iter": 5, "commands": [command]}
+    files = {"model": {"filename": "weights.bin", "location": "models/weights.bin"}}
+    spec = tmp_path / "model_spec.json"
+    spec.write_text(json.dumps({"model": {"name": "m", "format": "generic", "files": files}, "tests": [test]}))
+    lab.start_worker("zeta-box", "zeta")
+    done = lab.submit("zeta", spec, {"treatment": {"program": str(program)}}, "--wait", "--timeout", str(WAIT_S))
+    assert done.returncode == 0, done.stderr + lab.worker_log("zeta-box")
+    (copied,) = markers.glob("model.*")
+    assert copied.read_bytes() == model.read_bytes()
+    (result,) = stored_results(lab)
+    # What ran is the worker's checked copy, not the path the submitter named.
+    assert result["meta"]["program"].startswith(str(lab.directory / "worker-zeta-box" / "cache" / "artifacts"))
+
+
 def test_a_job_for_a_kind_nobody_serves_ends_the_wait_with_one_line(lab, redis, tmp_path):
     program = write_program(tmp_path)
     spec = write_spec(tmp_path, tmp_path / "markers", {"quick": 0})
@@ -188,6 +212,21 @@ def test_a_job_for_a_kind_nobody_serves_ends_the_wait_with_one_line(lab, redis, 
     last = done.stderr.splitlines()[-1]
     assert last.endswith("no worker serving 'nobody-serves-this' took it within --timeout 2 s; it stays queued")
     assert redis.password not in done.stderr
+
+
+def test_a_second_worker_for_a_busy_device_is_one_line_and_status_2(lab):
+    first = lab.start_worker("shared-box", "eta")
+    assert "serving host:shared-box" in readline_from_log(lab, "shared-box")
+    second = lab.start_worker("shared-box", "eta")
+    assert second.wait(timeout=WAIT_S) == 2
+    assert first.poll() is None
+    refusal = f"aipep-lab: error: device lab-host:shared-box is in use by another harness (pid {first.pid})"
+    assert refusal in lab.worker_log("shared-box").splitlines()
+
+
+def readline_from_log(lab, name: str) -> str:
+    wait_for(lambda: lab.worker_log(name).strip(), f"worker {name} said it serves")
+    return lab.worker_log(name).splitlines()[0]
 
 
 def test_a_broker_password_is_never_shown():
