@@ -17,11 +17,14 @@ from aipep_core.user_dirs import cache_dir
 from harness.cli_args import build_parser, job_from_flags
 from harness.reporters.results_server import ACCESS_TOKEN_ENV
 from lab.celery_app import DEFAULT_VISIBILITY_TIMEOUT_S
+from lab.device_health import HealthLimits
 from lab.lab_device import device_kind, parse_device
 from lab.lab_job import Uploader, WorkerSetup
 from lab.submit import Submission, submit
 from lab.worker import WorkerOptions, serve
 from platforms.option_flags import add_option_flags, given_options
+
+DEFAULT_HEALTH_INTERVAL_S = 30.0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,8 +67,18 @@ def _worker(argv: list[str]) -> int:
         help="seconds; a job unacknowledged this long (its worker died) goes to another worker: set it above "
         "the longest job (default: %(default)g)",
     )
+    parser.add_argument("--max_temperature", type=float, metavar="C", help="take no job while the device is hotter")
+    parser.add_argument("--min_battery", type=float, metavar="PCT", help="take no job while the battery is lower")
+    parser.add_argument(
+        "--health_interval",
+        type=float,
+        default=DEFAULT_HEALTH_INTERVAL_S,
+        help="seconds between health checks of an idle or paused device (default: %(default)g)",
+    )
     add_option_flags(parser.add_argument_group("platform options (each for the platforms named)"))
     flags = parser.parse_args(argv)
+    if flags.health_interval <= 0:
+        raise UserError(f"--health_interval: expected a positive number of seconds, got {flags.health_interval}")
     if flags.visibility_timeout <= 0:
         raise UserError(f"--visibility_timeout: expected a positive number of seconds, got {flags.visibility_timeout}")
     device = parse_device(flags.device)
@@ -83,7 +96,10 @@ def _worker(argv: list[str]) -> int:
         artifact_dir=cache / "artifacts",
         model_dir=cache / "models",
     )
-    return serve(WorkerOptions(flags.broker, device, kind, setup, flags.visibility_timeout))
+    health = HealthLimits(flags.max_temperature, flags.min_battery)
+    return serve(
+        WorkerOptions(flags.broker, device, kind, setup, flags.visibility_timeout, health, flags.health_interval)
+    )
 
 
 def _submit(argv: list[str]) -> int:

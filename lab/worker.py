@@ -7,6 +7,11 @@ worker holds the device's lock for its whole life, so a second worker started fo
 device is refused instead of benchmarking beside the first. A job is checked (the typed job,
 strictly) and its files fetched and checked by md5 before anything runs; a job refused
 answers with the reason and exit status 2, and nothing runs.
+
+Before each job the device's health is asked (device_health.py). An unhealthy device puts
+the job back on its queue for another worker and stops taking jobs; a watcher asks again
+every --health_interval (never while a job runs, which holds the device) and resumes
+taking jobs once the device is fit again.
 """
 
 from __future__ import annotations
@@ -14,14 +19,20 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
+
+from celery import Celery
+from celery.exceptions import Reject
 
 from aipep_core.errors import UserError
 from aipep_core.job import Job
 from harness.cli import exit_status
 from harness.job_runner import run_job
 from lab.celery_app import RUN_JOB_TASK, lab_app
+from lab.device_health import HealthLimits, unhealthy_reason
 from lab.lab_device import LabDevice
 from lab.lab_job import WorkerSetup, job_for_this_worker
 from platforms.device_lock import DeviceLock
@@ -39,6 +50,8 @@ class WorkerOptions:
     kind: str
     setup: WorkerSetup
     visibility_timeout_s: float
+    health: HealthLimits
+    health_interval_s: float
 
 
 def serve(options: WorkerOptions) -> int:
@@ -53,10 +66,18 @@ def serve(options: WorkerOptions) -> int:
         "unacked_restore_throttle": 1,
     }
 
+    hostname = f"aipep-lab-{os.getpid()}@{socket.gethostname()}"
+    gate = _HealthGate(app, options, hostname)
+
     @app.task(name=RUN_JOB_TASK, bind=True)
     def run_lab_job(task: Any, job_json: Any) -> dict[str, Any]:
-        task.update_state(state=RUNNING, meta=where)
-        return _run(job_json, options.setup, where, task.request.id)
+        with gate.busy:
+            reason = gate.reason()
+            if reason is not None:
+                gate.pause_now(reason)
+                raise Reject(reason, requeue=True)
+            task.update_state(state=RUNNING, meta=where)
+            return _run(job_json, options.setup, where, task.request.id)
 
     with DeviceLock(f"lab-{options.device.label}", LOCK_TIMEOUT_S):
         print(
@@ -68,14 +89,61 @@ def serve(options: WorkerOptions) -> int:
             queues=[options.kind],
             pool="solo",
             concurrency=1,
-            hostname=f"aipep-lab-{os.getpid()}@{socket.gethostname()}",
+            hostname=hostname,
             without_gossip=True,
             without_mingle=True,
             loglevel="WARNING",
             quiet=True,
         )
+        gate.worker = worker
+        threading.Thread(target=gate.watch, name="aipep-lab-health", daemon=True).start()
         worker.start()
         return worker.exitcode or 0
+
+
+class _HealthGate:
+    """Whether this worker takes jobs now, by its device's health; shared by the job and the watcher."""
+
+    def __init__(self, app: Celery, options: WorkerOptions, hostname: str) -> None:
+        self.app = app
+        self.options = options
+        self.hostname = hostname
+        self.worker: Any = None
+        # Held while a job runs or the health is asked: the two never open the device at once.
+        self.busy = threading.Lock()
+        self.taking_jobs = True
+
+    def reason(self) -> str | None:
+        return unhealthy_reason(self.options.device, self.options.setup.platform_options, self.options.health)
+
+    def pause_now(self, reason: str) -> None:
+        """Stop taking jobs at once; called in the worker's own loop (a job), so it may touch the consumer."""
+        if self.taking_jobs:
+            self.taking_jobs = False
+            self._say(f"unhealthy ({reason}); taking no jobs until it recovers")
+        self.worker.consumer.cancel_task_queue(self.options.kind)
+
+    def watch(self) -> None:
+        while True:
+            time.sleep(self.options.health_interval_s)
+            if not self.busy.acquire(blocking=False):
+                continue
+            try:
+                reason = self.reason()
+            finally:
+                self.busy.release()
+            control = self.app.control
+            if reason is not None and self.taking_jobs:
+                self.taking_jobs = False
+                self._say(f"unhealthy ({reason}); taking no jobs until it recovers")
+                control.cancel_consumer(self.options.kind, destination=[self.hostname])
+            elif reason is None and not self.taking_jobs:
+                self.taking_jobs = True
+                self._say("healthy again; taking jobs")
+                control.add_consumer(self.options.kind, destination=[self.hostname])
+
+    def _say(self, line: str) -> None:
+        print(f"aipep-lab worker: device {self.options.device.label}: {line}", file=sys.stderr, flush=True)
 
 
 def _run(job_json: Any, setup: WorkerSetup, where: dict[str, str], task_id: str) -> dict[str, Any]:

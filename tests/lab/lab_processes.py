@@ -32,11 +32,15 @@ class Lab:
             "PYTHONUNBUFFERED": "1",
         }
 
-    def start_worker(self, name: str, kind: str, visibility_timeout_s: float = 3600) -> subprocess.Popen:
-        """A worker for a host device `name` serving `kind`, in its own session (so a SIGKILL can take all it ran)."""
+    def start_worker(
+        self, name: str, kind: str, visibility_timeout_s: float = 3600, device: str | None = None, *extra: str
+    ) -> subprocess.Popen:
+        """A worker for `device` (a host device `name` by default) serving `kind`, in its own session
+        (so a SIGKILL can take all it ran); `extra` are more of its flags."""
         home = self.directory / f"worker-{name}"
         home.mkdir(parents=True, exist_ok=True)
-        arguments = [sys.executable, "-m", "lab", "worker", "--broker", self.broker_url, "--device", f"host:{name}"]
+        device = device or f"host:{name}"
+        arguments = [sys.executable, "-m", "lab", "worker", "--broker", self.broker_url, "--device", device, *extra]
         arguments += ["--kind", kind, "--remote_reporter", self.server_url, "--remote_outbox", str(home / "outbox")]
         arguments += ["--cache_dir", str(home / "cache"), "--visibility_timeout", str(visibility_timeout_s)]
         log = (home / "stderr.log").open("ab")

@@ -17,6 +17,7 @@ from lab.broker_url import shown_broker_url
 from lab.celery_app import RUN_JOB_TASK, lab_app
 from server.schema import artifacts
 from tests.line_deadline import readline_within
+from tests.sshd_fixture import start_sshd
 
 # A benchmark program: it notes each start in the folder it is given (with a copy of the model
 # file it was given, if any), sleeps as long as it is told (so a test can kill its worker
@@ -227,6 +228,50 @@ def test_a_second_worker_for_a_busy_device_is_one_line_and_status_2(lab):
 def readline_from_log(lab, name: str) -> str:
     wait_for(lambda: lab.worker_log(name).strip(), f"worker {name} said it serves")
     return lab.worker_log(name).splitlines()[0]
+
+
+def test_a_worker_takes_no_job_while_its_board_is_too_hot_and_resumes_when_it_cools(lab, tmp_path):
+    board = start_sshd(tmp_path / "sshd")
+    try:
+        sensor = tmp_path / "thermal_zone0_temp"
+        sensor.write_text("95000\n")
+        options = board.options()
+        lab.start_worker(
+            "hot-board",
+            "hot-board-kind",
+            3600,
+            f"ssh:{board.device}",
+            *("--ssh_identity", options["ssh_identity"], "--ssh_known_hosts", options["ssh_known_hosts"]),
+            *("--remote_dir", str(tmp_path / "remote"), "--temperature_files", str(sensor)),
+            *("--max_temperature", "70", "--health_interval", "0.5"),
+        )
+        program = write_program(tmp_path)
+        markers = tmp_path / "markers"
+        spec = write_spec(tmp_path, markers, {"quick": 0})
+        submitter = subprocess.Popen(
+            lab.submit_arguments("hot-board-kind", spec, {"treatment": {"program": str(program)}}, "--wait"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=lab.environment(),
+            stdin=subprocess.DEVNULL,
+        )
+        try:
+            paused = "device ssh:" + board.device + ": unhealthy (temperature 95.0 C above --max_temperature 70)"
+            wait_for(lambda: paused in lab.worker_log("hot-board"), "the worker paused for the temperature")
+            assert not list(markers.glob("started.*"))
+            assert submitter.poll() is None
+            sensor.write_text("40000\n")
+            out, err = submitter.communicate(timeout=WAIT_S)
+        finally:
+            if submitter.poll() is None:
+                submitter.kill()
+                submitter.wait(timeout=30)
+        assert submitter.returncode == 0, err + lab.worker_log("hot-board")
+        assert "healthy again; taking jobs" in lab.worker_log("hot-board")
+        assert len(list(markers.glob("started.*"))) == 1
+    finally:
+        board.stop()
 
 
 def test_a_broker_password_is_never_shown():
