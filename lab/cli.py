@@ -11,15 +11,19 @@ import os
 import sys
 from pathlib import Path
 
+import redis
+
 from aipep_core.errors import UserError
 from aipep_core.job import RemoteReporter
 from aipep_core.user_dirs import cache_dir
 from harness.cli_args import build_parser, job_from_flags
 from harness.reporters.results_server import ACCESS_TOKEN_ENV
+from lab.broker_url import shown_broker_url
 from lab.celery_app import DEFAULT_VISIBILITY_TIMEOUT_S
 from lab.device_health import HealthLimits
 from lab.lab_device import device_kind, parse_device
 from lab.lab_job import Uploader, WorkerSetup
+from lab.lab_status import broker_client, lab_status, status_lines
 from lab.submit import Submission, submit
 from lab.worker import WorkerOptions, serve
 from platforms.option_flags import add_option_flags, given_options
@@ -35,13 +39,15 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
-        if not argv or argv[0] not in ("worker", "submit"):
+        if not argv or argv[0] not in ("worker", "submit", "status"):
             if argv and argv[0] in ("-h", "--help"):
-                print("usage: aipep-lab {worker,submit} ...  (aipep-lab worker --help, aipep-lab submit --help)")
+                print("usage: aipep-lab {worker,submit,status} ...  (aipep-lab COMMAND --help)")
                 return 0
-            raise UserError("command line: expected a command, worker or submit")
+            raise UserError("command line: expected a command, worker, submit or status")
         if argv[0] == "worker":
             return _worker(argv[1:])
+        if argv[0] == "status":
+            return _status(argv[1:])
         return _submit(argv[1:])
     except UserError as error:
         print(f"aipep-lab: error: {error}", file=sys.stderr)
@@ -100,6 +106,19 @@ def _worker(argv: list[str]) -> int:
     return serve(
         WorkerOptions(flags.broker, device, kind, setup, flags.visibility_timeout, health, flags.health_interval)
     )
+
+
+def _status(argv: list[str]) -> int:
+    parser = _Parser(prog="aipep-lab status", allow_abbrev=False, description="Workers, devices, health, queues.")
+    parser.add_argument("--broker", required=True, help="broker URL (Redis), such as redis://:PASSWORD@host:6379/0")
+    flags = parser.parse_args(argv)
+    try:
+        workers, waiting = lab_status(broker_client(flags.broker))
+    except redis.RedisError as error:
+        raise UserError(f"--broker {shown_broker_url(flags.broker)}: {type(error).__name__}") from None
+    for line in status_lines(workers, waiting):
+        print(line)
+    return 0
 
 
 def _submit(argv: list[str]) -> int:

@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from celery import Celery
 from celery.exceptions import Reject
 
@@ -35,12 +36,15 @@ from lab.celery_app import RUN_JOB_TASK, lab_app
 from lab.device_health import HealthLimits, unhealthy_reason
 from lab.lab_device import LabDevice
 from lab.lab_job import WorkerSetup, job_for_this_worker
+from lab.lab_status import WorkerStatus, broker_client, is_redis_url, publish
 from platforms.device_lock import DeviceLock
 
 # Running as a job is announced as this Celery state, with where it runs as its meta.
 RUNNING = "RUNNING"
 # A worker that finds its device locked waits this long for the other holder to end.
 LOCK_TIMEOUT_S = 5.0
+# A worker's status line outlives three missed health intervals by this much.
+STATUS_GRACE_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,11 @@ def serve(options: WorkerOptions) -> int:
                 gate.pause_now(reason)
                 raise Reject(reason, requeue=True)
             task.update_state(state=RUNNING, meta=where)
-            return _run(job_json, options.setup, where, task.request.id)
+            gate.publish(job=task.request.id)
+            try:
+                return _run(job_json, options.setup, where, task.request.id)
+            finally:
+                gate.publish()
 
     with DeviceLock(f"lab-{options.device.label}", LOCK_TIMEOUT_S):
         print(
@@ -112,24 +120,50 @@ class _HealthGate:
         # Held while a job runs or the health is asked: the two never open the device at once.
         self.busy = threading.Lock()
         self.taking_jobs = True
+        self.health = "ok"
+        self.status_client = broker_client(options.broker_url) if is_redis_url(options.broker_url) else None
+
+    def publish(self, job: str | None = None) -> None:
+        """This worker's line in `aipep-lab status`; it expires when the worker stops writing it."""
+        if self.status_client is None:
+            return
+        options = self.options
+        status = WorkerStatus(
+            self.hostname,
+            socket.gethostname(),
+            options.device.label,
+            options.kind,
+            self.health,
+            self.taking_jobs,
+            job,
+            time.time(),
+        )
+        try:
+            publish(self.status_client, status, 3 * options.health_interval_s + STATUS_GRACE_S)
+        except redis.RedisError as error:
+            self._say(f"cannot write its status to the broker: {type(error).__name__}")
 
     def reason(self) -> str | None:
         return unhealthy_reason(self.options.device, self.options.setup.platform_options, self.options.health)
 
     def pause_now(self, reason: str) -> None:
         """Stop taking jobs at once; called in the worker's own loop (a job), so it may touch the consumer."""
+        self.health = reason
         if self.taking_jobs:
             self.taking_jobs = False
             self._say(f"unhealthy ({reason}); taking no jobs until it recovers")
         self.worker.consumer.cancel_task_queue(self.options.kind)
 
     def watch(self) -> None:
+        self.publish()
         while True:
             time.sleep(self.options.health_interval_s)
             if not self.busy.acquire(blocking=False):
                 continue
             try:
                 reason = self.reason()
+                self.health = reason or "ok"
+                self.publish()
             finally:
                 self.busy.release()
             control = self.app.control

@@ -6,6 +6,7 @@ import hashlib
 import json
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -272,6 +273,34 @@ def test_a_worker_takes_no_job_while_its_board_is_too_hot_and_resumes_when_it_co
         assert len(list(markers.glob("started.*"))) == 1
     finally:
         board.stop()
+
+
+def test_status_shows_each_worker_and_the_jobs_waiting_per_kind(lab, redis, tmp_path):
+    lab.start_worker("theta-box", "theta", 3600, None, "--health_interval", "0.5")
+    program = write_program(tmp_path)
+    spec = write_spec(tmp_path, tmp_path / "markers", {"quick": 0})
+    queued = lab.submit("iota-unserved", spec, {"treatment": {"program": str(program)}})
+    assert queued.returncode == 0, queued.stderr
+
+    def status() -> str:
+        shown = subprocess.run(
+            [sys.executable, "-m", "lab", "status", "--broker", lab.broker_url],
+            capture_output=True,
+            text=True,
+            env=lab.environment(),
+            timeout=WAIT_S,
+            stdin=subprocess.DEVNULL,
+        )
+        assert shown.returncode == 0, shown.stderr
+        assert redis.password not in shown.stdout + shown.stderr
+        return shown.stdout
+
+    wait_for(lambda: "host:theta-box" in status(), "the worker in the status")
+    lines = status().splitlines()
+    expected = f"worker\t{socket.gethostname()}\thost:theta-box\tkind theta\tok\tidle"
+    assert any(line.startswith(expected) for line in lines), lines
+    assert "queue\tiota-unserved\t1 waiting\tno worker serves it" in lines
+    assert "queue\ttheta\t0 waiting" in lines
 
 
 def test_a_broker_password_is_never_shown():
