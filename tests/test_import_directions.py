@@ -22,7 +22,7 @@ ALLOWED = {
     "harness": {"aipep_core", "frameworks", "platforms"},
     "repo_driver": {"aipep_core", "frameworks", "platforms", "harness"},
     "server": {"aipep_core"},
-    "run_bench": {"aipep_core", "harness"},
+    "run_bench": {"aipep_core", "harness", "lab"},
     "lab": {"aipep_core", "frameworks", "platforms", "harness"},
 }
 

@@ -32,6 +32,7 @@ for value in 101 102 103 104 105; do
 done
 """
 WAIT_S = 120.0
+REPO = Path(__file__).resolve().parents[2]
 
 
 def write_program(directory: Path) -> Path:
@@ -301,6 +302,20 @@ def test_status_shows_each_worker_and_the_jobs_waiting_per_kind(lab, redis, tmp_
     assert any(line.startswith(expected) for line in lines), lines
     assert "queue\tiota-unserved\t1 waiting\tno worker serves it" in lines
     assert "queue\ttheta\t0 waiting" in lines
+
+
+def test_run_bench_remote_sends_the_run_to_the_lab(lab, tmp_path):
+    lab.start_worker("kappa-box", "kappa")
+    program = write_program(tmp_path)
+    spec = write_spec(tmp_path, tmp_path / "markers", {"quick": 0})
+    info = json.dumps({"treatment": {"program": str(program)}})
+    arguments = [sys.executable, str(REPO / "run_bench.py"), "-b", str(spec), "--remote", "--devices", "kappa"]
+    arguments += ["--framework", "generic", "--info", info, "--remote_reporter", lab.server_url, "--wait"]
+    environment = {**lab.environment(), "AIPEP_LAB_BROKER": lab.broker_url, "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    done = subprocess.run(arguments, capture_output=True, text=True, env=environment, timeout=WAIT_S, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "device host:kappa-box: 1 results, exit status 0" in done.stderr.splitlines()[-1]
+    assert len(stored_results(lab)) == 1
 
 
 def test_a_broker_password_is_never_shown():
