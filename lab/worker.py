@@ -80,10 +80,11 @@ def serve(options: WorkerOptions) -> int:
             if reason is not None:
                 gate.pause_now(reason)
                 raise Reject(reason, requeue=True)
-            task.update_state(state=RUNNING, meta=where)
+            started = {**where, "started_at": time.time()}
+            task.update_state(state=RUNNING, meta=started)
             gate.publish(job=task.request.id)
             try:
-                return _run(job_json, options.setup, where, task.request.id)
+                return _run(job_json, options.setup, started, task.request.id)
             finally:
                 gate.publish()
 
@@ -180,7 +181,7 @@ class _HealthGate:
         print(f"aipep-lab worker: device {self.options.device.label}: {line}", file=sys.stderr, flush=True)
 
 
-def _run(job_json: Any, setup: WorkerSetup, where: dict[str, str], task_id: str) -> dict[str, Any]:
+def _run(job_json: Any, setup: WorkerSetup, where: dict[str, Any], task_id: str) -> dict[str, Any]:
     """The job's exit status (as the harness's) and its result ids; a refused job's reason."""
     try:
         if not isinstance(job_json, str):
