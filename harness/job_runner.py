@@ -13,6 +13,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from aipep_core.errors import DeviceError, RunFailure, UserError
 from aipep_core.job import Job, RunStopped, RunType
@@ -57,10 +58,13 @@ class _Context:
     platform_options: dict
     reporters: list[Reporter]
     stop: threading.Event | None
+    progress: TextIO
 
 
-def run_job(job: Job, stop: threading.Event | None = None) -> JobOutcome:
-    """Run the job; everything that can be checked before a device is opened is checked first."""
+def run_job(job: Job, stop: threading.Event | None = None, progress: TextIO | None = None) -> JobOutcome:
+    """Run the job; everything that can be checked before a device is opened is checked first.
+
+    The A/B runs' round-by-round lines go to `progress` (standard error when None)."""
     specs = [spec for path in job.specs for spec in load_benchmarks(path)]
     check_round_budgets(specs, job.settings)
     if job.settings.round_statistic is not None and job.settings.round_statistic not in ROUND_STATISTICS:
@@ -71,7 +75,7 @@ def run_job(job: Job, stop: threading.Event | None = None) -> JobOutcome:
     devices = _devices(job)
     undelivered = Undelivered()
     reporters = build_reporters(job.reporters, undelivered)
-    context = _Context(job, platform_options, reporters, stop)
+    context = _Context(job, platform_options, reporters, stop, sys.stderr if progress is None else progress)
     results: list[RunResult] = []
     try:
         for device_index, device in enumerate(devices):
@@ -149,7 +153,7 @@ def _run_spec(
             result = run_single(runner, treatment, meta, repeat=spec.model.repeat)
         else:
             reverse = job.settings.run_type == RunType.VERIFY
-            result = run_ab(runner, treatment, control, meta, reverse=reverse, stop=stop)
+            result = run_ab(runner, treatment, control, meta, reverse=reverse, progress=context.progress, stop=stop)
         if stop is not None and stop.is_set() and not result.ok:
             # A Ctrl-C reaches the benchmark process too: its failure is the stop, not a result.
             raise RunStopped(f"{spec.path.name} {test.identifier}: stopped on request")

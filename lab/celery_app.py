@@ -13,6 +13,8 @@ from __future__ import annotations
 from celery import Celery
 
 RUN_JOB_TASK = "aipep.lab.run_job"
+# The state of a job its worker runs, with where it runs (and the round it is at) as its meta.
+RUNNING = "RUNNING"
 # Results of finished jobs are kept this long for `submit --wait` to read; their records
 # live on the results server regardless.
 RESULT_EXPIRES_S = 7 * 24 * 3600

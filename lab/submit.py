@@ -19,7 +19,7 @@ from celery.result import AsyncResult
 
 from aipep_core.job import Job
 from lab.broker_url import shown_broker_url
-from lab.celery_app import RUN_JOB_TASK, lab_app
+from lab.celery_app import RUN_JOB_TASK, RUNNING, lab_app
 from lab.lab_job import Uploader, job_for_lab
 
 POLL_S = 0.2
@@ -49,22 +49,25 @@ def submit(job: Job, submission: Submission) -> int:
 
 def _wait(result: AsyncResult, submission: Submission) -> int:
     deadline = None if submission.timeout_s is None else time.monotonic() + submission.timeout_s
-    shown: tuple[str, Any] | None = None
-    started = False
+    where: tuple[Any, Any] | None = None
+    rounds: tuple[Any, Any] | None = None
     while True:
         state, info = result.state, result.info
-        if (state, info) != shown and state not in ("PENDING", "SUCCESS", "FAILURE"):
-            shown = (state, info)
-            started = True
-            if isinstance(info, dict):
-                _say(f"job {result.id}: running on {info.get('host')} device {info.get('device')}")
+        if state == RUNNING and isinstance(info, dict):
+            if (info.get("host"), info.get("device")) != where:
+                where = (info.get("host"), info.get("device"))
+                rounds = None
+                _say(f"job {result.id}: running on {where[0]} device {where[1]}")
+            if "round" in info and (info["round"], info.get("max_rounds")) != rounds:
+                rounds = (info["round"], info.get("max_rounds"))
+                _say(f"job {result.id}: round {rounds[0]} of {rounds[1]}")
         if state == "SUCCESS":
             return _finished(result.id, info)
         if state == "FAILURE":
             _say(f"job {result.id}: the worker failed: {type(info).__name__}: {info}")
             return EXIT_NOT_DONE
         if deadline is not None and time.monotonic() >= deadline:
-            if started:
+            if where is not None:
                 _say(f"job {result.id}: still running after --timeout {submission.timeout_s:g} s")
             else:
                 _say(

@@ -32,15 +32,14 @@ from aipep_core.errors import UserError
 from aipep_core.job import Job
 from harness.cli import exit_status
 from harness.job_runner import run_job
-from lab.celery_app import RUN_JOB_TASK, lab_app
+from lab.celery_app import RUN_JOB_TASK, RUNNING, lab_app
 from lab.device_health import HealthLimits, unhealthy_reason
 from lab.lab_device import LabDevice
 from lab.lab_job import WorkerSetup, job_for_this_worker
 from lab.lab_status import WorkerStatus, broker_client, is_redis_url, publish
+from lab.round_progress import RoundProgress
 from platforms.device_lock import DeviceLock
 
-# Running as a job is announced as this Celery state, with where it runs as its meta.
-RUNNING = "RUNNING"
 # A worker that finds its device locked waits this long for the other holder to end.
 LOCK_TIMEOUT_S = 5.0
 # A worker's status line outlives three missed health intervals by this much.
@@ -83,8 +82,12 @@ def serve(options: WorkerOptions) -> int:
             started = {**where, "started_at": time.time()}
             task.update_state(state=RUNNING, meta=started)
             gate.publish(job=task.request.id)
+
+            def report_round(done: int, most: int) -> None:
+                task.update_state(state=RUNNING, meta={**started, "round": done, "max_rounds": most})
+
             try:
-                return _run(job_json, options.setup, started, task.request.id)
+                return _run(job_json, options.setup, started, task.request.id, RoundProgress(report_round))
             finally:
                 gate.publish()
 
@@ -181,13 +184,15 @@ class _HealthGate:
         print(f"aipep-lab worker: device {self.options.device.label}: {line}", file=sys.stderr, flush=True)
 
 
-def _run(job_json: Any, setup: WorkerSetup, where: dict[str, Any], task_id: str) -> dict[str, Any]:
+def _run(
+    job_json: Any, setup: WorkerSetup, where: dict[str, Any], task_id: str, progress: RoundProgress
+) -> dict[str, Any]:
     """The job's exit status (as the harness's) and its result ids; a refused job's reason."""
     try:
         if not isinstance(job_json, str):
             raise UserError("job: expected the job's JSON text as the task's one argument")
         job = Job.from_json(job_json)
-        outcome = run_job(job_for_this_worker(job, setup))
+        outcome = run_job(job_for_this_worker(job, setup), progress=progress)
     except UserError as error:
         print(f"aipep-lab worker: job {task_id}: refused: {error}", file=sys.stderr, flush=True)
         return {**where, "exit_status": error.exit_status, "error": str(error), "results": []}

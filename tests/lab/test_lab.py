@@ -21,11 +21,16 @@ from tests.line_deadline import readline_within
 from tests.sshd_fixture import start_sshd
 
 # A benchmark program: it notes each start in the folder it is given (with a copy of the model
-# file it was given, if any), sleeps as long as it is told (so a test can kill its worker
+# file it was given, if any); told to `hold`, every start after the first two (an A/B's first
+# round) waits for a `go` file; it sleeps as long as it is told (so a test can kill its worker
 # mid-job), then prints its measurements.
 PROGRAM = """#!/bin/sh
 touch "$1/started.$$"
 [ -n "$3" ] && cp "$3" "$1/model.$$"
+if [ "$4" = hold ] && [ "$(ls "$1" | grep -c started)" -gt 2 ]; then
+  waited=0
+  while [ ! -e "$1/go" ] && [ "$waited" -lt 1200 ]; do sleep 0.1; waited=$((waited + 1)); done
+fi
 sleep "$2"
 for value in 101 102 103 104 105; do
   echo "AIPEP {\\"type\\": \\"NET\\", \\"metric\\": \\"latency\\", \\"unit\\": \\"us\\", \\"value\\": $value}"
@@ -316,6 +321,37 @@ def test_run_bench_remote_sends_the_run_to_the_lab(lab, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "device host:kappa-box: 1 results, exit status 0" in done.stderr.splitlines()[-1]
     assert len(stored_results(lab)) == 1
+
+
+def test_the_wait_shows_the_rounds_of_an_ab_job(lab, tmp_path):
+    lab.start_worker("lambda-box", "lambda")
+    program = write_program(tmp_path)
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    test = {"identifier": "ab", "metric": "delay", "iter": 5, "commands": [f"{{program}} {markers} 0 '' hold"]}
+    test.update(min_rounds=6, max_rounds=12)
+    spec = tmp_path / "ab_spec.json"
+    spec.write_text(json.dumps({"model": {"name": "ab", "format": "generic", "files": {}}, "tests": [test]}))
+    info = {"treatment": {"program": str(program), "commit": "t"}, "control": {"program": str(program), "commit": "c"}}
+    submitter = subprocess.Popen(
+        lab.submit_arguments("lambda", spec, info, "--wait", "--timeout", str(WAIT_S)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=lab.environment(),
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        seen = [readline_within(submitter.stderr, WAIT_S) for _ in range(3)]
+        (markers / "go").touch()
+        out, rest = submitter.communicate(timeout=WAIT_S)
+    finally:
+        if submitter.poll() is None:
+            submitter.kill()
+            submitter.wait(timeout=30)
+    assert submitter.returncode == 0, "".join(seen) + rest + lab.worker_log("lambda-box")
+    assert "running on" in seen[1] and "device host:lambda-box" in seen[1]
+    assert seen[2].endswith(": round 1 of 12\n")
 
 
 def test_a_broker_password_is_never_shown():
