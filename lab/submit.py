@@ -10,14 +10,16 @@ that did not finish within --timeout, is one line and exit status 1, and stays q
 from __future__ import annotations
 
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from celery import Celery
 from celery.result import AsyncResult
 
-from aipep_core.job import Job
+from aipep_core.job import Job, RunStopped
 from lab.broker_url import shown_broker_url
 from lab.celery_app import RUN_JOB_TASK, RUNNING, lab_app
 from lab.lab_job import Uploader, job_for_lab
@@ -35,20 +37,36 @@ class Submission:
     timeout_s: float | None
 
 
+class JobNotDone(Exception):
+    """The job did not finish while we waited (or its worker failed): one line says why."""
+
+
 def submit(job: Job, submission: Submission) -> int:
-    job_id = uuid.uuid4().hex
-    lab_job = job_for_lab(job, submission.uploader, job_id)
     app = lab_app(submission.broker_url)
-    app.send_task(RUN_JOB_TASK, args=[lab_job.to_json()], queue=submission.kind, task_id=job_id)
+    result = send(app, job, submission.uploader, submission.kind, uuid.uuid4().hex)
     broker = shown_broker_url(submission.broker_url)
-    _say(f"job {job_id} queued for {submission.kind!r} on {broker}")
+    _say(f"job {result.id} queued for {submission.kind!r} on {broker}")
     if not submission.wait:
         return 0
-    return _wait(AsyncResult(job_id, app=app), submission)
+    try:
+        answer = follow(result, submission.kind, submission.timeout_s)
+    except JobNotDone as reason:
+        _say(str(reason))
+        return EXIT_NOT_DONE
+    return _finished(result.id, answer)
 
 
-def _wait(result: AsyncResult, submission: Submission) -> int:
-    deadline = None if submission.timeout_s is None else time.monotonic() + submission.timeout_s
+def send(app: Celery, job: Job, uploader: Uploader, kind: str, job_id: str) -> AsyncResult:
+    """Upload the job's files and queue it for `kind`; the job id is also the task's."""
+    lab_job = job_for_lab(job, uploader, job_id)
+    return app.send_task(RUN_JOB_TASK, args=[lab_job.to_json()], queue=kind, task_id=job_id)
+
+
+def follow(
+    result: AsyncResult, kind: str, timeout_s: float | None, stop: threading.Event | None = None
+) -> dict[str, Any]:
+    """The worker's answer, showing where the job runs and its rounds; a stop raises RunStopped."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
     where: tuple[Any, Any] | None = None
     rounds: tuple[Any, Any] | None = None
     while True:
@@ -62,26 +80,23 @@ def _wait(result: AsyncResult, submission: Submission) -> int:
                 rounds = (info["round"], info.get("max_rounds"))
                 _say(f"job {result.id}: round {rounds[0]} of {rounds[1]}")
         if state == "SUCCESS":
-            return _finished(result.id, info)
+            if not isinstance(info, dict) or not isinstance(info.get("exit_status"), int):
+                raise JobNotDone(f"job {result.id}: the worker answered {str(info)[:200]!r}, expected an exit status")
+            return info
         if state == "FAILURE":
-            _say(f"job {result.id}: the worker failed: {type(info).__name__}: {info}")
-            return EXIT_NOT_DONE
+            raise JobNotDone(f"job {result.id}: the worker failed: {type(info).__name__}: {info}")
+        if stop is not None and stop.is_set():
+            raise RunStopped(f"job {result.id}: stopped waiting on request")
         if deadline is not None and time.monotonic() >= deadline:
             if where is not None:
-                _say(f"job {result.id}: still running after --timeout {submission.timeout_s:g} s")
-            else:
-                _say(
-                    f"job {result.id}: no worker serving {submission.kind!r} took it within --timeout "
-                    f"{submission.timeout_s:g} s; it stays queued"
-                )
-            return EXIT_NOT_DONE
+                raise JobNotDone(f"job {result.id}: still running after --timeout {timeout_s:g} s")
+            raise JobNotDone(
+                f"job {result.id}: no worker serving {kind!r} took it within --timeout {timeout_s:g} s; it stays queued"
+            )
         time.sleep(POLL_S)
 
 
-def _finished(job_id: str, answer: Any) -> int:
-    if not isinstance(answer, dict) or not isinstance(answer.get("exit_status"), int):
-        _say(f"job {job_id}: the worker answered {str(answer)[:200]!r}, expected an exit status")
-        return EXIT_NOT_DONE
+def _finished(job_id: str, answer: dict[str, Any]) -> int:
     if answer.get("error"):
         _say(f"job {job_id}: refused by {answer.get('host')} device {answer.get('device')}: {answer['error']}")
     else:

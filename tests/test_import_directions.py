@@ -20,7 +20,7 @@ ALLOWED = {
     "frameworks": {"aipep_core"},
     "platforms": {"aipep_core"},
     "harness": {"aipep_core", "frameworks", "platforms"},
-    "repo_driver": {"aipep_core", "frameworks", "platforms", "harness"},
+    "repo_driver": {"aipep_core", "frameworks", "platforms", "harness", "lab"},
     "server": {"aipep_core"},
     "run_bench": {"aipep_core", "harness", "lab"},
     "lab": {"aipep_core", "frameworks", "platforms", "harness"},

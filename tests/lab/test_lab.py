@@ -16,7 +16,9 @@ from sqlalchemy import update
 from aipep_core.job import Arm, Arms, Job
 from lab.broker_url import shown_broker_url
 from lab.celery_app import RUN_JOB_TASK, lab_app
+from repo_driver.cli import main as driver_main
 from server.schema import artifacts
+from tests.git_repos import SLOW_CONV, DriverSetup
 from tests.line_deadline import readline_within
 from tests.sshd_fixture import start_sshd
 
@@ -352,6 +354,25 @@ def test_the_wait_shows_the_rounds_of_an_ab_job(lab, tmp_path):
     assert submitter.returncode == 0, "".join(seen) + rest + lab.worker_log("lambda-box")
     assert "running on" in seen[1] and "device host:lambda-box" in seen[1]
     assert seen[2].endswith(": round 1 of 12\n")
+
+
+def test_the_repo_driver_runs_its_ab_runs_and_verifications_in_the_lab(lab, tmp_path, monkeypatch, capsys):
+    setup = DriverSetup(tmp_path / "driver")
+    base = setup.sample.commit("Import microkernel")
+    slow = setup.sample.commit("Rework Conv loop", units=SLOW_CONV)
+    lab.start_worker("mu-box", "mu")
+    monkeypatch.setenv("AIPEP_REMOTE_ACCESS_TOKEN", lab.token)
+    lab_flags = ("--lab_broker", lab.broker_url, "--lab_devices", "host=mu", "--remote_reporter", lab.server_url)
+    assert driver_main(setup.argv("--fail_on_regression", *lab_flags, first=base)) == 3
+    assert setup.states() == {base: "done", slow: "regressed"}
+    [regression] = setup.regressions()
+    assert (regression["state"], regression["culprit_hash"]) == ("confirmed", slow)
+    roles = [role for (role,) in setup.query("SELECT role FROM driver_runs ORDER BY saved_at")]
+    assert roles == ["baseline", "benchmark", "verify"]
+    stored = stored_results(lab)
+    assert len(stored) == 3
+    assert {result["meta"]["device"]["identifier"] for result in stored} == {"mu-box"}
+    assert lab.broker_url not in capsys.readouterr().err
 
 
 def test_a_broker_password_is_never_shown():
