@@ -4,7 +4,8 @@ Jobs cross hosts, so the message format is JSON only: a pickled message would ru
 whoever can write to the broker. A job is acknowledged only after it ran (late ack), and a
 worker holds one message per device (prefetch 1), so a worker that dies mid-job leaves the
 message unacknowledged and the broker gives it to another worker of the same kind once the
-visibility timeout passes. Results (the job's exit status and result ids) go back through
+visibility timeout passes (a live worker renews its running job's message, so that a long
+job is never given out twice). Results (the job's exit status and result ids) go back through
 the broker's own store, so a Redis broker is all a lab needs.
 """
 
@@ -18,7 +19,9 @@ RUNNING = "RUNNING"
 # Results of finished jobs are kept this long for `submit --wait` to read; their records
 # live on the results server regardless.
 RESULT_EXPIRES_S = 7 * 24 * 3600
-DEFAULT_VISIBILITY_TIMEOUT_S = 3600.0
+# A running job's worker renews its message (message_lease.py), so this bounds only how long the job
+# of a worker that died waits before another worker takes it.
+DEFAULT_VISIBILITY_TIMEOUT_S = 300.0
 
 
 def lab_app(broker_url: str, visibility_timeout_s: float = DEFAULT_VISIBILITY_TIMEOUT_S) -> Celery:

@@ -70,8 +70,8 @@ def _worker(argv: list[str]) -> int:
         "--visibility_timeout",
         type=float,
         default=DEFAULT_VISIBILITY_TIMEOUT_S,
-        help="seconds; a job unacknowledged this long (its worker died) goes to another worker: set it above "
-        "the longest job (default: %(default)g)",
+        help="seconds after which the job of a worker that died goes to another worker; a live worker keeps "
+        "its running job however long it runs (default: %(default)g)",
     )
     parser.add_argument("--max_temperature", type=float, metavar="C", help="take no job while the device is hotter")
     parser.add_argument("--min_battery", type=float, metavar="PCT", help="take no job while the battery is lower")

@@ -16,6 +16,7 @@ taking jobs once the device is fit again.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sys
@@ -37,6 +38,7 @@ from lab.device_health import HealthLimits, unhealthy_reason
 from lab.lab_device import LabDevice
 from lab.lab_job import WorkerSetup, job_for_this_worker
 from lab.lab_status import WorkerStatus, broker_client, is_redis_url, publish
+from lab.message_lease import MessageLease
 from lab.round_progress import RoundProgress
 from platforms.device_lock import DeviceLock
 
@@ -87,7 +89,8 @@ def serve(options: WorkerOptions) -> int:
                 task.update_state(state=RUNNING, meta={**started, "round": done, "max_rounds": most})
 
             try:
-                return _run(job_json, options.setup, started, task.request.id, RoundProgress(report_round))
+                with gate.lease(task.request.properties):
+                    return _run(job_json, options.setup, started, task.request.id, RoundProgress(report_round))
             finally:
                 gate.publish()
 
@@ -146,6 +149,13 @@ class _HealthGate:
             publish(self.status_client, status, 3 * options.health_interval_s + STATUS_GRACE_S)
         except redis.RedisError as error:
             self._say(f"cannot write its status to the broker: {type(error).__name__}")
+
+    def lease(self, properties: dict[str, Any] | None) -> contextlib.AbstractContextManager:
+        """Keeps the running job's message from going to another worker while this one lives (Redis)."""
+        tag = (properties or {}).get("delivery_tag")
+        if self.status_client is None or not tag:
+            return contextlib.nullcontext()
+        return MessageLease(self.status_client, tag, self.options.visibility_timeout_s)
 
     def reason(self) -> str | None:
         return unhealthy_reason(self.options.device, self.options.setup.platform_options, self.options.health)

@@ -130,6 +130,33 @@ def test_a_job_whose_worker_is_killed_completes_on_another_and_is_stored_once(la
     assert sorted(result["meta"]["identifier"] for result in results) == ["first", "second"]
 
 
+def test_a_job_longer_than_the_visibility_timeout_runs_once_while_its_worker_lives(lab, tmp_path):
+    program = write_program(tmp_path)
+    markers = tmp_path / "markers"
+    spec = write_spec(tmp_path, markers, {"long": 6})
+    lab.start_worker("nu-busy", "nu", visibility_timeout_s=1.5)
+    submitter = subprocess.Popen(
+        lab.submit_arguments("nu", spec, {"treatment": {"program": str(program)}}, "--wait", "--timeout", str(WAIT_S)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=lab.environment(),
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: list(markers.glob("started.*")), "the job started")
+        # An idle worker of the same kind, sweeping for abandoned jobs all the while the job runs.
+        lab.start_worker("nu-idle", "nu", visibility_timeout_s=1.5)
+        out, err = submitter.communicate(timeout=WAIT_S)
+    finally:
+        if submitter.poll() is None:
+            submitter.kill()
+            submitter.wait(timeout=30)
+    assert submitter.returncode == 0, err
+    assert err.splitlines()[-1].endswith("device host:nu-busy: 1 results, exit status 0")
+    assert len(list(markers.glob("started.*"))) == 1
+
+
 def test_an_artifact_with_a_wrong_md5_is_refused(lab, results_server, tmp_path):
     program = write_program(tmp_path)
     url = f"{lab.server_url}/api/v1/artifacts"
