@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,3 +86,22 @@ class Lab:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=STOP_TIMEOUT_S)
+
+
+class CollectedLines:
+    """Every line a child writes on a pipe, read by a thread, so a test waits for a line with a
+    deadline without select() missing lines already buffered behind an earlier one."""
+
+    def __init__(self, stream) -> None:
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self.lines.append(line)
+
+    def text(self, timeout_s: float = STOP_TIMEOUT_S) -> str:
+        """All of it, once the child closed the pipe."""
+        self._thread.join(timeout=timeout_s)
+        return "".join(self.lines)

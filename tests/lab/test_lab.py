@@ -19,6 +19,7 @@ from lab.celery_app import RUN_JOB_TASK, lab_app
 from repo_driver.cli import main as driver_main
 from server.schema import artifacts
 from tests.git_repos import SLOW_CONV, DriverSetup
+from tests.lab.lab_processes import CollectedLines
 from tests.line_deadline import readline_within
 from tests.sshd_fixture import start_sshd
 
@@ -370,17 +371,21 @@ def test_the_wait_shows_the_rounds_of_an_ab_job(lab, tmp_path):
         env=lab.environment(),
         stdin=subprocess.DEVNULL,
     )
+    lines = CollectedLines(submitter.stderr)
     try:
-        seen = [readline_within(submitter.stderr, WAIT_S) for _ in range(3)]
+        # The program holds the second round until the wait has shown the first.
+        wait_for(lambda: any(line.endswith(": round 1 of 12\n") for line in lines.lines), "round 1 shown")
         (markers / "go").touch()
-        out, rest = submitter.communicate(timeout=WAIT_S)
+        submitter.wait(timeout=WAIT_S)
     finally:
         if submitter.poll() is None:
             submitter.kill()
             submitter.wait(timeout=30)
-    assert submitter.returncode == 0, "".join(seen) + rest + lab.worker_log("lambda-box")
+    shown = lines.text()
+    assert submitter.returncode == 0, shown + lab.worker_log("lambda-box")
+    seen = shown.splitlines()
     assert "running on" in seen[1] and "device host:lambda-box" in seen[1]
-    assert seen[2].endswith(": round 1 of 12\n")
+    assert seen[2].endswith(": round 1 of 12")
 
 
 def test_the_repo_driver_runs_its_ab_runs_and_verifications_in_the_lab(lab, tmp_path, monkeypatch, capsys):
