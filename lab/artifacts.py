@@ -66,6 +66,8 @@ def fetch(server_url: str, md5: str, cache: Path, executable: bool = False) -> P
     cache.mkdir(parents=True, exist_ok=True)
     target = cache / md5
     if target.is_file() and file_md5(target) == md5:
+        if executable:
+            target.chmod(0o755)
         return target
     partial = cache / f".{md5}.{os.getpid()}.part"
     try:

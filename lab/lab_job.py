@@ -109,7 +109,8 @@ def job_for_this_worker(job: Job, setup: WorkerSetup) -> Job:
     for name, md5 in zip(job.specs, job.spec_md5s, strict=True):
         cached = fetch(setup.remote.url, md5, setup.artifact_dir)
         # The spec keeps its own name (results show it); its directory is its md5, so two never collide.
-        named = specs_dir / md5 / Path(name).name
+        base = Path(name).name
+        named = specs_dir / md5 / (base if base not in ("", ".", "..") else "spec.json")
         if not named.is_file():
             named.parent.mkdir(parents=True, exist_ok=True)
             named.write_bytes(cached.read_bytes())

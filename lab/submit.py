@@ -16,9 +16,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from celery import Celery
 from celery.result import AsyncResult
+from kombu.exceptions import OperationalError
 
+from aipep_core.errors import UserError
 from aipep_core.job import Job, RunStopped
 from lab.broker_url import shown_broker_url
 from lab.celery_app import RUN_JOB_TASK, RUNNING, lab_app
@@ -26,6 +29,7 @@ from lab.lab_job import Uploader, job_for_lab
 
 POLL_S = 0.2
 EXIT_NOT_DONE = 1
+BROKER_CONNECT_RETRIES = 2
 
 
 @dataclass(frozen=True)
@@ -43,16 +47,21 @@ class JobNotDone(Exception):
 
 def submit(job: Job, submission: Submission) -> int:
     app = lab_app(submission.broker_url)
-    result = send(app, job, submission.uploader, submission.kind, uuid.uuid4().hex)
     broker = shown_broker_url(submission.broker_url)
-    _say(f"job {result.id} queued for {submission.kind!r} on {broker}")
-    if not submission.wait:
-        return 0
     try:
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=BROKER_CONNECT_RETRIES)
+        result = send(app, job, submission.uploader, submission.kind, uuid.uuid4().hex)
+        _say(f"job {result.id} queued for {submission.kind!r} on {broker}")
+        if not submission.wait:
+            return 0
         answer = follow(result, submission.kind, submission.timeout_s)
     except JobNotDone as reason:
         _say(str(reason))
         return EXIT_NOT_DONE
+    except (OperationalError, redis.RedisError) as error:
+        # The error's own text may quote the URL; its kind says enough.
+        raise UserError(f"--broker {broker}: cannot reach the broker ({type(error).__name__})") from None
     return _finished(result.id, answer)
 
 

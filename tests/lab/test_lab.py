@@ -19,8 +19,9 @@ from lab.celery_app import RUN_JOB_TASK, lab_app
 from repo_driver.cli import main as driver_main
 from server.schema import artifacts
 from tests.git_repos import SLOW_CONV, DriverSetup
-from tests.lab.lab_processes import CollectedLines
+from tests.lab.lab_processes import CollectedLines, Lab
 from tests.line_deadline import readline_within
+from tests.ports import kernel_chosen_port
 from tests.sshd_fixture import start_sshd
 
 # A benchmark program: it notes each start in the folder it is given (with a copy of the model
@@ -405,6 +406,18 @@ def test_the_repo_driver_runs_its_ab_runs_and_verifications_in_the_lab(lab, tmp_
     assert len(stored) == 3
     assert {result["meta"]["device"]["identifier"] for result in stored} == {"mu-box"}
     assert lab.broker_url not in capsys.readouterr().err
+
+
+def test_a_broker_that_cannot_be_reached_is_one_line(lab, tmp_path):
+    program = write_program(tmp_path)
+    spec = write_spec(tmp_path, tmp_path / "markers", {"quick": 0})
+    dead = Lab(f"redis://:hunter2@127.0.0.1:{kernel_chosen_port()}/0", lab.server_url, lab.token, lab.directory)
+    done = dead.submit("xi", spec, {"treatment": {"program": str(program)}}, "--wait", "--timeout", "5")
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"aipep-lab: error: --broker {shown_broker_url(dead.broker_url)}: cannot reach the broker (OperationalError)"
+    ]
+    assert "hunter2" not in done.stderr
 
 
 def test_a_broker_password_is_never_shown():
