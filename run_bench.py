@@ -5,6 +5,8 @@ reporters to use, and saves the answers in the user's config dir; later runs
 (and runs without a terminal, such as CI) use them silently. Every other flag
 is passed through to the harness unchanged. --help is answered before anything
 is asked: someone reading the usage has not decided to run anything yet.
+`--remote` (FAI-PEP's flag) sends the run to the device lab instead: `aipep-lab submit`,
+with the broker from `--lab_broker` or $AIPEP_LAB_BROKER and the device kind from `--devices`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ PROG = "aipep-bench"
 HELP_FLAGS = ("-h", "--help")
 EXIT_INTERRUPTED = 130
 EXIT_NO_ANSWER = 2
+REMOTE_FLAG = "--remote"
+LAB_BROKER_FLAG = "--lab_broker"
+LAB_BROKER_ENV = "AIPEP_LAB_BROKER"
 
 
 def default_options() -> dict[str, str | bool]:
@@ -147,7 +152,27 @@ def main(argv: list[str] | None = None) -> int:
             f"{PROG}: error: input ended before the first-run questions were answered; nothing saved", file=sys.stderr
         )
         return EXIT_NO_ANSWER
+    if REMOTE_FLAG in passed:
+        return _lab_submit([arg for arg in passed if arg != REMOTE_FLAG])
     return harness_main(harness_argv(options, passed))
+
+
+def _lab_submit(passed: list[str]) -> int:
+    """The run as a lab job: the harness's flags go to `aipep-lab submit` as they are."""
+    broker = os.environ.get(LAB_BROKER_ENV)
+    if LAB_BROKER_FLAG in passed:
+        index = passed.index(LAB_BROKER_FLAG)
+        broker = passed[index + 1] if index + 1 < len(passed) else None
+        passed = passed[:index] + passed[index + 2 :]
+    if not broker:
+        print(f"{PROG}: error: {REMOTE_FLAG}: expected {LAB_BROKER_FLAG} URL or ${LAB_BROKER_ENV}", file=sys.stderr)
+        return UserError.exit_status
+    try:
+        from lab.cli import main as lab_main
+    except ModuleNotFoundError as error:
+        print(f"{PROG}: error: {REMOTE_FLAG}: the device lab needs the lab extra ({error.name})", file=sys.stderr)
+        return UserError.exit_status
+    return lab_main(["submit", "--broker", broker, *passed])
 
 
 if __name__ == "__main__":

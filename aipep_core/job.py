@@ -19,6 +19,7 @@ Conventions, so that a job means the same on every host:
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -47,7 +48,8 @@ class Arm:
     """One arm: the program (a binary, or an interpreter) and the commit it was built from.
 
     `program` None is the framework's default program; `options` are per-arm settings
-    (such as a model variant), kept in the result's meta.
+    (such as a model variant), kept in the result's meta. `program_md5` names the program
+    as an artifact on the results server: a lab worker runs only what it fetched by md5.
     """
 
     name: str
@@ -55,6 +57,7 @@ class Arm:
     commit: str = "unknown"
     commit_time: int = 0
     options: dict[str, Any] = field(default_factory=dict)
+    program_md5: str | None = None
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,9 @@ class Job:
 
     `fail_on_regression` is how the caller judges the outcome (the command line's exit
     status 3, the repo driver's); it changes nothing in how the job runs.
+    `job_id` makes the ids of the job's results a function of the job, so a job that is
+    run again (a lab worker died under it) produces the same ids and the server keeps each
+    result once. `spec_md5s` name `specs`, in order, as artifacts on the results server.
     """
 
     specs: tuple[str, ...]
@@ -154,6 +160,14 @@ class Job:
     reporters: Reporters = field(default_factory=Reporters)
     labels: Labels = field(default_factory=Labels)
     fail_on_regression: bool = False
+    spec_md5s: tuple[str, ...] = ()
+    job_id: str | None = None
+
+    def result_id(self, spec_index: int, identifier: str, device_index: int) -> str | None:
+        """The id of one test's result on one device of this job; None (a fresh one) without a job_id."""
+        if self.job_id is None:
+            return None
+        return uuid.uuid5(uuid.NAMESPACE_URL, f"aipep-job:{self.job_id}/{spec_index}/{identifier}/{device_index}").hex
 
     def to_json(self) -> str:
         return json.dumps({"job_version": JOB_VERSION, **to_plain(self)}, sort_keys=True)

@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from aipep_core.errors import DeviceError, RunFailure, UserError
 from aipep_core.job import Job, RunStopped, RunType
@@ -65,10 +66,13 @@ class _Context:
     platform_options: dict
     reporters: list[Reporter]
     stop: threading.Event | None
+    progress: TextIO
 
 
-def run_job(job: Job, stop: threading.Event | None = None) -> JobOutcome:
-    """Run the job; everything that can be checked before a device is opened is checked first."""
+def run_job(job: Job, stop: threading.Event | None = None, progress: TextIO | None = None) -> JobOutcome:
+    """Run the job; everything that can be checked before a device is opened is checked first.
+
+    The A/B runs' round-by-round lines go to `progress` (standard error when None)."""
     specs = [spec for path in job.specs for spec in load_benchmarks(path)]
     check_round_budgets(specs, job.settings)
     if job.settings.round_statistic is not None and job.settings.round_statistic not in ROUND_STATISTICS:
@@ -79,18 +83,20 @@ def run_job(job: Job, stop: threading.Event | None = None) -> JobOutcome:
     devices = _devices(job)
     undelivered = Undelivered()
     reporters = build_reporters(job.reporters, undelivered)
-    context = _Context(job, platform_options, reporters, stop)
+    context = _Context(job, platform_options, reporters, stop, sys.stderr if progress is None else progress)
     results: list[RunResult] = []
     try:
-        for device in devices:
-            results.extend(_run_device(device, specs, context))
+        for device_index, device in enumerate(devices):
+            results.extend(_run_device(device, device_index, specs, context))
     finally:
         for reporter in reporters:
             reporter.close()
     return JobOutcome(results, undelivered)
 
 
-def _run_device(device: str | None, specs: list[BenchmarkSpec], context: _Context) -> list[RunResult]:
+def _run_device(
+    device: str | None, device_index: int, specs: list[BenchmarkSpec], context: _Context
+) -> list[RunResult]:
     """Every test on one device; a device that cannot be reached, or is lost between runs, fails
     the tests it has not run yet (recorded like any result) and the next device goes on."""
     job = context.job
@@ -101,16 +107,17 @@ def _run_device(device: str | None, specs: list[BenchmarkSpec], context: _Contex
             job.platform.name, device=device, timeout=job.settings.timeout, **context.platform_options
         )
         platform.prepare()
-        for spec in specs:
-            _run_spec(spec, platform, context, results)
+        for spec_index, spec in enumerate(specs):
+            _run_spec(spec, (spec_index, device_index), platform, context, results)
     except (DeviceError, RunFailure) as error:
         where = f"{job.platform.name} device {device}" if device else f"{job.platform.name} device"
         print(f"harness: {where}: {error}; its remaining tests are recorded as failed", file=sys.stderr)
         ran = {(result.meta.get("spec"), result.meta.get("identifier")) for result in results}
-        for spec in specs:
+        for spec_index, spec in enumerate(specs):
             for test in spec.tests:
                 if (str(spec.path), test.identifier) not in ran:
                     result = device_failure_result(spec, test, job, device, f"{where}: {error}")
+                    result = _identified(result, job, (spec_index, device_index), test.identifier)
                     for reporter in context.reporters:
                         reporter.report(result)
                     results.append(result)
@@ -120,8 +127,12 @@ def _run_device(device: str | None, specs: list[BenchmarkSpec], context: _Contex
     return results
 
 
-def _run_spec(spec: BenchmarkSpec, platform, context: _Context, results: list[RunResult]) -> None:
-    """Run every test of one spec, appending each result as soon as the reporters have it."""
+def _run_spec(
+    spec: BenchmarkSpec, position: tuple[int, int], platform, context: _Context, results: list[RunResult]
+) -> None:
+    """Run every test of one spec, appending each result as soon as the reporters have it.
+
+    `position` is the spec's index among the job's specs and the device's among its devices."""
     job, stop = context.job, context.stop
     framework = get_framework(
         job.framework or spec.model.format, "--framework" if job.framework else f"{spec.path.name}: model.format"
@@ -164,10 +175,11 @@ def _run_spec(spec: BenchmarkSpec, platform, context: _Context, results: list[Ru
             result = run_single(runner, treatment, meta, repeat=spec.model.repeat)
         else:
             reverse = job.settings.run_type == RunType.VERIFY
-            result = run_ab(runner, treatment, control, meta, reverse=reverse, stop=stop)
+            result = run_ab(runner, treatment, control, meta, reverse=reverse, progress=context.progress, stop=stop)
         if stop is not None and stop.is_set() and not result.ok:
             # A Ctrl-C reaches the benchmark process too: its failure is the stop, not a result.
             raise RunStopped(f"{spec.path.name} {test.identifier}: stopped on request")
+        result = _identified(result, job, position, test.identifier)
         _add_requested_statistics(result, test)
         _record(result, context, results)
         if not result.ok:
@@ -207,6 +219,13 @@ def _input_files(test: TestSpec, cache: ModelCache, spec: BenchmarkSpec, platfor
         role: platform.push(cache.resolve(file, spec.path.parent, spec.path.name, group))
         for role, (file,) in test.input_files.items()
     }
+
+
+def _identified(result: RunResult, job: Job, position: tuple[int, int], identifier: str) -> RunResult:
+    """The result under the id its job gives it, when the job names itself (a rerun keeps the id)."""
+    spec_index, device_index = position
+    result_id = job.result_id(spec_index, identifier, device_index)
+    return result if result_id is None else dataclasses.replace(result, id=result_id)
 
 
 def _model_cache(job: Job) -> ModelCache:

@@ -49,9 +49,22 @@ class HarnessRuns:
         run_type: RunType = RunType.BENCHMARK,
     ) -> list[RunResult]:
         """The results of one run; a stop asked for during it raises Stopped (the run is dropped)."""
+        job = self.job_for(platform, treatment, control, role=role, run_type=run_type)
+        try:
+            results = self.execute(job)
+        except RunStopped:
+            raise Stopped() from None
+        if self.stop.is_set():
+            raise Stopped()
+        return results
+
+    def job_for(
+        self, platform: str, treatment: BuiltCommit, control: BuiltCommit | None, *, role: str, run_type: RunType
+    ) -> Job:
+        """The base job, changed only in what this run is about."""
         options = self.job.platform.options
         declared = {option.name for option in platform_class(platform).options}
-        job = replace(
+        return replace(
             self.job,
             arms=Arms(treatment.arm(TREATMENT), control.arm(CONTROL) if control is not None else None),
             platform=replace(
@@ -61,10 +74,7 @@ class HarnessRuns:
             reporters=replace(self.job.reporters, db=None),
             labels=replace(self.job.labels, driver_role=role),
         )
-        try:
-            results = run_job(job, stop=self.stop).results
-        except RunStopped:
-            raise Stopped() from None
-        if self.stop.is_set():
-            raise Stopped()
-        return results
+
+    def execute(self, job: Job) -> list[RunResult]:
+        """Run the job here, in this process."""
+        return run_job(job, stop=self.stop).results

@@ -8,7 +8,7 @@ fetched or built.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aipep_core.errors import UserError
@@ -42,6 +42,8 @@ class DriverOptions:
     build_timeout: float
     db: Path
     fail_on_regression: bool
+    lab_broker: str | None = None
+    lab_kinds: dict[str, str] = field(default_factory=dict)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -77,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--weekly_base", action="store_true", help="control: the first commit of the week (FAI-PEP)")
     parser.add_argument("--regression", action="store_true", help="verify regressions and bisect them to a culprit")
     parser.add_argument("--build_timeout", type=float, default=3600.0, help="seconds one build may take")
+    parser.add_argument("--lab_broker", metavar="URL", help="run every A/B as a device-lab job through this broker")
+    parser.add_argument(
+        "--lab_devices",
+        default="",
+        metavar="PLATFORM=KIND,...",
+        help="the device kind each platform's jobs go to with --lab_broker (default: the platform's name)",
+    )
     return parser
 
 
@@ -99,6 +108,9 @@ def parse(argv: list[str]) -> tuple[DriverOptions, Job]:
     _check_platform_options(job, platforms)
     if job.reporters.db is None:
         raise UserError("--no_db: the repo driver keeps its state and results in the database; expected --db or none")
+    lab_kinds = _lab_kinds(known.lab_devices, platforms)
+    if known.lab_broker and job.reporters.remote is None:
+        raise UserError("--lab_broker: expected --remote_reporter, where lab jobs' files and results go")
     options = DriverOptions(
         repo_dir=known.repo_dir.expanduser().resolve(),
         branch=known.branch,
@@ -120,8 +132,20 @@ def parse(argv: list[str]) -> tuple[DriverOptions, Job]:
         build_timeout=known.build_timeout,
         db=Path(job.reporters.db).expanduser(),
         fail_on_regression=job.fail_on_regression,
+        lab_broker=known.lab_broker,
+        lab_kinds=lab_kinds,
     )
     return options, job
+
+
+def _lab_kinds(text: str, platforms: tuple[str, ...]) -> dict[str, str]:
+    kinds = {}
+    for entry in split_list(text):
+        platform, separator, kind = entry.partition("=")
+        if not separator or platform.strip() not in platforms or not kind.strip():
+            raise UserError(f"--lab_devices: expected PLATFORM=KIND with a platform of --platforms, got {entry!r}")
+        kinds[platform.strip()] = kind.strip()
+    return kinds
 
 
 def _check_platform_options(job: Job, platforms: tuple[str, ...]) -> None:

@@ -47,6 +47,15 @@ from repo_driver.worktrees import Worktrees
 EXIT_REGRESSION = 3
 
 
+def _runs(options: DriverOptions, job: Job, stop: StopControl) -> HarnessRuns:
+    """Runs in this process, or, with --lab_broker, as lab jobs (Celery is imported only then)."""
+    if not options.lab_broker:
+        return HarnessRuns(job, stop.event)
+    from repo_driver.lab_runs import LabRuns
+
+    return LabRuns(job, stop.event, options.lab_broker, options.lab_kinds)
+
+
 class Driver:
     def __init__(self, options: DriverOptions, job: Job, stop: StopControl) -> None:
         self.options = options
@@ -59,7 +68,7 @@ class Driver:
         tree_root = options.exec_dir / ".worktrees" / hashlib.sha1(owner).hexdigest()[:12]
         worktrees = Worktrees(self.follower.repo, tree_root)
         self.builder = Builder(worktrees, self.cache, options.frameworks_dir, options.build_timeout, stop.event)
-        self.runs = HarnessRuns(job, stop.event)
+        self.runs = _runs(options, job, stop)
         self.creep_threshold = job.settings.regression_threshold or DEFAULT_THRESHOLD_PCT
         self.checkout = CheckoutWatch(self.follower, worktrees, options.repo_dir, options.interval)
         self.commit_file = CommitFile(options.commit_file, self.follower)

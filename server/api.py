@@ -41,7 +41,7 @@ def _bad_parameter(error: BadParameter) -> Response:
 
 @api.post("/results")
 def post_result() -> Response:
-    token = _bearer_token()
+    token = bearer_token()
     if isinstance(token, Response):
         return token
     try:
@@ -126,7 +126,7 @@ def get_openapi() -> Response:
     return Response(resources.files("server").joinpath("openapi.json").read_bytes(), mimetype=JSON)
 
 
-def _bearer_token() -> str | Response:
+def bearer_token() -> str | Response:
     """The request's valid token, or the 401 answer."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")

@@ -16,6 +16,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from server.api import PREFIX, api
+from server.artifacts import artifacts_api
 from server.dashboard import dashboard
 from server.http_json import body_limit_reason, json_error, too_many_requests
 from server.server_state import EXTENSION, GUARDS, Guards, ServerState, current_guards, current_state
@@ -28,6 +29,7 @@ def create_app(state: ServerState) -> Flask:
     app.extensions[GUARDS] = Guards.for_limits(state.limits)
     app.before_request(_request_allowance)
     app.register_blueprint(api)
+    app.register_blueprint(artifacts_api)
     app.register_blueprint(dashboard)
     app.register_error_handler(HTTPException, _http_error)
     return app

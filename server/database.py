@@ -16,7 +16,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from aipep_core.errors import UserError
-from server.schema import SCHEMA_VERSION, metadata, schema_info
+from server.schema import SCHEMA_VERSION, artifacts, metadata, schema_info
 
 BUSY_TIMEOUT_MS = 60_000
 
@@ -52,6 +52,7 @@ def ensure_schema(engine: Engine) -> None:
         version = connection.execute(select(schema_info.c.version)).scalar()
         if version != SCHEMA_VERSION:
             raise UserError(f"{where}: expected schema version {SCHEMA_VERSION}, got {version}")
+        artifacts.create(connection, checkfirst=True)
 
 
 def _parse(url: str) -> URL:

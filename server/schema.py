@@ -23,6 +23,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -115,4 +116,15 @@ tokens = Table(
         sqlite_where=text("revoked_at IS NULL"),
         postgresql_where=text("revoked_at IS NULL"),
     ),
+)
+
+# Files a lab job needs, by the md5 of their bytes (artifacts.py). Added after version 1 without
+# changing any other table, so a database made before it gets it when the server opens it.
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("md5", String(32), primary_key=True),
+    Column("size", Integer, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("received_at", Float, nullable=False),
 )

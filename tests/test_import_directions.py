@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-OURS = ("aipep_core", "frameworks", "platforms", "reports", "harness", "repo_driver", "server", "run_bench")
+OURS = ("aipep_core", "frameworks", "platforms", "reports", "harness", "repo_driver", "server", "run_bench", "lab")
 # What each package may import of ours, besides itself.
 ALLOWED = {
     "aipep_core": set(),
@@ -21,9 +21,10 @@ ALLOWED = {
     "platforms": {"aipep_core"},
     "reports": {"aipep_core"},
     "harness": {"aipep_core", "frameworks", "platforms", "reports"},
-    "repo_driver": {"aipep_core", "frameworks", "platforms", "harness"},
+    "repo_driver": {"aipep_core", "frameworks", "platforms", "harness", "lab"},
     "server": {"aipep_core", "reports"},
-    "run_bench": {"aipep_core", "harness"},
+    "run_bench": {"aipep_core", "harness", "lab"},
+    "lab": {"aipep_core", "frameworks", "platforms", "harness"},
 }
 
 

@@ -42,8 +42,8 @@ MICROKERNEL_SPEC = REPO / "specifications/models/microkernel/microkernel/microke
 FULL_JOB = Job(
     specs=("specs/a.json", "specs/b.json"),
     arms=Arms(
-        Arm("treatment", "build/new", "abc123", 1_700_000_002, {"variant": "int8", "threads": [1, 2]}),
-        Arm("control", "build/old", "def456", 1_700_000_001, {"variant": "fp32"}),
+        Arm("treatment", "build/new", "abc123", 1_700_000_002, {"variant": "int8", "threads": [1, 2]}, "a" * 32),
+        Arm("control", "build/old", "def456", 1_700_000_001, {"variant": "fp32"}, "b" * 32),
     ),
     framework="microkernel",
     platform=PlatformSelection(
@@ -73,6 +73,8 @@ FULL_JOB = Job(
     ),
     labels=Labels(user_identifier="team \ud800 nightly", driver_role="verify"),
     fail_on_regression=True,
+    spec_md5s=("c" * 32, "d" * 32),
+    job_id="0123abcd",
 )
 
 
@@ -302,6 +304,18 @@ def test_a_stop_before_a_round_raises_run_stopped_and_reports_nothing(tmp_path, 
 
 def built(program: Path, commit: str) -> BuiltCommit:
     return BuiltCommit(CommitInfo(commit * 4, 1_700_000_000, f"commit {commit}"), program)
+
+
+def test_a_job_that_names_itself_gives_the_same_result_ids_when_run_again(tmp_path, build_microkernel):
+    flags = ["-b", str(MICROKERNEL_SPEC), "--no_db", "--simple_local_reporter", str(tmp_path / "out")]
+    info = {"treatment": {"program": str(build_microkernel())}}
+    flags += ["--model_cache", str(tmp_path / "m"), "--info", json.dumps(info)]
+    job = dataclasses.replace(parse_job(flags), job_id="lab-job-1")
+    first, again = run_job(job), run_job(job)
+    assert [result.id for result in first.results] == [result.id for result in again.results]
+    assert first.results[0].id == job.result_id(0, "microkernel_default", 0)
+    fresh = dataclasses.replace(job, job_id=None)
+    assert run_job(fresh).results[0].id != run_job(fresh).results[0].id
 
 
 def test_the_driver_role_is_in_meta_before_any_reporter_sees_the_result(tmp_path, build_microkernel, capsys):

@@ -1,0 +1,137 @@
+"""A harness job made fit to travel to another host, and made runnable again on the worker.
+
+Paths mean nothing on another host, and a path a message names could point at anything
+there, so on the way out every file the job needs becomes an artifact (uploaded by md5):
+each arm's program, each spec, and each model file a spec names by a local path (its
+location becomes the artifact's URL, with its md5, so the model cache fetches and checks
+it as any download). On the way in, the worker refuses a job that names a program or a
+spec by path alone, fetches every md5 into its cache and checks it, and only then runs the
+job, on its own device, with its own reporters.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from aipep_core.errors import UserError
+from aipep_core.job import Arm, Job, ModelCacheOptions, PlatformSelection, RemoteReporter, Reporters
+from aipep_core.spec import BenchmarkSpec, load_benchmarks
+from harness.model_cache import GENERATED_PREFIX, ModelCache
+from lab.artifacts import ArtifactRefused, artifacts_url, fetch, upload
+
+
+@dataclass(frozen=True)
+class Uploader:
+    """The results server the submitter uploads to, with its token."""
+
+    server_url: str
+    token: str | None
+
+
+def job_for_lab(job: Job, uploader: Uploader, job_id: str) -> Job:
+    """`job` with its programs, specs and local model files uploaded, named by md5; nothing by path."""
+    specs = [spec for path in job.specs for spec in load_benchmarks(path)]
+    spec_md5s = tuple(_upload_spec(spec, job, uploader) for spec in specs)
+    arms = dataclasses.replace(
+        job.arms,
+        treatment=_uploaded_arm(job.arms.treatment, uploader),
+        control=None if job.arms.control is None else _uploaded_arm(job.arms.control, uploader),
+    )
+    return dataclasses.replace(
+        job,
+        specs=tuple(spec.path.name for spec in specs),
+        spec_md5s=spec_md5s,
+        job_id=job_id,
+        arms=arms,
+        # The worker's own device, reporters and caches: nothing of this machine (no token) travels.
+        platform=PlatformSelection(),
+        reporters=Reporters(),
+        model_cache=ModelCacheOptions(max_download_mb=job.model_cache.max_download_mb),
+    )
+
+
+def _uploaded_arm(arm: Arm, uploader: Uploader) -> Arm:
+    if arm.program is None:
+        return arm
+    path = Path(arm.program)
+    try:
+        content = path.read_bytes()
+    except OSError as error:
+        raise UserError(f"--info: {arm.name}.program: cannot read {arm.program}: {error.strerror}") from None
+    md5 = upload(uploader.server_url, uploader.token, content, f"the {arm.name} program {path.name}")
+    return dataclasses.replace(arm, program=path.name, program_md5=md5)
+
+
+def _upload_spec(spec: BenchmarkSpec, job: Job, uploader: Uploader) -> str:
+    """Upload the spec with every local model file replaced by its artifact's URL and md5."""
+    document = copy.deepcopy(spec.raw)
+    with tempfile.TemporaryDirectory(prefix="aipep-lab-submit-") as scratch:
+        root = job.model_cache.root_model_dir
+        cache = ModelCache(Path(scratch), Path(root) if root else None)
+        for role, file in spec.model.files.items():
+            if file.location.startswith(("http://", "https://", GENERATED_PREFIX)):
+                continue
+            content = cache.resolve(file, spec.path.parent, str(spec.path)).read_bytes()
+            md5 = upload(uploader.server_url, uploader.token, content, f"{spec.path.name} model.files.{role}")
+            document["model"]["files"][role].update(location=f"{artifacts_url(uploader.server_url)}/{md5}", md5=md5)
+    text = json.dumps(document, indent=2, sort_keys=True).encode()
+    return upload(uploader.server_url, uploader.token, text, f"the spec {spec.path.name}")
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    """What a worker decides for every job it runs: its device, its reporter, its caches."""
+
+    platform: str
+    device: str
+    platform_options: dict
+    remote: RemoteReporter
+    artifact_dir: Path
+    model_dir: Path
+
+
+def job_for_this_worker(job: Job, setup: WorkerSetup) -> Job:
+    """The job as it runs here: files fetched by md5 and checked, this worker's device and reporter."""
+    arms = dataclasses.replace(
+        job.arms,
+        treatment=_fetched_arm(job.arms.treatment, setup),
+        control=None if job.arms.control is None else _fetched_arm(job.arms.control, setup),
+    )
+    if len(job.spec_md5s) != len(job.specs) or not job.specs:
+        raise ArtifactRefused("job.spec_md5s: expected one md5 per spec; a lab worker reads no spec by path")
+    specs_dir = setup.artifact_dir / "specs"
+    specs = []
+    for name, md5 in zip(job.specs, job.spec_md5s, strict=True):
+        cached = fetch(setup.remote.url, md5, setup.artifact_dir)
+        # The spec keeps its own name (results show it); its directory is its md5, so two never collide.
+        base = Path(name).name
+        named = specs_dir / md5 / (base if base not in ("", ".", "..") else "spec.json")
+        if not named.is_file():
+            named.parent.mkdir(parents=True, exist_ok=True)
+            named.write_bytes(cached.read_bytes())
+        specs.append(str(named))
+    return dataclasses.replace(
+        job,
+        specs=tuple(specs),
+        spec_md5s=(),
+        arms=arms,
+        platform=PlatformSelection(name=setup.platform, devices=(setup.device,), options=setup.platform_options),
+        model_cache=ModelCacheOptions(str(setup.model_dir), None, job.model_cache.max_download_mb),
+        reporters=Reporters(remote=setup.remote),
+    )
+
+
+def _fetched_arm(arm: Arm, setup: WorkerSetup) -> Arm:
+    if arm.program_md5 is None:
+        if arm.program is not None:
+            raise ArtifactRefused(
+                f"arms.{arm.name}.program: a lab worker runs only programs named by md5 (program_md5), "
+                f"not the path {arm.program!r}"
+            )
+        return arm
+    return dataclasses.replace(arm, program=str(fetch(setup.remote.url, arm.program_md5, setup.artifact_dir, True)))

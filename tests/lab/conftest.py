@@ -1,0 +1,33 @@
+"""Fixtures of the lab tests: a real Redis broker, the real results server, and a Lab to start workers in."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.lab.lab_processes import Lab
+from tests.lab.redis_server import start_redis
+from tests.server.server_thread import ServerThread
+
+
+@pytest.fixture(scope="module")
+def redis(tmp_path_factory):
+    try:
+        server = start_redis(tmp_path_factory.mktemp("redis"))
+    except FileNotFoundError as error:
+        pytest.fail(f"{error}; the lab tests need a real Redis")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def results_server(tmp_path):
+    with ServerThread(f"sqlite:///{tmp_path / 'results.db'}") as server:
+        yield server
+
+
+@pytest.fixture
+def lab(redis, results_server, tmp_path):
+    running = Lab(redis.url, results_server.url, results_server.token, tmp_path / "lab")
+    running.directory.mkdir()
+    yield running
+    running.stop_all()
