@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from aipep_core.job import Arm
-from aipep_core.result_record import FAILURE, MetricComparison, MetricResult, RunResult
+from aipep_core.result_record import MetricComparison, MetricResult, RunResult
 from aipep_core.verdict import Verdict
-from harness.arm import ArmRunFailure, ArmRunner, process_logs
+from harness.arm import ArmRunner, run_arms_once
 from harness.single_run import metric_result
 from harness.stats.mcnemar import mcnemar
 from harness.stats.summary import diff_summary, summarize
@@ -33,14 +33,9 @@ def run_accuracy(runner: ArmRunner, treatment: Arm, control: Arm | None, meta: d
     started = time.time()
     result = RunResult(meta=dict(meta))
     tolerance = float(runner.test.option("accuracy_tolerance", DEFAULT_ACCURACY_TOLERANCE))
-    try:
-        ran = {arm.name: runner.run_once(arm, arm.name) for arm in (treatment, control) if arm is not None}
-    except ArmRunFailure as failure:
-        result.status, result.failure = FAILURE, str(failure)
-        result.logs.update(process_logs("failed", failure.processes))
+    ran = run_arms_once(runner, [arm for arm in (treatment, control) if arm is not None], result)
+    if ran is None:
         return result
-    for name, process in ran.items():
-        result.logs.update(process_logs(name, process.processes))
     scored = ran[treatment.name]
     result.meta["command"] = list(scored.command)
     for key, samples in scored.samples.items():

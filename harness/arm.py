@@ -16,6 +16,7 @@ import numpy as np
 
 from aipep_core.errors import RunFailure, UserError
 from aipep_core.job import Arm
+from aipep_core.result_record import FAILURE, RunResult
 from aipep_core.run_constraints import RunConstraints
 from aipep_core.spec import ModelSpec, TestSpec
 from frameworks.base import CommandContext, Framework
@@ -215,3 +216,19 @@ def process_logs(prefix: str, processes: list[ProcessResult]) -> dict[str, str]:
         logs[f"{prefix}{suffix}.stdout"] = process.stdout
         logs[f"{prefix}{suffix}.stderr"] = process.stderr
     return logs
+
+
+def run_arms_once(runner: ArmRunner, arms: list[Arm], result: RunResult) -> dict[str, ArmProcess] | None:
+    """One process of each arm, its logs kept in `result`; None, with `result` failed, when a program failed.
+
+    Tests that compare outputs or scores rather than timings (error, accuracy) need one run per arm.
+    """
+    try:
+        ran = {arm.name: runner.run_once(arm, arm.name) for arm in arms}
+    except ArmRunFailure as failure:
+        result.status, result.failure = FAILURE, str(failure)
+        result.logs.update(process_logs("failed", failure.processes))
+        return None
+    for name, process in ran.items():
+        result.logs.update(process_logs(name, process.processes))
+    return ran

@@ -14,9 +14,9 @@ import numpy as np
 
 from aipep_core.errors import UserError
 from aipep_core.job import Arm
-from aipep_core.result_record import FAILURE, MetricComparison, MetricResult, RunResult
+from aipep_core.result_record import MetricComparison, MetricResult, RunResult
 from aipep_core.verdict import Verdict
-from harness.arm import ArmRunFailure, ArmRunner, process_logs
+from harness.arm import ArmRunner, run_arms_once
 from harness.output_error import compare_outputs
 from harness.stats.summary import summarize
 
@@ -37,14 +37,9 @@ def run_error(
     started = time.time()
     result = RunResult(meta=dict(meta))
     tolerance = float(runner.test.option("error_tolerance", DEFAULT_ERROR_TOLERANCE))
-    try:
-        ran = {arm.name: runner.run_once(arm, arm.name) for arm in (treatment, control) if arm is not None}
-    except ArmRunFailure as failure:
-        result.status, result.failure = FAILURE, str(failure)
-        result.logs.update(process_logs("failed", failure.processes))
+    ran = run_arms_once(runner, [arm for arm in (treatment, control) if arm is not None], result)
+    if ran is None:
         return result
-    for name, process in ran.items():
-        result.logs.update(process_logs(name, process.processes))
     reference = golden if golden is not None else ran["control"].outputs
     for output, error in compare_outputs(ran["treatment"].outputs, reference).items():
         for samples in error.samples(output):
