@@ -71,6 +71,17 @@ class Lab:
             stdin=subprocess.DEVNULL,
         )
 
+    def start_submit(self, kind: str, spec: Path, info: dict, *extra: str) -> subprocess.Popen:
+        """`aipep-lab submit` running in the background, its output piped, for tests that act while it waits."""
+        return subprocess.Popen(
+            self.submit_arguments(kind, spec, info, *extra),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.environment(),
+            stdin=subprocess.DEVNULL,
+        )
+
     def kill_worker(self, process: subprocess.Popen) -> None:
         """SIGKILL the worker and everything it started, as a power loss would."""
         os.killpg(process.pid, signal.SIGKILL)

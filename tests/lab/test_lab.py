@@ -103,14 +103,7 @@ def test_a_job_whose_worker_is_killed_completes_on_another_and_is_stored_once(la
     spec = write_spec(tmp_path, markers, {"first": 0, "second": 5})
     info = {"treatment": {"program": str(program), "commit": "c2"}}
     doomed = lab.start_worker("doomed-box", "gamma", visibility_timeout_s=3)
-    submitter = subprocess.Popen(
-        lab.submit_arguments("gamma", spec, info, "--wait", "--timeout", str(WAIT_S)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=lab.environment(),
-        stdin=subprocess.DEVNULL,
-    )
+    submitter = lab.start_submit("gamma", spec, info, "--wait", "--timeout", str(WAIT_S))
     try:
         # Killed while the second test runs: the first one's result already reached the server.
         wait_for(lambda: len(list(markers.glob("started.*"))) == 2, "the second test started on the first worker")
@@ -137,14 +130,8 @@ def test_a_job_longer_than_the_visibility_timeout_runs_once_while_its_worker_liv
     markers = tmp_path / "markers"
     spec = write_spec(tmp_path, markers, {"long": 6})
     lab.start_worker("nu-busy", "nu", visibility_timeout_s=1.5)
-    submitter = subprocess.Popen(
-        lab.submit_arguments("nu", spec, {"treatment": {"program": str(program)}}, "--wait", "--timeout", str(WAIT_S)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=lab.environment(),
-        stdin=subprocess.DEVNULL,
-    )
+    info = {"treatment": {"program": str(program)}}
+    submitter = lab.start_submit("nu", spec, info, "--wait", "--timeout", str(WAIT_S))
     try:
         wait_for(lambda: list(markers.glob("started.*")), "the job started")
         # An idle worker of the same kind, sweeping for abandoned jobs all the while the job runs.
@@ -176,14 +163,7 @@ def test_an_artifact_with_a_wrong_md5_is_refused(lab, results_server, tmp_path):
     markers = tmp_path / "markers"
     spec = write_spec(tmp_path, markers, {"quick": 0})
     info = {"treatment": {"program": str(program), "commit": "c3"}}
-    submitter = subprocess.Popen(
-        lab.submit_arguments("delta", spec, info, "--wait", "--timeout", str(WAIT_S)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=lab.environment(),
-        stdin=subprocess.DEVNULL,
-    )
+    submitter = lab.start_submit("delta", spec, info, "--wait", "--timeout", str(WAIT_S))
     try:
         assert "queued for 'delta'" in readline_within(submitter.stderr, WAIT_S)
         with results_server.engine.begin() as connection:
@@ -286,14 +266,7 @@ def test_a_worker_takes_no_job_while_its_board_is_too_hot_and_resumes_when_it_co
         program = write_program(tmp_path)
         markers = tmp_path / "markers"
         spec = write_spec(tmp_path, markers, {"quick": 0})
-        submitter = subprocess.Popen(
-            lab.submit_arguments("hot-board-kind", spec, {"treatment": {"program": str(program)}}, "--wait"),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=lab.environment(),
-            stdin=subprocess.DEVNULL,
-        )
+        submitter = lab.start_submit("hot-board-kind", spec, {"treatment": {"program": str(program)}}, "--wait")
         try:
             paused = "device ssh:" + board.device + ": unhealthy (temperature 95.0 C above --max_temperature 70)"
             wait_for(lambda: paused in lab.worker_log("hot-board"), "the worker paused for the temperature")
@@ -364,14 +337,7 @@ def test_the_wait_shows_the_rounds_of_an_ab_job(lab, tmp_path):
     spec = tmp_path / "ab_spec.json"
     spec.write_text(json.dumps({"model": {"name": "ab", "format": "generic", "files": {}}, "tests": [test]}))
     info = {"treatment": {"program": str(program), "commit": "t"}, "control": {"program": str(program), "commit": "c"}}
-    submitter = subprocess.Popen(
-        lab.submit_arguments("lambda", spec, info, "--wait", "--timeout", str(WAIT_S)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=lab.environment(),
-        stdin=subprocess.DEVNULL,
-    )
+    submitter = lab.start_submit("lambda", spec, info, "--wait", "--timeout", str(WAIT_S))
     lines = CollectedLines(submitter.stderr)
     try:
         # The program holds the second round until the wait has shown the first.
