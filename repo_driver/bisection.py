@@ -7,6 +7,8 @@ commit's state are written in one transaction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aipep_core.job import RunType
 from aipep_core.result_record import RunResult
 from repo_driver import bisect, verdicts
@@ -24,15 +26,13 @@ from repo_driver.stopping import StopControl
 from repo_driver.verdicts import MetricName
 
 
+@dataclass
 class Bisection:
-    def __init__(
-        self, state: DriverState, intake: Intake, building: Building, runs: HarnessRuns, stop: StopControl
-    ) -> None:
-        self.state = state
-        self.intake = intake
-        self.building = building
-        self.runs = runs
-        self.stop = stop
+    state: DriverState
+    intake: Intake
+    building: Building
+    runs: HarnessRuns
+    stop: StopControl
 
     def bisect(self, regression: Regression) -> None:
         line = self.intake.line

@@ -7,6 +7,8 @@ state are written in one transaction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from aipep_core.job import RunType
 from repo_driver import verdicts
 from repo_driver.announcements import announce_confirmed
@@ -20,16 +22,14 @@ from repo_driver.state.runs import VERIFY
 from repo_driver.stopping import StopControl
 
 
+@dataclass
 class Verification:
-    def __init__(
-        self, state: DriverState, intake: Intake, building: Building, runs: HarnessRuns, stop: StopControl
-    ) -> None:
-        self.state = state
-        self.intake = intake
-        self.building = building
-        self.runs = runs
-        self.stop = stop
-        self.confirmed: list[int] = []  # regressions this process confirmed, for --fail_on_regression
+    state: DriverState
+    intake: Intake
+    building: Building
+    runs: HarnessRuns
+    stop: StopControl
+    confirmed: list[int] = field(default_factory=list)  # regressions this process confirmed, for --fail_on_regression
 
     def verify(self, regression: Regression) -> None:
         self.stop.check()
