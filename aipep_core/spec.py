@@ -15,6 +15,7 @@ from typing import Any
 
 import jsonschema
 
+from aipep_core.endpoint_target import EndpointTarget
 from aipep_core.errors import UserError
 from aipep_core.resource_metrics import DEFAULT_RESOURCE_THRESHOLDS_PCT
 from aipep_core.run_constraints import RunConstraints
@@ -51,6 +52,7 @@ _REFUSED_TEST_FIELDS = {
 
 _SCHEMA = json.loads((Path(__file__).with_name("spec_schema.json")).read_text())
 _VALIDATOR = jsonschema.Draft202012Validator(_SCHEMA)
+_ARM_TARGET_VALIDATOR = jsonschema.Draft202012Validator({"$defs": _SCHEMA["$defs"], "$ref": "#/$defs/arm_target"})
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class TestSpec:
     round_statistic: str = DEFAULT_ROUND_STATISTIC
     resource_thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_RESOURCE_THRESHOLDS_PCT))
     constraints: RunConstraints | None = None
+    target: EndpointTarget | None = None
     raw: dict[str, Any] = field(default_factory=dict)
     source: str = "spec"
 
@@ -259,12 +262,25 @@ def validate(document: Any, path: Path) -> None:
         raise UserError(f"{path.name}: {_describe(error)}")
 
 
-def _describe(error: jsonschema.ValidationError) -> str:
-    where = _json_path(error.absolute_path)
+def validate_arm_target(document: Any, where: str) -> dict[str, str]:
+    """An arm's own endpoint fields (`--info`'s `target` at `where`), checked by the spec schema's rules."""
+    error = jsonschema.exceptions.best_match(_ARM_TARGET_VALIDATOR.iter_errors(document))
+    if error is not None:
+        raise UserError(_describe(error, root=where))
+    return dict(document)
+
+
+def _describe(error: jsonschema.ValidationError, root: str = "") -> str:
+    """`root` names the checked document where it is part of something larger (a flag's JSON)."""
+    where = ".".join(part for part in (root, _json_path(error.absolute_path)) if part)
     if error.validator == "required":
         missing = error.message.split("'")[1]
         expected = error.schema["properties"][missing].get("x-expected", "a value")
         return f"{where + '.' if where else ''}{missing}: missing, expected {expected}"
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        fields = error.schema.get("properties", {})
+        unexpected = sorted(set(error.instance) - set(fields))[0]
+        return f"{where + '.' if where else ''}{unexpected}: unexpected field, expected one of {', '.join(fields)}"
     expected = error.schema.get("x-expected") if isinstance(error.schema, dict) else None
     if expected is None:
         return f"{where or '(top level)'}: {error.message}"
@@ -382,6 +398,7 @@ def _test(
         round_statistic=doc.get("round_statistic", DEFAULT_ROUND_STATISTIC),
         resource_thresholds={**DEFAULT_RESOURCE_THRESHOLDS_PCT, **doc.get("resource_thresholds", {})},
         constraints=RunConstraints.from_json(doc.get("constraints")),
+        target=EndpointTarget.from_json(doc.get("target")),
         raw=doc,
         source=path.name,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from aipep_core.placeholders import substitute
 from aipep_core.spec import TestSpec
@@ -15,7 +15,10 @@ from frameworks.samples import MetricSamples
 
 @dataclass(frozen=True)
 class CommandContext:
-    """Everything a framework may put into a command, as seen from the device."""
+    """Everything a framework may put into a command, as seen from the device.
+
+    `arm_options` are the running arm's own settings (such as its endpoint, for a framework
+    that sends requests to one)."""
 
     program: str
     files: dict[str, str] = field(default_factory=dict)
@@ -23,6 +26,7 @@ class CommandContext:
     extra: dict[str, str] = field(default_factory=dict)
     model_fields: dict[str, str] = field(default_factory=dict)
     command_args: str = ""
+    arm_options: dict[str, Any] = field(default_factory=dict)
 
 
 class Framework:
@@ -35,6 +39,9 @@ class Framework:
 
     name: ClassVar[str] = ""
     runtime_packages: ClassVar[tuple[str, ...]] = ()
+    # Whether the framework sends requests to a test's `target` (a serving endpoint); under any
+    # other a target would be silently ignored, so the harness refuses it.
+    uses_target: ClassVar[bool] = False
 
     def default_program(self) -> str | None:
         """The program to run when the user names none (a shipped benchmark)."""

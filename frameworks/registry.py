@@ -17,6 +17,7 @@ _BUILTIN_MODULES = {
     "onnxruntime": "frameworks.onnxruntime.framework",
     "pytorch": "frameworks.generic",
     "tflite": "frameworks.tflite.framework",
+    "v2_endpoint": "frameworks.v2_endpoint.framework",
 }
 
 

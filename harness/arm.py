@@ -148,6 +148,7 @@ class ArmRunner:
             extra=extra,
             model_fields={key: str(value) for key, value in model.scalar_fields().items()} if model else {},
             command_args=model.command_args if model else "",
+            arm_options=arm.options,
         )
 
     def _steps(self, name: str) -> list[tuple[str, ...]]:

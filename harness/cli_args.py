@@ -10,6 +10,7 @@ import argparse
 import json
 from typing import Any
 
+from aipep_core.endpoint_target import ARM_OPTION
 from aipep_core.errors import UserError
 from aipep_core.job import (
     Arm,
@@ -24,7 +25,7 @@ from aipep_core.job import (
     RunType,
 )
 from aipep_core.names import CONTROL, TREATMENT
-from aipep_core.spec import DEFAULT_ROUND_STATISTIC
+from aipep_core.spec import DEFAULT_ROUND_STATISTIC, validate_arm_target
 from aipep_core.user_dirs import cache_dir, data_dir
 from harness.downloads import DEFAULT_MAX_BYTES
 from harness.reporters.results_server import ACCESS_TOKEN_ENV
@@ -220,7 +221,11 @@ def _info_arm(name: str, info: Any) -> Arm:
     commit_time = info.get("commit_time", 0)
     if not isinstance(commit_time, int) or isinstance(commit_time, bool):
         raise UserError(f"--info: {name}.commit_time: expected an integer (seconds since 1970), got {commit_time!r}")
-    return Arm(name, str(program) if program else None, str(info.get("commit", "unknown")), commit_time)
+    options = {}
+    if ARM_OPTION in info:
+        # The arm's own endpoint (two servers are two arms), over the test's `target`.
+        options[ARM_OPTION] = validate_arm_target(info[ARM_OPTION], f"--info: {name}.{ARM_OPTION}")
+    return Arm(name, str(program) if program else None, str(info.get("commit", "unknown")), commit_time, options)
 
 
 def _info_program(name: str, info: dict[str, Any]) -> Any:

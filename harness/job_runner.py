@@ -27,6 +27,7 @@ from harness.accuracy_run import run_accuracy
 from harness.arm import ArmRunner, resolved_arm
 from harness.device_failure import device_failure_result
 from harness.downloads import DEFAULT_MAX_BYTES
+from harness.endpoint_targets import check_endpoint_targets
 from harness.error_run import run_error
 from harness.model_cache import ModelCache
 from harness.output_error import SINGLE_OUTPUT, read_outputs
@@ -75,6 +76,8 @@ def run_job(job: Job, stop: threading.Event | None = None, progress: TextIO | No
     The A/B runs' round-by-round lines go to `progress` (standard error when None)."""
     specs = [spec for path in job.specs for spec in load_benchmarks(path)]
     check_round_budgets(specs, job.settings)
+    for spec in specs:
+        check_endpoint_targets(_framework(job, spec), spec, job.arms.all())
     if job.settings.round_statistic is not None and job.settings.round_statistic not in ROUND_STATISTICS:
         raise UserError(
             f"round_statistic: expected one of {', '.join(ROUND_STATISTICS)}, got {job.settings.round_statistic!r}"
@@ -134,9 +137,7 @@ def _run_spec(
 
     `position` is the spec's index among the job's specs and the device's among its devices."""
     job, stop = context.job, context.stop
-    framework = get_framework(
-        job.framework or spec.model.format, "--framework" if job.framework else f"{spec.path.name}: model.format"
-    )
+    framework = _framework(job, spec)
     cache = _model_cache(job)
     local_files = cache.resolve_all(spec.model.files, spec.path.parent)
     device_files = {role: platform.push(path) for role, path in local_files.items()}
@@ -184,6 +185,12 @@ def _run_spec(
         _record(result, context, results)
         if not result.ok:
             print(f"harness: {spec.path.name} {test.identifier}: failed: {result.failure}", file=sys.stderr)
+
+
+def _framework(job: Job, spec: BenchmarkSpec):
+    return get_framework(
+        job.framework or spec.model.format, "--framework" if job.framework else f"{spec.path.name}: model.format"
+    )
 
 
 def _record(result: RunResult, context: _Context, results: list[RunResult]) -> None:

@@ -1,0 +1,356 @@
+"""Time requests to a serving endpoint (Open Inference Protocol, KServe v2 REST); print AIPEP observer lines.
+
+This script is the `{program}`-side of the v2_endpoint framework: it runs under whatever
+interpreter the benchmark names, so it imports nothing but tritonclient (a maintained client
+of the protocol), numpy and the standard library.
+
+What is timed is what a client of the server waits for: each request from the moment it is
+sent until its whole answer is read (`NET latency`, single stream: one request at a time).
+The inputs are made from the model's metadata as the server describes it (names, shapes,
+datatypes; a dynamic dimension is 1), with the onnxruntime program's seed, so a model served
+here is fed the same bytes as the same model run in-process.
+
+`--cold_start` first unloads the model through the server's repository API, then times its
+load request up to the first answer of an inference (`NET cold_start`): what a scale-up costs
+the first user. The warm requests follow.
+
+The request path is `RequestPath.infer(batch)`: a load generator (one per worker thread:
+tritonclient's HTTP client is not thread-safe) calls it with the sample indices of a query.
+
+Exit status: 0 on success, 2 for a usage mistake, 1 when the endpoint cannot be reached,
+refuses, answers an error or does not know the model (each one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+
+# The onnxruntime bench program's seed: both programs draw the same bytes for the same inputs.
+INPUT_SEED = 20240601
+PREFIX = "AIPEP"
+DEFAULT_REQUEST_TIMEOUT_S = 60.0
+# How often a cold start asks whether the unloaded model is gone.
+UNLOAD_POLL_S = 0.05
+NOT_FOUND = "404"
+
+
+class UsageError(Exception):
+    """A mistake in the flags; exit status 2."""
+
+
+class EndpointError(Exception):
+    """The endpoint was unreachable, refused, answered an error or does not know the model; exit status 1."""
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """`dtype` is a numpy dtype name."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A model on a server; `version` "" is the server's default version."""
+
+    url: str
+    model: str
+    version: str = ""
+    timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S
+
+    def describe(self) -> str:
+        return f"v2 endpoint {self.url}"
+
+    def model_name(self) -> str:
+        return f"{self.model!r}" + (f" version {self.version!r}" if self.version else "")
+
+    def connect(self):
+        """A new client: tritonclient takes the address without its scheme (https turns on TLS)."""
+        import tritonclient.http as httpclient
+
+        parts = urllib.parse.urlsplit(self.url)
+        return httpclient.InferenceServerClient(
+            parts.netloc + parts.path.rstrip("/"),
+            ssl=parts.scheme == "https",
+            connection_timeout=self.timeout_s,
+            network_timeout=self.timeout_s,
+        )
+
+    @contextmanager
+    def asking(self, action: str) -> Iterator[None]:
+        """Whatever goes wrong while the endpoint is asked for `action` becomes one EndpointError line."""
+        from tritonclient.utils import InferenceServerException
+
+        try:
+            yield
+        except InferenceServerException as exc:
+            message = " ".join(str(exc.message()).split())
+            if exc.status() == NOT_FOUND:
+                raise EndpointError(
+                    f"{self.describe()}: model {self.model_name()} not found ({action} answered 404: {message})"
+                ) from None
+            status = exc.status() or "an error"
+            raise EndpointError(f"{self.describe()}: {action} answered {status}: {message}") from None
+        except ConnectionRefusedError:
+            raise EndpointError(f"{self.describe()}: {action}: connection refused (is the server running?)") from None
+        except OSError as exc:
+            raise EndpointError(f"{self.describe()}: {action}: {exc.strerror or exc}") from None
+
+
+class RequestPath:
+    """One client's way to the model: a connection and each sample's request, made once.
+
+    `infer(batch)` sends one request per sample index (modulo the samples made) and returns
+    when every answer has arrived; any failure is an EndpointError. The samples are ready-made
+    so that what a request costs is the protocol, not the making of its data.
+    """
+
+    def __init__(self, endpoint: Endpoint, feeds: list[dict[str, np.ndarray]], outputs: list[str]):
+        import tritonclient.http as httpclient
+        from tritonclient.utils import np_to_triton_dtype
+
+        self.endpoint = endpoint
+        self.client = endpoint.connect()
+        self.requests = []
+        for feed in feeds:
+            inputs = []
+            for name, array in feed.items():
+                request_input = httpclient.InferInput(name, list(array.shape), np_to_triton_dtype(array.dtype))
+                # JSON tensors: every v2 server reads them; the binary extension is Triton's own.
+                request_input.set_data_from_numpy(array, binary_data=False)
+                inputs.append(request_input)
+            self.requests.append(inputs)
+        self.outputs = [httpclient.InferRequestedOutput(name, binary_data=False) for name in outputs] or None
+
+    def infer(self, batch: list[int]) -> None:
+        with self.endpoint.asking("inference"):
+            for index in batch:
+                self.client.infer(
+                    self.endpoint.model,
+                    self.requests[index % len(self.requests)],
+                    model_version=self.endpoint.version,
+                    outputs=self.outputs,
+                )
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:
+        raise UsageError(message)
+
+
+def parse_input_flag(text: str) -> InputSpec:
+    """`name:d0,d1,...:dtype` (a numpy dtype name); split from the right because names may hold colons."""
+    parts = text.rsplit(":", 2)
+    if len(parts) != 3 or not parts[0]:
+        raise UsageError(f"--input {text}: expected name:d0,d1,...:dtype")
+    name, dims, dtype = parts
+    try:
+        np.dtype(dtype)
+    except TypeError:
+        raise UsageError(f"--input {text}: unknown dtype {dtype!r}") from None
+    try:
+        shape = tuple(int(dim) for dim in dims.split(",")) if dims else ()
+    except ValueError:
+        raise UsageError(f"--input {text}: dimensions must be comma-separated integers") from None
+    if any(dim < 0 for dim in shape):
+        raise UsageError(f"--input {text}: dimensions must be >= 0")
+    return InputSpec(name, shape, dtype)
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = _non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected an integer >= 1, got 0")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text}")
+    return value
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = _OneLineParser(prog="bench_program.py", description=__doc__.splitlines()[0], allow_abbrev=False)
+    parser.add_argument("--url", required=True, help="the server, such as http://127.0.0.1:8080")
+    parser.add_argument("--model", required=True, help="the model's name on the server")
+    parser.add_argument("--model_version", default="", help="the model's version; empty = the server's default")
+    parser.add_argument("--warmup", type=_non_negative, default=0, help="untimed requests first")
+    parser.add_argument("--iter", type=_positive, default=10, help="timed requests")
+    parser.add_argument("--cold_start", action="store_true", help="unload the model, then time load + first answer")
+    parser.add_argument("--request_timeout", type=_seconds, default=DEFAULT_REQUEST_TIMEOUT_S, help="seconds")
+    parser.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        type=parse_input_flag,
+        metavar="NAME:D0,D1,...:DTYPE",
+        help="shape and numpy dtype of one input (repeatable); others as the metadata says, dynamic dims = 1",
+    )
+    args = parser.parse_args(argv)
+    parts = urllib.parse.urlsplit(args.url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise UsageError(f"--url {args.url}: expected http(s)://HOST[:PORT][/PATH]")
+    return args
+
+
+def model_metadata(endpoint: Endpoint, client, load_if_absent: bool) -> dict:
+    """The model's v2 metadata; a model the server has unloaded is loaded first when a cold start
+    will unload it anyway (a name the server does not know fails the load request, naming it)."""
+    try:
+        with endpoint.asking("the metadata request"):
+            return client.get_model_metadata(endpoint.model, endpoint.version)
+    except EndpointError:
+        if not load_if_absent:
+            raise
+    with endpoint.asking("the load request"):
+        client.load_model(endpoint.model)
+    with endpoint.asking("the metadata request"):
+        return client.get_model_metadata(endpoint.model, endpoint.version)
+
+
+def model_feeds(metadata: dict, requested: list[InputSpec], samples: int = 1) -> list[dict[str, np.ndarray]]:
+    """Seeded random feeds, one per sample, the first one drawn as the onnxruntime program draws its feeds."""
+    from tritonclient.utils import triton_to_np_dtype
+
+    declared = metadata.get("inputs", [])
+    by_name = {spec.name: spec for spec in requested}
+    unknown = sorted(set(by_name) - {entry["name"] for entry in declared})
+    if unknown:
+        names = ", ".join(entry["name"] for entry in declared) or "none"
+        raise UsageError(f"--input {unknown[0]}: the model has no such input, its inputs are {names}")
+    if not declared:
+        raise UsageError(f"model {metadata.get('name')!r}: its metadata declares no inputs to generate")
+    specs = []
+    for entry in declared:
+        spec = by_name.get(entry["name"])
+        if spec is None:
+            dtype = triton_to_np_dtype(entry["datatype"])
+            if dtype is None or dtype is np.object_:
+                datatype = entry["datatype"]
+                raise UsageError(f"--input {entry['name']}: the model's datatype {datatype} cannot be generated")
+            shape = tuple(dim if dim > 0 else 1 for dim in entry["shape"])
+            spec = InputSpec(entry["name"], shape, np.dtype(dtype).name)
+        specs.append(spec)
+    rng = np.random.default_rng(INPUT_SEED)
+    return [{spec.name: _random_array(rng, spec.shape, spec.dtype) for spec in specs} for _ in range(samples)]
+
+
+def _random_array(rng: np.random.Generator, shape: tuple[int, ...], dtype: str) -> np.ndarray:
+    """As the onnxruntime program draws: the same generator calls give the same bytes."""
+    if dtype == "bool":
+        return rng.integers(0, 2, size=shape).astype(bool)
+    if np.issubdtype(np.dtype(dtype), np.floating):
+        return rng.random(size=shape, dtype=np.float64).astype(dtype)
+    return rng.integers(0, 16, size=shape).astype(dtype)
+
+
+def cold_start_us(endpoint: Endpoint, client, path: RequestPath) -> float:
+    """Microseconds from the load request of an unloaded model to the first answer of an inference."""
+    with endpoint.asking("the unload request"):
+        client.unload_model(endpoint.model)
+    deadline = time.monotonic() + endpoint.timeout_s
+    with endpoint.asking("the readiness request"):
+        # Some servers answer an unload before the model is gone; a load request then does nothing.
+        while client.is_model_ready(endpoint.model, endpoint.version):
+            if time.monotonic() > deadline:
+                raise EndpointError(
+                    f"{endpoint.describe()}: model {endpoint.model_name()} still ready "
+                    f"{endpoint.timeout_s:g} s after its unload request"
+                )
+            time.sleep(UNLOAD_POLL_S)
+    start = time.perf_counter_ns()
+    with endpoint.asking("the load request"):
+        client.load_model(endpoint.model)
+    path.infer([0])
+    return (time.perf_counter_ns() - start) / 1000.0
+
+
+def time_requests(path: RequestPath, warmup: int, iterations: int) -> list[float]:
+    """Per-request latency in microseconds, one request at a time."""
+    for index in range(warmup):
+        path.infer([index])
+    latencies = []
+    for index in range(iterations):
+        start = time.perf_counter_ns()
+        path.infer([index])
+        latencies.append((time.perf_counter_ns() - start) / 1000.0)
+    return latencies
+
+
+def observer_line(kind: str, values: list[float], metric: str = "latency") -> str:
+    record = {"type": kind, "metric": metric, "unit": "us", "values": [round(v, 3) for v in values]}
+    return f"{PREFIX} {json.dumps(record)}"
+
+
+def measure(args: argparse.Namespace) -> list[str]:
+    """The observer lines of one run: the cold start first (it must find the model loaded by nobody else)."""
+    endpoint = Endpoint(args.url, args.model, args.model_version, args.request_timeout)
+    client = endpoint.connect()
+    try:
+        metadata = model_metadata(endpoint, client, load_if_absent=args.cold_start)
+        outputs = [entry["name"] for entry in metadata.get("outputs", [])]
+        path = RequestPath(endpoint, model_feeds(metadata, args.input), outputs)
+        try:
+            lines = []
+            if args.cold_start:
+                lines.append(observer_line("NET", [cold_start_us(endpoint, client, path)], metric="cold_start"))
+            lines.insert(0, observer_line("NET", time_requests(path, args.warmup, args.iter)))
+            return lines
+        finally:
+            path.close()
+    finally:
+        client.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = parse_args(sys.argv[1:] if argv is None else argv)
+        try:
+            import tritonclient.http  # noqa: F401
+        except ImportError as exc:
+            print(f"bench_program.py: this interpreter cannot import tritonclient[http] ({exc})", file=sys.stderr)
+            return 1
+        try:
+            lines = measure(args)
+        except EndpointError as exc:
+            print(f"bench_program.py: {exc}", file=sys.stderr)
+            return 1
+    except UsageError as exc:
+        print(f"bench_program.py: error: {exc}", file=sys.stderr)
+        return 2
+    for line in lines:
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
