@@ -83,14 +83,7 @@ def measure(name: str, onnx: Path, url: str, repeats: int, queries: int) -> Figu
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(str(onnx), options, providers=["CPUExecutionProvider"])
     feeds = onnxruntime_program.make_inputs(session, [])
-    endpoint = endpoint_program.Endpoint(url, name)
-    client = endpoint.connect()
-    try:
-        metadata = endpoint_program.model_metadata(endpoint, client, load_if_absent=False)
-    finally:
-        client.close()
-    outputs = [entry["name"] for entry in metadata["outputs"]]
-    path = endpoint_program.RequestPath(endpoint, endpoint_program.model_feeds(metadata, []), outputs)
+    path = endpoint_program.open_request_path(endpoint_program.Endpoint(url, name))
     figures = Figures()
     try:
         for repeat in range(repeats):

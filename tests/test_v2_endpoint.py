@@ -17,6 +17,7 @@ import onnxruntime as ort
 import pytest
 
 from aipep_core.errors import UserError
+from aipep_core.job import Job
 from aipep_core.spec import load_benchmarks
 from frameworks import get_framework
 from frameworks.base import CommandContext
@@ -24,6 +25,7 @@ from frameworks.onnxruntime import bench_program as onnxruntime_program
 from frameworks.v2_endpoint import bench_program
 from frameworks.v2_endpoint.framework import BENCH_PROGRAM
 from harness.cli import main
+from harness.cli_args import parse_info
 from harness.generated_models import generate_model
 from platforms.host import run_process
 from tests.mlserver_fixture import ServedModel, start_mlserver
@@ -170,14 +172,17 @@ def test_an_endpoint_that_answers_errors_is_one_line_and_a_recorded_failure(tmp_
     assert "Traceback" not in err
 
 
-def test_inputs_are_the_bytes_the_onnxruntime_program_feeds(fast_server, tiny_onnx):
-    endpoint = bench_program.Endpoint(fast_server.url, MODEL)
+def metadata(url: str) -> dict:
+    endpoint = bench_program.Endpoint(url, MODEL)
     client = endpoint.connect()
     try:
-        metadata = bench_program.model_metadata(endpoint, client, load_if_absent=False)
+        return bench_program.model_metadata(endpoint, client, load_if_absent=False)
     finally:
         client.close()
-    [feeds] = bench_program.model_feeds(metadata, [])
+
+
+def test_inputs_are_the_bytes_the_onnxruntime_program_feeds(fast_server, tiny_onnx):
+    [feeds] = bench_program.model_feeds(metadata(fast_server.url), [])
     session = ort.InferenceSession(str(tiny_onnx), providers=["CPUExecutionProvider"])
     expected = onnxruntime_program.make_inputs(session, [])
     assert feeds.keys() == expected.keys()
@@ -186,22 +191,23 @@ def test_inputs_are_the_bytes_the_onnxruntime_program_feeds(fast_server, tiny_on
 
 
 def test_the_request_path_is_a_callable_a_load_generator_can_drive(fast_server):
-    endpoint = bench_program.Endpoint(fast_server.url, MODEL)
-    client = endpoint.connect()
+    path = bench_program.open_request_path(bench_program.Endpoint(fast_server.url, MODEL), samples=3)
     try:
-        metadata = bench_program.model_metadata(endpoint, client, load_if_absent=False)
-    finally:
-        client.close()
-    feeds = bench_program.model_feeds(metadata, [], samples=3)
-    outputs = [entry["name"] for entry in metadata["outputs"]]
-    path = bench_program.RequestPath(endpoint, feeds, outputs)
-    unknown = bench_program.RequestPath(bench_program.Endpoint(fast_server.url, "no_such_net"), feeds, outputs)
-    try:
+        assert len(path.requests) == 3
         assert path.infer([0, 1, 2, 5]) is None
-        with pytest.raises(bench_program.EndpointError, match="model 'no_such_net' not found"):
-            unknown.infer([0])
     finally:
         path.close()
+
+
+def test_a_request_path_to_a_model_the_endpoint_does_not_know_fails_naming_it(fast_server):
+    with pytest.raises(bench_program.EndpointError, match=r"model 'no_such_net' not found \(the metadata request"):
+        bench_program.open_request_path(bench_program.Endpoint(fast_server.url, "no_such_net"))
+    feeds = bench_program.model_feeds(metadata(fast_server.url), [])
+    unknown = bench_program.RequestPath(bench_program.Endpoint(fast_server.url, "no_such_net"), feeds, [])
+    try:
+        with pytest.raises(bench_program.EndpointError, match=r"model 'no_such_net' not found \(inference answered"):
+            unknown.infer([0])
+    finally:
         unknown.close()
 
 
@@ -279,3 +285,16 @@ def test_cold_start_must_be_true_or_false(tmp_path):
     (spec,) = load_benchmarks(spec_file(tmp_path, v2_target("http://127.0.0.1:8080"), cold_start="yes"))
     with pytest.raises(UserError, match=r"tests\[0\]\.cold_start: expected true or false"):
         get_framework("v2_endpoint").compose(spec.tests[0], CommandContext(program=sys.executable))
+
+
+def test_an_arm_target_field_that_no_endpoint_has_is_named():
+    arms = {"treatment": {}, "control": {"target": {"url": "http://h:1", "port": 1}}}
+    with pytest.raises(
+        UserError, match=r"^--info: control\.target\.port: unexpected field, expected one of url, model"
+    ):
+        parse_info(json.dumps(arms))
+    arms = parse_info(json.dumps({"treatment": {"target": {"model": "other"}}}))
+    assert arms.treatment.options == {"target": {"model": "other"}}
+    # The arm's endpoint travels with the job, to a lab worker too.
+    job = Job(specs=("endpoint.json",), arms=arms)
+    assert Job.from_json(job.to_json()) == job

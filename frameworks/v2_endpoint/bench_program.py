@@ -222,6 +222,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def open_request_path(
+    endpoint: Endpoint, requested: list[InputSpec] | None = None, samples: int = 1, load_if_absent: bool = False
+) -> RequestPath:
+    """A request path to the model, its `samples` made from the metadata the server gives (`requested`
+    overrides an input's shape and dtype): what a load generator opens once per worker thread."""
+    client = endpoint.connect()
+    try:
+        metadata = model_metadata(endpoint, client, load_if_absent)
+    finally:
+        client.close()
+    outputs = [entry["name"] for entry in metadata.get("outputs", [])]
+    return RequestPath(endpoint, model_feeds(metadata, requested or [], samples), outputs)
+
+
 def model_metadata(endpoint: Endpoint, client, load_if_absent: bool) -> dict:
     """The model's v2 metadata; a model the server has unloaded is loaded first when a cold start
     will unload it anyway (a name the server does not know fails the load request, naming it)."""
@@ -273,8 +287,9 @@ def _random_array(rng: np.random.Generator, shape: tuple[int, ...], dtype: str) 
     return rng.integers(0, 16, size=shape).astype(dtype)
 
 
-def cold_start_us(endpoint: Endpoint, client, path: RequestPath) -> float:
+def cold_start_us(path: RequestPath) -> float:
     """Microseconds from the load request of an unloaded model to the first answer of an inference."""
+    endpoint, client = path.endpoint, path.client
     with endpoint.asking("the unload request"):
         client.unload_model(endpoint.model)
     deadline = time.monotonic() + endpoint.timeout_s
@@ -314,21 +329,12 @@ def observer_line(kind: str, values: list[float], metric: str = "latency") -> st
 def measure(args: argparse.Namespace) -> list[str]:
     """The observer lines of one run: the cold start first (it must find the model loaded by nobody else)."""
     endpoint = Endpoint(args.url, args.model, args.model_version, args.request_timeout)
-    client = endpoint.connect()
+    path = open_request_path(endpoint, args.input, load_if_absent=args.cold_start)
     try:
-        metadata = model_metadata(endpoint, client, load_if_absent=args.cold_start)
-        outputs = [entry["name"] for entry in metadata.get("outputs", [])]
-        path = RequestPath(endpoint, model_feeds(metadata, args.input), outputs)
-        try:
-            lines = []
-            if args.cold_start:
-                lines.append(observer_line("NET", [cold_start_us(endpoint, client, path)], metric="cold_start"))
-            lines.insert(0, observer_line("NET", time_requests(path, args.warmup, args.iter)))
-            return lines
-        finally:
-            path.close()
+        cold_start = [observer_line("NET", [cold_start_us(path)], metric="cold_start")] if args.cold_start else []
+        return [observer_line("NET", time_requests(path, args.warmup, args.iter)), *cold_start]
     finally:
-        client.close()
+        path.close()
 
 
 def main(argv: list[str] | None = None) -> int:
