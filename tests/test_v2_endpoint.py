@@ -125,8 +125,8 @@ def test_an_endpoint_that_answers_a_fixed_delay_later_is_a_regression(tmp_path, 
     assert status == 3, err
     latency = result["data"]["NET latency"]
     assert latency["comparison"]["verdict"] == "regression"
+    # The slow server sleeps before it answers: no request to it can take less.
     assert min(latency["values"]) >= DELAY_MS * 1000
-    assert max(latency["control_values"]) < min(latency["values"])
     assert result["meta"]["arm_options"]["treatment"] == {"target": {"url": slow_server.url}}
 
 
