@@ -3,7 +3,8 @@
 The endpoint client must be tested against a server that speaks the Open Inference Protocol
 for real, not against a stand-in written to agree with it. MLServer is started as its own
 process from a model repository made in a tmp dir; every model is served by the small
-onnxruntime runtime beside this file (mlserver_onnx_runtime.py, put on the server's path).
+onnxruntime runtime beside this file (mlserver_onnx_runtime.py, copied to a folder of its own
+on the server's path, so that no other module of the tests can shadow one the server imports).
 
 Ports: HTTP and gRPC are given port 0, so the kernel chooses; uvicorn reports the HTTP port it
 got in its start-up line, read from the server's log. The metrics server is switched off.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sysconfig
@@ -24,8 +26,8 @@ from pathlib import Path
 
 import requests
 
-TESTS_DIR = Path(__file__).resolve().parent
-RUNTIME = "mlserver_onnx_runtime.OnnxRuntimeModel"
+RUNTIME_SOURCE = Path(__file__).resolve().with_name("mlserver_onnx_runtime.py")
+RUNTIME = f"{RUNTIME_SOURCE.stem}.OnnxRuntimeModel"
 # MLServer imports a lot (FastAPI, gRPC, pandas) and the machine may be busy: generous, but bounded.
 READY_DEADLINE_S = 180.0
 STOP_DEADLINE_S = 30.0
@@ -83,8 +85,11 @@ def start_mlserver(root: Path, models: list[ServedModel]) -> MLServer:
             "parameters": {"uri": str(model.onnx), "extra": {"delay_ms": model.delay_ms}},
         }
         (folder / "model-settings.json").write_text(json.dumps(model_settings))
+    runtime_dir = root / "runtime"
+    runtime_dir.mkdir()
+    shutil.copy(RUNTIME_SOURCE, runtime_dir)
     log = root / "mlserver.log"
-    python_path = os.pathsep.join(filter(None, [str(TESTS_DIR), os.environ.get("PYTHONPATH")]))
+    python_path = os.pathsep.join(filter(None, [str(runtime_dir), os.environ.get("PYTHONPATH")]))
     with log.open("wb") as output:
         process = subprocess.Popen(
             [str(Path(sysconfig.get_path("scripts")) / "mlserver"), "start", str(root)],
