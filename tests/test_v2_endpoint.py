@@ -31,6 +31,9 @@ from platforms.host import run_process
 from tests.mlserver_fixture import ServedModel, start_mlserver
 
 MODEL = "tiny_convnet"
+SHIPPED_SPEC = (
+    Path(__file__).resolve().parent.parent / "specifications" / "models" / "v2_endpoint" / MODEL / f"{MODEL}.json"
+)
 COLD_MODEL = "tiny_convnet_cold"
 # Far above what a request to the tiny model costs, even on a busy machine: every round shows it.
 DELAY_MS = 100.0
@@ -113,6 +116,14 @@ def test_single_stream_through_the_harness_reports_net_latency(tmp_path, capsys,
     assert latency["num_runs"] == 5 and latency["unit"] == "us"
     assert all(value > 0 for value in latency["values"])
     assert "NET cold_start" not in result["data"]
+
+
+def test_the_shipped_spec_runs_against_the_server_an_arm_names(tmp_path, capsys, fast_server):
+    arms = {"treatment": {"target": {"url": fast_server.url}}}
+    status, [result], err = harness(tmp_path, capsys, SHIPPED_SPEC, "--info", json.dumps(arms))
+    assert status == 0, err
+    assert result["data"]["NET latency"]["num_runs"] == load_benchmarks(SHIPPED_SPEC)[0].tests[0].iter
+    assert result["meta"]["arm_options"] == {"treatment": {"target": {"url": fast_server.url}}}
 
 
 def test_an_endpoint_that_answers_a_fixed_delay_later_is_a_regression(tmp_path, capsys, fast_server, slow_server):
@@ -222,8 +233,7 @@ def test_the_program_refuses_a_url_it_cannot_use_with_one_line():
 
 
 def test_each_arm_runs_against_its_own_endpoint():
-    (spec,) = load_benchmarks(Path(__file__).resolve().parent.parent / "specifications" / "models" / "v2_endpoint"
-                              / MODEL / f"{MODEL}.json")  # fmt: skip
+    (spec,) = load_benchmarks(SHIPPED_SPEC)
     test = spec.tests[0]
     framework = get_framework("v2_endpoint")
     own = {"target": {"url": "http://10.0.0.2:8000/prefix", "version": "2"}}
