@@ -16,6 +16,7 @@ from typing import Any
 import jsonschema
 
 from aipep_core.errors import UserError
+from aipep_core.load_scenario import LoadScenario
 from aipep_core.resource_metrics import DEFAULT_RESOURCE_THRESHOLDS_PCT
 from aipep_core.run_constraints import RunConstraints
 
@@ -108,6 +109,8 @@ class TestSpec:
     round_statistic: str = DEFAULT_ROUND_STATISTIC
     resource_thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_RESOURCE_THRESHOLDS_PCT))
     constraints: RunConstraints | None = None
+    scenario: LoadScenario | None = None
+    cold_start: bool = False
     raw: dict[str, Any] = field(default_factory=dict)
     source: str = "spec"
 
@@ -382,6 +385,8 @@ def _test(
         round_statistic=doc.get("round_statistic", DEFAULT_ROUND_STATISTIC),
         resource_thresholds={**DEFAULT_RESOURCE_THRESHOLDS_PCT, **doc.get("resource_thresholds", {})},
         constraints=RunConstraints.from_json(doc.get("constraints")),
+        scenario=LoadScenario.from_json(doc.get("scenario"), where),
+        cold_start=bool(doc.get("cold_start", False)),
         raw=doc,
         source=path.name,
     )
