@@ -296,9 +296,7 @@ def _read_json(path: Path) -> Any:
 
 def _scalars(doc: dict[str, Any]) -> dict[str, str | int | float]:
     return {
-        key: value
-        for key, value in doc.items()
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool)
+        key: value for key, value in doc.items() if isinstance(value, (str, int, float)) and not isinstance(value, bool)
     }
 
 
@@ -337,9 +335,7 @@ def _commands(doc: dict[str, Any], where: str) -> tuple[tuple[str, ...], dict[st
     return tuple(commands), {}
 
 
-def _test(
-    index: int, doc: dict[str, Any], path: Path, model_dir: str, model_platform_args: dict[str, Any]
-) -> TestSpec:
+def _test(index: int, doc: dict[str, Any], path: Path, model_dir: str, model_platform_args: dict[str, Any]) -> TestSpec:
     """`model_platform_args`: FAI-PEP's fallback for a test that gives none of its own."""
     min_rounds = doc.get("min_rounds", DEFAULT_MIN_ROUNDS)
     max_rounds = doc.get("max_rounds", max(DEFAULT_MAX_ROUNDS, min_rounds))

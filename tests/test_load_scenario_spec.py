@@ -27,9 +27,7 @@ def error_for(tmp_path, **fields) -> str:
 def test_a_server_scenario_is_read_with_its_settings(tmp_path):
     scenario = {"name": "server", "target_qps": 50, "latency_bound_ms": 20, "workers": 2, "max_batch": 4}
     test = load_test(tmp_path, scenario=scenario, cold_start=True)
-    assert test.scenario == LoadScenario(
-        name="server", target_qps=50.0, latency_bound_ms=20.0, workers=2, max_batch=4
-    )
+    assert test.scenario == LoadScenario(name="server", target_qps=50.0, latency_bound_ms=20.0, workers=2, max_batch=4)
     assert test.cold_start is True
     assert test.scenario.program_flags()[:4] == ["--scenario", "server", "--target_qps", "50.0"]
 
@@ -57,12 +55,12 @@ def test_a_test_without_the_blocks_has_neither(tmp_path):
         ),
         (
             {"scenario": {"name": "offline", "batch_timeout_ms": "soon"}},
-            'mobilenet_v1_server.json: tests[0].scenario.batch_timeout_ms: expected a number of milliseconds >= 0, '
+            "mobilenet_v1_server.json: tests[0].scenario.batch_timeout_ms: expected a number of milliseconds >= 0, "
             'got "soon"',
         ),
         (
             {"scenario": {"target_qps": 5}},
-            "mobilenet_v1_server.json: tests[0].scenario.name: missing, expected one of \"single_stream\", "
+            'mobilenet_v1_server.json: tests[0].scenario.name: missing, expected one of "single_stream", '
             '"multi_stream", "server", "offline"',
         ),
         (
