@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from aipep_core.job import Arm, Arms, Job
 from aipep_core.result_record_schema import check_record
@@ -22,6 +23,7 @@ from frameworks import get_framework
 from harness.ab_run import run_ab
 from harness.arm import ArmRunner
 from harness.generated_models.registry import generate_model
+from harness.reporters.screen import ScreenReporter
 from harness.run_meta import build_meta
 from harness.single_run import run_single
 from platforms import get_platform
@@ -68,13 +70,16 @@ def models(tmp_path_factory):
     return folder
 
 
-def slow_python(root: Path, delay_s: float) -> Path:
-    """An interpreter of the same packages whose onnxruntime sleeps `delay_s` before every run."""
+def python_with_sitecustomize(root: Path, code: str) -> Path:
     python = make_virtualenv(root)
     site_packages = Path(sysconfig.get_path("purelib", vars={"base": str(root), "platbase": str(root)}))
-    code = textwrap.dedent(SLOW_SITECUSTOMIZE["onnxruntime"]).replace("{delay}", repr(delay_s))
-    (site_packages / "sitecustomize.py").write_text(code)
+    (site_packages / "sitecustomize.py").write_text(textwrap.dedent(code))
     return python
+
+
+def slow_python(root: Path, delay_s: float) -> Path:
+    """An interpreter of the same packages whose onnxruntime sleeps `delay_s` before every run."""
+    return python_with_sitecustomize(root, SLOW_SITECUSTOMIZE["onnxruntime"].replace("{delay}", repr(delay_s)))
 
 
 def load_spec(framework: str, models: Path, scenario: dict | None, **test_fields):
@@ -194,3 +199,30 @@ def test_a_bad_scenario_field_is_one_line_and_exit_2(tmp_path):
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "bad.json: tests[0].scenario.target_qps: expected queries per second > 0" in lines[0]
+
+
+def test_an_arm_invalid_in_its_rounds_is_named_and_cannot_read_as_no_change(host, models, tmp_path):
+    scenario = {"name": "server", "target_qps": 100, "latency_bound_ms": 5, "min_duration_s": 0.3}
+    spec = load_spec("onnxruntime", models, scenario, **AB_ROUNDS)
+    result = ab("onnxruntime", host, spec, models, str(slow_python(tmp_path / "slow", 0.02)), sys.executable)
+    assert result.ok, result.failure
+    facts = result.meta["scenario"]
+    assert facts["valid"] is False and "latency bound not met" in facts["invalid_reasons"]
+    assert [r["treatment"]["valid"] for r in facts["rounds"]] == [False] * 6
+    latency = result.data["NET latency"].comparison
+    assert latency.verdict is Verdict.REGRESSION
+    assert "treatment INVALID in 6 of 6 rounds" in latency.note
+    for key in ("NET latency", "NET throughput"):
+        assert result.data[key].comparison.verdict is not Verdict.NO_CHANGE
+    console = Console(record=True, width=200)
+    ScreenReporter(console).report(result)
+    screen = console.export_text()
+    assert "load: server at 100 target" in screen
+    assert "INVALID in 6 of 6: " in screen and "p99.9 us" in screen
+
+
+def test_an_interpreter_without_loadgen_is_a_failed_result_that_says_so(host, models, tmp_path):
+    python = python_with_sitecustomize(tmp_path / "bare", "import sys\nsys.modules['mlperf_loadgen'] = None\n")
+    result = single("tflite", host, load_spec("tflite", models, SCENARIOS["single_stream"]), models, str(python))
+    assert not result.ok
+    assert "cannot import mlperf_loadgen; install mlcommons-loadgen into it" in result.failure

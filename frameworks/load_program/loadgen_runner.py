@@ -100,6 +100,10 @@ class WorkerFailure(RuntimeError):
     """An `infer` raised: the run's figures mean nothing, the program exits 1."""
 
 
+class LoadGenMissing(RuntimeError):
+    """The arm's interpreter has no LoadGen: its environment, not the runtime, is what to fix."""
+
+
 def add_load_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), help="run MLPerf LoadGen in this scenario")
     parser.add_argument("--target_qps", type=float)
@@ -214,7 +218,12 @@ def run_scenario(
     settings: LoadSettings, infers: Sequence[Infer], *, sample_count: int = DEFAULT_SAMPLE_COUNT
 ) -> LoadResult:
     """Run LoadGen once against `infers` (one per worker) and read its verdict back."""
-    import mlperf_loadgen as lg
+    try:
+        import mlperf_loadgen as lg
+    except ModuleNotFoundError:
+        raise LoadGenMissing(
+            f"--scenario: {sys.executable} cannot import mlperf_loadgen; install mlcommons-loadgen into it"
+        ) from None
 
     if len(infers) != settings.workers:
         raise ValueError(f"expected {settings.workers} infer callables (one per worker), got {len(infers)}")

@@ -25,16 +25,23 @@ def scenario_table(result: RunResult) -> Table | None:
     arms = [("treatment" if "control" in scenario else "run", scenario, latency.summary if latency else None)]
     if "control" in scenario:
         arms.append(("control", scenario["control"], latency.control_summary if latency else None))
+    rounds = scenario.get("rounds", [])
     for name, facts, summary in arms:
         figures = [_number((summary or {}).get(key)) for key in _PERCENTILES]
-        table.add_row(name, _rate(facts.get("achieved_qps")), *figures, _validity(facts))
+        invalid = sum(1 for facts_of_round in rounds if not facts_of_round.get(_arm_key(name), {}).get("valid", True))
+        table.add_row(name, _rate(facts.get("achieved_qps")), *figures, _validity(facts, invalid, len(rounds)))
     return table
 
 
-def _validity(facts: dict) -> str:
+def _arm_key(name: str) -> str:
+    return "treatment" if name == "run" else name
+
+
+def _validity(facts: dict, invalid: int, rounds: int) -> str:
+    """VALID only when LoadGen said so of every process of the arm; else in how many, and why."""
     if facts.get("valid"):
         return "VALID"
-    return "INVALID: " + "; ".join(facts.get("invalid_reasons", []))[:160]
+    return f"INVALID in {invalid} of {rounds}: " + "; ".join(facts.get("invalid_reasons", []))[:160]
 
 
 def _rate(value: float | None) -> str:
