@@ -226,3 +226,13 @@ def test_an_interpreter_without_loadgen_is_a_failed_result_that_says_so(host, mo
     result = single("tflite", host, load_spec("tflite", models, SCENARIOS["single_stream"]), models, str(python))
     assert not result.ok
     assert "cannot import mlperf_loadgen; install mlcommons-loadgen into it" in result.failure
+
+
+def test_a_slower_start_is_flagged_on_cold_start_and_an_a_a_is_not(host, models, tmp_path):
+    slow_start = python_with_sitecustomize(tmp_path / "slow_start", "import time\ntime.sleep(0.3)\n")
+    spec = load_spec("tflite", models, None, cold_start=True, iter=3, **AB_ROUNDS)
+    slowed = ab("tflite", host, spec, models, str(slow_start), sys.executable)
+    assert slowed.ok, slowed.failure
+    assert slowed.data["NET cold_start"].comparison.verdict is Verdict.REGRESSION
+    same = ab("tflite", host, spec, models, sys.executable, sys.executable)
+    assert same.data["NET cold_start"].comparison.verdict is not Verdict.REGRESSION
