@@ -8,13 +8,17 @@ Prints, in one run:
 - the per-query cost of the in-process SUT: 1/rate through aipep minus 1/rate of the bare loop,
   one worker, on the tiny convnet (tens of microseconds a run, so the SUT's share shows).
 
-    python benchmarks/load_scenarios.py [--workers 2] [--seconds 3]
+    python benchmarks/load_scenarios.py [--workers 2] [--seconds 3] [--repeats 3]
+
+Throughputs are medians of `repeats` runs, aipep and the bare loop interleaved, so background
+load hits both alike.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import threading
@@ -102,10 +106,20 @@ def bare_loop(model_path: Path, workers: int, seconds: float) -> float:
     return sum(counts) / (time.perf_counter() - started)
 
 
+def interleaved(first, second, repeats: int) -> tuple[float, float]:
+    """Medians of `repeats` alternating runs of two measurements."""
+    firsts, seconds = [], []
+    for _ in range(repeats):
+        firsts.append(first())
+        seconds.append(second())
+    return statistics.median(firsts), statistics.median(seconds)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="aipep-load-bench-"))
     for filename in MODELS.values():
@@ -113,8 +127,11 @@ def main() -> None:
     host = get_platform("host")
     print(f"load before: {os.getloadavg()}")
     offline = {"name": "offline", "min_duration_s": args.seconds, "min_queries": 1, "workers": args.workers}
-    aipep_rate = through_aipep(host, "mobilenet_v1", folder, offline)["achieved_qps"]
-    bare_rate = bare_loop(folder / MODELS["mobilenet_v1"], args.workers, args.seconds)
+    aipep_rate, bare_rate = interleaved(
+        lambda: through_aipep(host, "mobilenet_v1", folder, offline)["achieved_qps"],
+        lambda: bare_loop(folder / MODELS["mobilenet_v1"], args.workers, args.seconds),
+        args.repeats,
+    )
     print(
         f"offline MobileNetV1, {args.workers} workers: aipep {aipep_rate:.1f} samples/s, bare loop {bare_rate:.1f}/s, "
         f"ratio {aipep_rate / bare_rate:.3f} (goal >= 0.97)"
@@ -136,8 +153,11 @@ def main() -> None:
             + ("" if facts["valid"] else f" ({'; '.join(facts['invalid_reasons'])[:100]})")
         )
     single = {"name": "offline", "min_duration_s": args.seconds, "min_queries": 1, "workers": 1}
-    tiny_aipep = through_aipep(host, "tiny_convnet", folder, single)["achieved_qps"]
-    tiny_bare = bare_loop(folder / MODELS["tiny_convnet"], 1, args.seconds)
+    tiny_aipep, tiny_bare = interleaved(
+        lambda: through_aipep(host, "tiny_convnet", folder, single)["achieved_qps"],
+        lambda: bare_loop(folder / MODELS["tiny_convnet"], 1, args.seconds),
+        args.repeats,
+    )
     print(
         f"in-process SUT cost per query (tiny convnet, 1 worker): {1e6 / tiny_aipep - 1e6 / tiny_bare:.1f} us "
         f"(aipep {tiny_aipep:.0f}/s, bare loop {tiny_bare:.0f}/s)"
