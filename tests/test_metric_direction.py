@@ -1,7 +1,7 @@
 """A rate that drops is the regression: the verdict faces the way that is worse for the metric."""
 
-from aipep_core.load_scenario import LoadScenario
 from aipep_core import spec
+from aipep_core.load_scenario import LoadScenario
 from aipep_core.verdict import Verdict
 from harness.sequential_decision import compare_at_look
 
