@@ -17,6 +17,7 @@ import jsonschema
 
 from aipep_core.endpoint_target import EndpointTarget
 from aipep_core.errors import UserError
+from aipep_core.load_scenario import LoadScenario
 from aipep_core.resource_metrics import DEFAULT_RESOURCE_THRESHOLDS_PCT
 from aipep_core.run_constraints import RunConstraints
 
@@ -111,6 +112,8 @@ class TestSpec:
     resource_thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_RESOURCE_THRESHOLDS_PCT))
     constraints: RunConstraints | None = None
     target: EndpointTarget | None = None
+    scenario: LoadScenario | None = None
+    cold_start: bool = False
     raw: dict[str, Any] = field(default_factory=dict)
     source: str = "spec"
 
@@ -309,9 +312,7 @@ def _read_json(path: Path) -> Any:
 
 def _scalars(doc: dict[str, Any]) -> dict[str, str | int | float]:
     return {
-        key: value
-        for key, value in doc.items()
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool)
+        key: value for key, value in doc.items() if isinstance(value, (str, int, float)) and not isinstance(value, bool)
     }
 
 
@@ -350,9 +351,7 @@ def _commands(doc: dict[str, Any], where: str) -> tuple[tuple[str, ...], dict[st
     return tuple(commands), {}
 
 
-def _test(
-    index: int, doc: dict[str, Any], path: Path, model_dir: str, model_platform_args: dict[str, Any]
-) -> TestSpec:
+def _test(index: int, doc: dict[str, Any], path: Path, model_dir: str, model_platform_args: dict[str, Any]) -> TestSpec:
     """`model_platform_args`: FAI-PEP's fallback for a test that gives none of its own."""
     min_rounds = doc.get("min_rounds", DEFAULT_MIN_ROUNDS)
     max_rounds = doc.get("max_rounds", max(DEFAULT_MAX_ROUNDS, min_rounds))
@@ -399,6 +398,8 @@ def _test(
         resource_thresholds={**DEFAULT_RESOURCE_THRESHOLDS_PCT, **doc.get("resource_thresholds", {})},
         constraints=RunConstraints.from_json(doc.get("constraints")),
         target=EndpointTarget.from_json(doc.get("target")),
+        scenario=LoadScenario.from_json(doc.get("scenario"), where),
+        cold_start=bool(doc.get("cold_start", False)),
         raw=doc,
         source=path.name,
     )

@@ -96,8 +96,7 @@ def with_command_args(templates: list[list[str]], context: CommandContext) -> li
     (another program) is left alone, as in FAI-PEP."""
     extra_args = shlex.split(context.command_args)
     return [
-        [*template, *extra_args] if any("{program}" in arg for arg in template) else template
-        for template in templates
+        [*template, *extra_args] if any("{program}" in arg for arg in template) else template for template in templates
     ]
 
 

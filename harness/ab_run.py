@@ -22,10 +22,12 @@ from typing import Any, TextIO
 from aipep_core.job import Arm, RunStopped
 from aipep_core.names import CONTROL, NET, TREATMENT
 from aipep_core.result_record import FAILURE, MetricComparison, MetricResult, RunResult
+from aipep_core.spec import TestSpec
 from aipep_core.verdict import Verdict
 from frameworks.samples import MetricSamples
 from harness.arm import ArmProcess, ArmRunFailure, ArmRunner, process_logs
 from harness.disturbance import cpu_share, is_disturbed
+from harness.load_results import add_tail_percentiles, qualify_verdicts, round_value, scenario_meta
 from harness.output_problems import OutputProblems
 from harness.sequential_decision import compare_at_look, open_verdicts
 from harness.stats.comparison import Comparison
@@ -115,13 +117,13 @@ def run_ab(
         state.rounds.append(round_)
         if len(state.rounds) in looks:
             look = looks.index(len(state.rounds))
-            state.comparisons = compare_at_look(_per_round(state, method), test, look, len(looks))
+            state.comparisons = compare_at_look(_per_round(state, method, test), test, look, len(looks))
             _say(progress, _progress_line(len(state.rounds), test.max_rounds, state.comparisons))
             if should_stop(open_verdicts(state.comparisons), len(state.rounds), test.max_rounds):
                 break
         else:
             _say(progress, f"round {len(state.rounds)}/{test.max_rounds} done")
-    _fill_result(result, state, method)
+    _fill_result(result, state, method, test)
     result.meta.update(
         round_order=["".join("T" if arm == TREATMENT else "C" for arm in r.order) for r in state.rounds],
         rounds=[r.describe() for r in state.rounds],
@@ -133,6 +135,7 @@ def run_ab(
         device_seconds=_device_seconds(state),
     )
     state.problems.record(result.meta)
+    _record_scenario(result, state, test)
     if state.rounds:
         result.meta["command"] = list(state.rounds[0].arms[TREATMENT].command)
     for round_ in state.rounds:
@@ -169,18 +172,37 @@ def _common_keys(state: AbState) -> list[str]:
     return sorted(keys or ())
 
 
-def _round_values(state: AbState, arm: str, key: str, method: str) -> list[float]:
-    return [round_statistic(r.arms[arm].samples[key].values, method) for r in state.rounds]
+def _round_values(state: AbState, arm: str, key: str, method: str, test: TestSpec) -> list[float]:
+    return [_round_value(r.arms[arm], key, method, test) for r in state.rounds]
 
 
-def _per_round(state: AbState, method: str) -> dict[str, tuple[list[float], list[float]]]:
+def _round_value(process: ArmProcess, key: str, method: str, test: TestSpec) -> float:
+    """The scenario's figure where it names one (load_results.round_value), else the test's statistic."""
+    values = process.samples[key].values
+    decided = round_value(test, key, values, process.scenario)
+    return round_statistic(values, method) if decided is None else decided
+
+
+def _per_round(state: AbState, method: str, test: TestSpec) -> dict[str, tuple[list[float], list[float]]]:
     return {
-        key: (_round_values(state, TREATMENT, key, method), _round_values(state, CONTROL, key, method))
+        key: (_round_values(state, TREATMENT, key, method, test), _round_values(state, CONTROL, key, method, test))
         for key in _common_keys(state)
     }
 
 
-def _fill_result(result: RunResult, state: AbState, method: str) -> None:
+def _record_scenario(result: RunResult, state: AbState, test: TestSpec) -> None:
+    """meta.scenario from every round's LoadGen verdicts; INVALID arms qualify the verdicts."""
+    treatment = [r.arms[TREATMENT].scenario for r in state.rounds if r.arms[TREATMENT].scenario is not None]
+    control = [r.arms[CONTROL].scenario for r in state.rounds if r.arms[CONTROL].scenario is not None]
+    scenario = scenario_meta(test, treatment, control)
+    if scenario is None:
+        return
+    result.meta["scenario"] = scenario
+    add_tail_percentiles(result)
+    qualify_verdicts(result)
+
+
+def _fill_result(result: RunResult, state: AbState, method: str, test: TestSpec) -> None:
     common = set(_common_keys(state))
     all_keys = {key for r in state.rounds for arm in r.arms.values() for key in arm.samples}
     for key in sorted(all_keys):
@@ -206,8 +228,8 @@ def _fill_result(result: RunResult, state: AbState, method: str) -> None:
             metric.control_summary = summarize(control_values)
             metric.diff_summary = diff_summary(metric.summary, metric.control_summary)
         if key in common:
-            metric.round_values = _round_values(state, TREATMENT, key, method)
-            metric.control_round_values = _round_values(state, CONTROL, key, method)
+            metric.round_values = _round_values(state, TREATMENT, key, method, test)
+            metric.control_round_values = _round_values(state, CONTROL, key, method, test)
             if key in state.comparisons:
                 metric.comparison = MetricComparison.from_json(state.comparisons[key].as_dict())
         result.data[key] = metric

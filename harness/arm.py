@@ -22,6 +22,7 @@ from aipep_core.spec import ModelSpec, TestSpec
 from frameworks.base import CommandContext, Framework
 from frameworks.observer_lines import parse_observer_output
 from frameworks.samples import MetricSamples, ParsedOutput
+from harness.load_results import scenario_record
 from harness.output_error import OUTPUT_FILE, read_outputs
 from harness.resource_samples import resource_samples
 from platforms.base import Platform, ProcessResult
@@ -40,7 +41,8 @@ class ArmProcess:
     """The samples one process of one arm reported, with the process facts.
 
     `problems` name what the output held that could not be read (the rest was kept);
-    `command` is the first benchmark command (pre- and postprocess commands are in `processes`).
+    `command` is the first benchmark command (pre- and postprocess commands are in `processes`);
+    `scenario` is LoadGen's verdict on the process when the test runs a load scenario.
     """
 
     arm: str
@@ -50,6 +52,7 @@ class ArmProcess:
     outputs: dict[str, np.ndarray] | None = None
     problems: list[str] = field(default_factory=list)
     command: list[str] = field(default_factory=list)
+    scenario: dict | None = None
 
     @property
     def wall_seconds(self) -> float:
@@ -105,6 +108,7 @@ class ArmRunner:
             self._run_step(self.framework.compose_step(step, self.test, context), arm, processes, collected)
         commands = self.framework.compose(self.test, context)
         benchmarked: list[ProcessResult] = []
+        scenario = None
         for argv in commands:
             self._sleep_before_run()
             result = self._run(argv, arm, processes, constraints=self.test.constraints)
@@ -115,6 +119,7 @@ class ArmRunner:
                 raise ArmRunFailure(f"{arm.name} output: {exc}", processes) from None
             if isinstance(parsed, ParsedOutput):
                 problems.extend(parsed.problems)
+            scenario = scenario_record(result.stdout_to_parse) or scenario
             for samples in parsed:
                 collected.setdefault(samples.key, []).append(samples)
         for step in self._steps("postprocess"):
@@ -128,7 +133,15 @@ class ArmRunner:
         if self.test.metric == "error":
             outputs = self._fetch_outputs(arm, output_file, label, processes)
             return ArmProcess(arm.name, _merge(collected), processes, output_dir, outputs, problems, commands[0])
-        return ArmProcess(arm.name, _merge(collected), processes, output_dir, problems=problems, command=commands[0])
+        return ArmProcess(
+            arm.name,
+            _merge(collected),
+            processes,
+            output_dir,
+            problems=problems,
+            command=commands[0],
+            scenario=scenario,
+        )
 
     def _context(self, arm: Arm, output_dir: str, output_file: str) -> CommandContext:
         extra = {"output_file": output_file}

@@ -63,9 +63,7 @@ class ModelCache:
         """Local paths for every role of a spec's `model.files`."""
         return {role: self.resolve(file, spec_dir, source) for role, file in files.items()}
 
-    def resolve(
-        self, file: ModelFile, spec_dir: Path, source: str | None = None, group: str = "model.files"
-    ) -> Path:
+    def resolve(self, file: ModelFile, spec_dir: Path, source: str | None = None, group: str = "model.files") -> Path:
         """A local path to `file` whose md5 matches the spec's (when the spec gives one).
 
         `spec_dir` anchors relative local paths, as in FAI-PEP; `source` names

@@ -8,7 +8,9 @@ both apply exactly the same rule.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
+from aipep_core.metric_direction import lower_is_worse
 from aipep_core.names import NET
 from aipep_core.spec import TestSpec
 from aipep_core.verdict import Verdict
@@ -38,7 +40,17 @@ def compare_at_look(metrics: PerRound, test: TestSpec, look_index: int, n_looks:
     resources = {key: rounds for key, rounds in metrics.items() if is_resource_key(key)}
     thresholds = {key: test.resource_thresholds[key.split(" ", 1)[1]] for key in resources}
     comparisons.update(compare_resources(resources, thresholds_pct=thresholds, alpha=alpha))
-    return comparisons
+    return {key: _facing_worse(key, comparison) for key, comparison in comparisons.items()}
+
+
+_TURNED = {Verdict.REGRESSION: Verdict.IMPROVEMENT, Verdict.IMPROVEMENT: Verdict.REGRESSION}
+
+
+def _facing_worse(key: str, comparison: Comparison) -> Comparison:
+    """A drop in a rate is the regression: the test is symmetric, so its verdict is only turned round."""
+    if not lower_is_worse(key) or comparison.verdict not in _TURNED:
+        return comparison
+    return replace(comparison, verdict=_TURNED[comparison.verdict])
 
 
 def open_verdicts(comparisons: Mapping[str, Comparison]) -> list[Verdict]:

@@ -9,6 +9,7 @@ from aipep_core.job import Arm
 from aipep_core.result_record import FAILURE, MetricResult, RunResult
 from frameworks.samples import MetricSamples
 from harness.arm import ArmRunFailure, ArmRunner, process_logs
+from harness.load_results import add_tail_percentiles, scenario_meta
 from harness.output_problems import OutputProblems
 from harness.stats.summary import summarize
 
@@ -19,6 +20,7 @@ def run_single(runner: ArmRunner, arm: Arm, meta: dict[str, Any], repeat: int = 
     result = RunResult(meta=dict(meta))
     collected: dict[str, list[MetricSamples]] = {}
     problems = OutputProblems()
+    scenarios: list[dict] = []
     for index in range(repeat):
         label = f"{arm.name}_{index}" if repeat > 1 else arm.name
         try:
@@ -31,9 +33,16 @@ def run_single(runner: ArmRunner, arm: Arm, meta: dict[str, Any], repeat: int = 
         result.logs.update(process_logs(label, process.processes))
         result.meta.setdefault("command", list(process.command))
         problems.add(label, process.problems)
+        if process.scenario is not None:
+            scenarios.append(process.scenario)
         for key, samples in process.samples.items():
             collected.setdefault(key, []).append(samples)
     result.data = {key: metric_result(parts) for key, parts in collected.items()}
+    scenario = scenario_meta(runner.test, scenarios)
+    if scenario is not None:
+        result.meta["scenario"] = scenario
+    if runner.test.scenario is not None:
+        add_tail_percentiles(result)
     problems.record(result.meta)
     result.meta.update(start_time=started, end_time=time.time(), device_seconds=time.time() - started)
     return result

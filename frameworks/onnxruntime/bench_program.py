@@ -19,6 +19,12 @@ Two passes, so the whole-network figure stays honest:
    The profiler's resolution is one microsecond, so a sub-microsecond node
    may read 0.
 
+With `--scenario NAME` (and its settings) it runs MLPerf LoadGen instead, against one
+session per worker (see frameworks/load_program/loadgen_runner.py): a batch stacks the
+sample along the first dimension where every input's first dimension is dynamic, and
+runs sample by sample otherwise. `--cold_start` reports the time from process start to
+the first answer (model load and one run) as NET cold_start.
+
 Exit status: 0 on success, 2 for a usage mistake (one line on stderr),
 1 when onnxruntime fails to load or run the model.
 """
@@ -34,8 +40,13 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+
+# The load mode's shared module lives in a folder of its own, so no runtime is shadowed.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "load_program"))
+import loadgen_runner  # noqa: E402
 
 # FAI-PEP / spec type names → numpy dtypes. The framework module reads this
 # table to refuse a bad spec early, which is why onnxruntime is imported in
@@ -148,6 +159,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--no_operators", action="store_true", help="skip the profiled per-operator pass")
     parser.add_argument("--output", help="write the last run's outputs here as JSON {name: {shape, values}}")
+    loadgen_runner.add_load_arguments(parser)
     args = parser.parse_args(argv)
     if not os.path.isfile(args.model):
         raise UsageError(f"--model {args.model}: file not found")
@@ -299,9 +311,48 @@ def write_outputs(path: str, session, outputs: list) -> None:
         json.dump(document, handle)
 
 
+def batched_infer(session, feeds: dict[str, np.ndarray], max_batch: int):
+    """`infer(batch)` for the load mode: one run over the stacked batch where the model takes any
+    batch size, else one run per sample."""
+    stackable = all(
+        not (isinstance(meta.shape[0], int) and meta.shape[0] > 0) for meta in session.get_inputs() if meta.shape
+    )
+    if stackable and max_batch > 1:
+        stacked = {name: np.concatenate([value] * max_batch) for name, value in feeds.items()}
+
+        def infer(batch: list[int]) -> None:
+            session.run(None, {name: value[: len(batch)] for name, value in stacked.items()})
+
+        return infer
+
+    def infer_each(batch: list[int]) -> None:
+        for _ in batch:
+            session.run(None, feeds)
+
+    return infer_each
+
+
+def run_load(ort, args, providers: list[str], settings) -> int:
+    """LoadGen against `workers` sessions; the first one's load and first run are the cold start."""
+    options = session_options(ort, args.threads, args.graph_optimization)
+    sessions = [ort.InferenceSession(args.model, options, providers=providers)]
+    feeds = make_inputs(sessions[0], args.input)
+    sessions[0].run(None, feeds)
+    if args.cold_start:
+        loadgen_runner.print_cold_start(loadgen_runner.cold_start_seconds())
+    sessions += [ort.InferenceSession(args.model, options, providers=providers) for _ in range(settings.workers - 1)]
+    infers = [batched_infer(session, feeds, settings.max_batch) for session in sessions]
+    for infer in infers:
+        for _ in range(args.warmup):
+            infer([0])
+    loadgen_runner.print_results(loadgen_runner.run_scenario(settings, infers))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parse_args(sys.argv[1:] if argv is None else argv)
+        settings = loadgen_runner.load_settings(args)
         import onnxruntime as ort
 
         if args.provider not in ort.get_available_providers():
@@ -309,10 +360,15 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(f"--provider {args.provider}: not available in this build, expected one of {available}")
         providers = [args.provider]
         try:
+            if settings is not None:
+                return run_load(ort, args, providers, settings)
             session = ort.InferenceSession(
                 args.model, session_options(ort, args.threads, args.graph_optimization), providers=providers
             )
             feeds = make_inputs(session, args.input)
+            if args.cold_start:
+                session.run(None, feeds)
+                loadgen_runner.print_cold_start(loadgen_runner.cold_start_seconds())
             latencies, outputs = time_network(session, feeds, args.warmup, args.iter)
             if args.output:
                 write_outputs(args.output, session, outputs)

@@ -16,6 +16,7 @@ from typing import Any
 from aipep_core.errors import UserError
 from aipep_core.spec import TestSpec
 from frameworks.base import Framework
+from frameworks.load_flags import load_flags
 from frameworks.onnxruntime.bench_program import GRAPH_OPTIMIZATIONS, INPUT_TYPES
 from frameworks.registry import register_framework
 
@@ -50,6 +51,7 @@ class OnnxRuntimeFramework(Framework):
             _graph_optimization(test.option("graph_optimization", "all"), where),
         ]
         command += input_flags(test.inputs, f"{where}.inputs")
+        command += load_flags(test)
         if test.metric == "error":
             # The harness names the file it reads outputs from; timing operators would only cost time.
             return [*command, "--output", "{output_file}", "--no_operators"]

@@ -6,6 +6,12 @@ else `tflite_runtime` (numpy < 2 only). NET is perf_counter_ns around
 `invoke()`. The Python Interpreter exposes no per-operator timings, so only NET
 is reported (see README.md).
 
+With `--scenario NAME` it runs MLPerf LoadGen instead, against one interpreter per
+worker (an interpreter is not thread-safe; see frameworks/load_program/loadgen_runner.py);
+a batch runs sample by sample, since a .tflite model's input shape is fixed once its
+tensors are allocated. `--cold_start` reports process start to the first answer as
+NET cold_start.
+
 Exit status: 0 on success, 2 for a usage mistake, 1 when the runtime fails.
 """
 
@@ -15,8 +21,13 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+# The load mode's shared module lives in a folder of its own, so no runtime is shadowed.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "load_program"))
+import loadgen_runner  # noqa: E402
 
 PREFIX = "AIPEP"
 INPUT_TYPES = {
@@ -69,6 +80,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--input", action="append", default=[], type=parse_input_flag)
     parser.add_argument("--output", help="write the last outputs here as JSON")
+    loadgen_runner.add_load_arguments(parser)
     args = parser.parse_args(argv)
     if args.warmup < 0 or args.iter < 1 or args.threads < 1:
         raise UsageError("--warmup must be >= 0, --iter and --threads >= 1")
@@ -110,13 +122,44 @@ def write_outputs(path: str, interpreter) -> None:
         json.dump(document, handle)
 
 
+def run_load(interpreter_class, args, settings) -> int:
+    """LoadGen against `workers` interpreters; the first one's load and first invoke are the cold start."""
+    interpreters = [interpreter_class(model_path=args.model, num_threads=args.threads)]
+    prepare(interpreters[0], args.input)
+    interpreters[0].invoke()
+    if args.cold_start:
+        loadgen_runner.print_cold_start(loadgen_runner.cold_start_seconds())
+    for _ in range(settings.workers - 1):
+        interpreters.append(interpreter_class(model_path=args.model, num_threads=args.threads))
+        prepare(interpreters[-1], args.input)
+    for interpreter in interpreters:
+        time_invoke(interpreter, args.warmup, 1)
+    infers = [_invoke_each(interpreter) for interpreter in interpreters]
+    loadgen_runner.print_results(loadgen_runner.run_scenario(settings, infers))
+    return 0
+
+
+def _invoke_each(interpreter):
+    def infer(batch: list[int]) -> None:
+        for _ in batch:
+            interpreter.invoke()
+
+    return infer
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parse_args(sys.argv[1:] if argv is None else argv)
+        settings = loadgen_runner.load_settings(args)
         interpreter_class = load_interpreter_class()
         try:
+            if settings is not None:
+                return run_load(interpreter_class, args, settings)
             interpreter = interpreter_class(model_path=args.model, num_threads=args.threads)
             prepare(interpreter, args.input)
+            if args.cold_start:
+                interpreter.invoke()
+                loadgen_runner.print_cold_start(loadgen_runner.cold_start_seconds())
             latencies = time_invoke(interpreter, args.warmup, args.iter)
             if args.output:
                 write_outputs(args.output, interpreter)

@@ -15,6 +15,7 @@ from typing import Any
 from aipep_core.errors import UserError
 from aipep_core.spec import TestSpec
 from frameworks.base import Framework
+from frameworks.load_flags import load_flags
 from frameworks.observer_lines import OutputParseError, parse_observer_output
 from frameworks.registry import register_framework
 from frameworks.samples import MetricSamples
@@ -51,6 +52,7 @@ class TFLiteFramework(Framework):
             str(threads),
         ]
         command += input_flags(test.inputs, f"{where}.inputs")
+        command += load_flags(test)
         if test.metric == "error":
             command += ["--output", "{output_file}"]
         return command

@@ -12,6 +12,7 @@ from aipep_core.result_record import RunResult
 from harness.reporters.ab_table import ab_table
 from harness.reporters.base import Reporter
 from harness.reporters.result_title import result_title
+from harness.reporters.scenario_table import scenario_table
 from harness.reporters.single_table import single_table
 
 # Wide enough for an A/B row with a long fused node name; used where no terminal sets a width.
@@ -31,6 +32,9 @@ class ScreenReporter(Reporter):
             self.console.print(ab_table(result, title))
         else:
             self.console.print(single_table(result, title))
+        load = scenario_table(result) if result.ok else None
+        if load is not None:
+            self.console.print(load)
 
 
 def _console() -> Console:

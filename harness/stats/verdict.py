@@ -13,7 +13,6 @@ DEFAULT_ALPHA = 0.05
 DEFAULT_CONFIDENCE = 0.95
 
 
-
 def decide(
     *,
     estimate_pct: float,
