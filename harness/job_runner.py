@@ -73,7 +73,7 @@ def run_job(job: Job, stop: threading.Event | None = None, progress: TextIO | No
     """Run the job; everything that can be checked before a device is opened is checked first.
 
     The A/B runs' round-by-round lines go to `progress` (standard error when None)."""
-    specs = [spec for path in job.specs for spec in load_benchmarks(path)]
+    specs = [spec for path in job.specs for spec in load_benchmarks(path, job.string_map)]
     check_round_budgets(specs, job.settings)
     if job.settings.round_statistic is not None and job.settings.round_statistic not in ROUND_STATISTICS:
         raise UserError(

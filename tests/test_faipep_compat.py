@@ -29,6 +29,7 @@ ACCURACY = SPECS / "pytorch/accuracy_like/accuracy_like.json"
 PER_FRAMEWORK = SPECS / "caffe2/per_framework/per_framework.json"
 MKL_LIST = SPECS / "lists/caffe2_mkl.json"
 OLD_FORMAT = SPECS / "caffe2/old_format/old_format.json"
+MODEL_DIR_LIKE = SPECS / "caffe2/model_dir_like/model_dir_like.json"
 REPLAY_BENCHMARK_MODEL = Path(__file__).resolve().parent / "data" / "tflite" / "replay_benchmark_model.py"
 
 
@@ -65,10 +66,12 @@ def run(tmp_path, capsys, spec, treatment, control=None, *args):
 
 
 def test_every_fixture_shape_loads():
-    loaded = {path.name: load_benchmarks(path) for path in sorted(SPECS.rglob("*.json"))}
-    assert len(loaded) == 8
+    string_map = {"MODEL_DIR": str(SQUEEZE.parent), "DATASET_DIR": "data"}
+    loaded = {path.name: load_benchmarks(path, string_map) for path in sorted(SPECS.rglob("*.json"))}
+    assert len(loaded) == 9
+    [model_dir_like] = loaded["model_dir_like.json"]
+    assert model_dir_like.model.files["predict"].location == str(SQUEEZE.parent / "predict_net.pb")
     [squeeze] = loaded["squeeze_like.json"]
-    assert squeeze.model.files["predict"].location == str(SQUEEZE.parent / "predict_net.pb")
     assert squeeze.tests[1].commands == ("{program} --net {files.predict} --init_net {files.init} --iter {iter}",)
     assert squeeze.tests[0].statistics == ("mean", "p50", "p95", "p99")
     [per_framework] = loaded["per_framework.json"]
@@ -100,6 +103,35 @@ def test_a_caffe2_test_without_commands_runs_the_binary_with_flags_from_the_spec
         "--run_individual", "true",
     ]  # fmt: skip
     assert result["data"]["NET latency"]["num_runs"] == 3
+
+
+def test_model_dir_is_the_value_string_map_gives_it_in_locations_and_commands(tmp_path, capsys):
+    models = tmp_path / "elsewhere"
+    models.mkdir()
+    for name in ("init_net.pb", "predict_net.pb"):
+        (models / name).write_bytes((SQUEEZE.parent / name).read_bytes())
+    string_map = json.dumps({"MODEL_DIR": str(models), "DATASET_DIR": "coco/val"})
+    benchmark = speed_benchmark(tmp_path)
+    status, [result], err = run(tmp_path, capsys, MODEL_DIR_LIKE, benchmark, None, "--string_map", string_map)
+    assert status == 0, err
+    assert result["meta"]["command"][-2:] == ["--dataset", "coco/val"]
+    # The files were fetched from the folder the map names, not the spec's own folder.
+    (models / "predict_net.pb").write_bytes(b"changed")
+    status, _, err = run(tmp_path, capsys, MODEL_DIR_LIKE, benchmark, None, "--string_map", string_map)
+    assert status == 2 and "model.files.predict" in err
+
+
+def test_model_dir_without_string_map_is_one_line_naming_the_token_and_the_flag(tmp_path, capsys):
+    status, results, err = run(tmp_path, capsys, MODEL_DIR_LIKE, speed_benchmark(tmp_path))
+    assert status == 2 and results == [] and err.count("\n") == 1
+    location = "model_dir_like.json: model.files.init.location"
+    assert f"{location}: {{MODEL_DIR}} is not defined; give its value with --string_map" in err
+
+
+@pytest.mark.parametrize("string_map", ['{"MODEL_DIR": 3}', "[1]", "{"])
+def test_a_string_map_that_is_no_object_of_strings_is_one_line(tmp_path, capsys, string_map):
+    status, _, err = run(tmp_path, capsys, MODEL_DIR_LIKE, speed_benchmark(tmp_path), None, "--string_map", string_map)
+    assert status == 2 and err.count("\n") == 1 and err.startswith("harness: error: --string_map: expected")
 
 
 def test_a_benchmark_lists_command_args_end_every_command(tmp_path, capsys):
