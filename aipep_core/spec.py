@@ -92,7 +92,7 @@ class TestSpec:
     index: int
     identifier: str
     metric: str
-    iter: int
+    iter: int | None = None
     warmup: int = 0
     commands: tuple[str, ...] = ()
     arguments: str | None = None
@@ -386,7 +386,7 @@ def _test(index: int, doc: dict[str, Any], path: Path, model_platform_args: dict
         index=index,
         identifier=doc["identifier"].replace("{ID}", str(index)),
         metric=doc["metric"],
-        iter=doc["iter"],
+        iter=doc.get("iter"),
         warmup=doc.get("warmup", 0),
         commands=commands,
         arguments=doc.get("arguments"),

@@ -183,6 +183,28 @@ def test_cooldown_is_a_pause_between_tests(tmp_path, capsys, monkeypatch):
     assert slept.count(0.01) == 1  # the first test's platform_args.sleep_before_run, before its one process
 
 
+def no_iter_spec(tmp_path, command):
+    spec = tmp_path / "no_iter.json"
+    test = {"identifier": "no_iter", "metric": "delay", "commands": [command]}
+    spec.write_text(json.dumps({"model": {"name": "no_iter", "format": "pytorch"}, "tests": [test]}))
+    return spec
+
+
+def test_a_test_without_iter_runs_its_command_once_and_keeps_every_sample_it_prints(tmp_path, capsys):
+    # FAI-PEP's framework fills a missing iter with -1: the program runs once and decides its own count.
+    spec = no_iter_spec(tmp_path, "{program} --iter 4")
+    status, [result], err = run(tmp_path, capsys, spec, speed_benchmark(tmp_path))
+    assert status == 0, err
+    assert result["data"]["NET latency"]["num_runs"] == 4
+
+
+def test_a_command_using_iter_in_a_test_without_it_is_one_line(tmp_path, capsys):
+    spec = no_iter_spec(tmp_path, "{program} --iter {iter}")
+    status, results, err = run(tmp_path, capsys, spec, speed_benchmark(tmp_path))
+    assert status == 2 and err.count("\n") == 1
+    assert "no_iter.json: tests[0].iter: missing, but its command uses {iter}" in err
+
+
 @pytest.mark.parametrize(("model_timeout", "test_timeout"), [(1, None), (600, 1)])
 def test_a_models_or_tests_timeout_bounds_its_processes(tmp_path, capsys, model_timeout, test_timeout):
     spec = tmp_path / "slow.json"
