@@ -205,6 +205,22 @@ def test_a_command_using_iter_in_a_test_without_it_is_one_line(tmp_path, capsys)
     assert "no_iter.json: tests[0].iter: missing, but its command uses {iter}" in err
 
 
+def test_sleep_before_run_pauses_once_before_the_first_benchmark_command_of_each_arms_run(
+    tmp_path, capsys, monkeypatch
+):
+    slept = []
+    real_sleep = harness.job_runner.time.sleep
+    monkeypatch.setattr(harness.job_runner.time, "sleep", lambda s: (slept.append(s), real_sleep(s)))
+    spec = tmp_path / "settle.json"
+    test = {"identifier": "settle", "metric": "delay", "iter": 2, "platform_args": {"sleep_before_run": 0.03}}
+    test["commands"] = ["{program} --iter {iter}", "{program} --iter {iter} --work 100"]
+    spec.write_text(json.dumps({"model": {"name": "settle", "format": "pytorch"}, "tests": [test]}))
+    benchmark = speed_benchmark(tmp_path)
+    status, _, err = run(tmp_path, capsys, spec, benchmark, benchmark, "--min_rounds", "5", "--max_rounds", "5")
+    assert status == 0, err
+    assert slept.count(0.03) == 10  # five rounds of two arms, each arm's run paused once, not once per command
+
+
 @pytest.mark.parametrize(("model_timeout", "test_timeout"), [(1, None), (600, 1)])
 def test_a_models_or_tests_timeout_bounds_its_processes(tmp_path, capsys, model_timeout, test_timeout):
     spec = tmp_path / "slow.json"
