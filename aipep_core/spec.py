@@ -33,6 +33,11 @@ DEFAULT_MAX_ROUNDS = 40
 # is the closest to what the code itself costs.
 DEFAULT_ROUND_STATISTIC = "min"
 
+# FAI-PEP's `generic` metric: the test's commands run as written and every metric the program
+# prints is reported under its own name, treatment beside control, with no verdict (FAI-PEP
+# judges only `delay`: nothing says whether more of a program's own metric is better or worse).
+GENERIC_METRIC = "generic"
+
 # A `{NAME}` token. FAI-PEP's harness defines none for file locations (such as `{MODEL_DIR}`):
 # the user gives their values with `--string_map`, which replaces them everywhere in each spec
 # file before its files are fetched; a token left in a fetched file's location is a mistake.
@@ -234,7 +239,12 @@ def parse_spec(document: Any, path: Path, meta: dict[str, Any] | None = None) ->
     model_platform_args = model_doc.get("platform_args", {})
     test_docs = document["tests"]
     if model.format == "caffe2":
-        test_docs = [one for position, test in enumerate(test_docs) for one in _per_shape(test, path, position)]
+        # FAI-PEP leaves a generic test as written: no framework rewrites it.
+        test_docs = [
+            one
+            for position, test in enumerate(test_docs)
+            for one in ([test] if test.get("metric") == GENERIC_METRIC else _per_shape(test, path, position))
+        ]
     tests = tuple(_test(index, test, path, model_platform_args) for index, test in enumerate(test_docs))
     return BenchmarkSpec(path=path, model=model, tests=tests, raw=document)
 
@@ -375,6 +385,9 @@ def _test(index: int, doc: dict[str, Any], path: Path, model_platform_args: dict
         )
     where = f"{path.name}: tests[{index}]"
     _refuse(doc, _REFUSED_TEST_FIELDS, where)
+    generic = doc["metric"] == GENERIC_METRIC
+    if generic:
+        _check_generic(doc, where)
     commands, by_framework = _commands(doc, where)
     input_files = _file_lists(doc.get("input_files", {}), f"{where}.input_files")
     for role, files in input_files.items():
@@ -384,7 +397,7 @@ def _test(index: int, doc: dict[str, Any], path: Path, model_platform_args: dict
         _check_quotes(doc["arguments"], f"{path.name}: tests[{index}].arguments")
     return TestSpec(
         index=index,
-        identifier=doc["identifier"].replace("{ID}", str(index)),
+        identifier=doc["identifier"] if generic else doc["identifier"].replace("{ID}", str(index)),
         metric=doc["metric"],
         iter=doc.get("iter"),
         warmup=doc.get("warmup", 0),
@@ -413,6 +426,18 @@ def _test(index: int, doc: dict[str, Any], path: Path, model_platform_args: dict
         raw=doc,
         source=path.name,
     )
+
+
+def _check_generic(doc: dict[str, Any], where: str) -> None:
+    """A generic test's `commands` list is run as written: FAI-PEP turns no `command` or
+    `arguments` into commands for it and composes no framework command, so a generic test
+    without its own list would run nothing there."""
+    for name in ("command", "arguments"):
+        if name in doc:
+            raise UserError(f"{where}.{name}: a generic test runs its 'commands' list as written; expected 'commands'")
+    commands = doc.get("commands")
+    if not isinstance(commands, list):
+        raise UserError(f"{where}.commands: a generic test needs its own list of commands, got {commands!r:.80}")
 
 
 def _check_quotes(command: str, where: str) -> None:

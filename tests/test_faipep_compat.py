@@ -30,6 +30,7 @@ PER_FRAMEWORK = SPECS / "caffe2/per_framework/per_framework.json"
 MKL_LIST = SPECS / "lists/caffe2_mkl.json"
 OLD_FORMAT = SPECS / "caffe2/old_format/old_format.json"
 MODEL_DIR_LIKE = SPECS / "caffe2/model_dir_like/model_dir_like.json"
+GENERIC = SPECS / "generic/generic_like/generic_like.json"
 REPLAY_BENCHMARK_MODEL = Path(__file__).resolve().parent / "data" / "tflite" / "replay_benchmark_model.py"
 
 
@@ -68,7 +69,7 @@ def run(tmp_path, capsys, spec, treatment, control=None, *args):
 def test_every_fixture_shape_loads():
     string_map = {"MODEL_DIR": str(SQUEEZE.parent), "DATASET_DIR": "data"}
     loaded = {path.name: load_benchmarks(path, string_map) for path in sorted(SPECS.rglob("*.json"))}
-    assert len(loaded) == 9
+    assert len(loaded) == 10
     [model_dir_like] = loaded["model_dir_like.json"]
     assert model_dir_like.model.files["predict"].location == str(SQUEEZE.parent / "predict_net.pb")
     [squeeze] = loaded["squeeze_like.json"]
@@ -233,6 +234,47 @@ def test_a_models_or_tests_timeout_bounds_its_processes(tmp_path, capsys, model_
     status, results, err = run(tmp_path, capsys, spec, sys.executable)
     assert status == 1
     assert "timed out after 1" in results[0]["failure"]
+
+
+def test_a_generic_test_reports_the_programs_own_metrics_for_both_arms_without_a_verdict(tmp_path, capsys):
+    script = DATA / "stand_in_generic.py"
+    treatment = program(tmp_path, "faster", script, "--rate", "150")
+    control = program(tmp_path, "slower", script, "--rate", "100")
+    args = ("--min_rounds", "5", "--max_rounds", "10", "--fail_on_regression")
+    status, [result], err = run(tmp_path, capsys, GENERIC, treatment, control, *args)
+    # FAI-PEP judges only delay tests: a rise in a program's own metric (here a throughput) is no regression.
+    assert status == 0, err
+    assert result["meta"]["identifier"] == "{ID}"  # FAI-PEP leaves a generic test's identifier as written
+    looks = result["meta"]["looks"]
+    assert len(result["meta"]["round_order"]) == looks[0] < looks[-1]  # nothing to decide: the first look ends it
+    throughput = result["data"]["DECODER tokens_per_second"]
+    assert throughput["unit"] == "tokens/s" and throughput["num_runs"] == 3 * looks[0]
+    assert set(throughput["values"]) == {150.0, 151.0} and set(throughput["control_values"]) == {100.0, 101.0}
+    assert throughput["diff_summary"]["p50"] == 50.0
+    assert throughput.get("comparison") is None
+    assert result["data"]["MEMORY peak_kv_cache"]["values"] == [64.0] * 3 * looks[0]
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ({"command": "{program}"}, "tests[0].command: a generic test runs its 'commands' list as written"),
+        ({"arguments": "--runs 2"}, "tests[0].arguments: a generic test runs its 'commands' list as written"),
+        ({"commands": {"pytorch": ["{program}"]}}, "tests[0].commands: a generic test needs its own list"),
+    ],
+)
+def test_a_generic_test_without_its_own_commands_list_is_one_line(tmp_path, change, fragment):
+    def generic(document):
+        del document["tests"][0]["commands"]
+        document["tests"][0].update(change)
+
+    path = mutated(tmp_path, GENERIC, generic)
+    try:
+        with pytest.raises(UserError) as caught:
+            load_benchmarks(path)
+    finally:
+        path.unlink()
+    assert fragment in str(caught.value) and "\n" not in str(caught.value)
 
 
 def test_a_power_test_is_refused_in_one_line_while_the_others_run(tmp_path, capsys):
