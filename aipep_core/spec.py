@@ -49,6 +49,7 @@ _TOKEN = re.compile(r"\{([A-Za-z_]\w*)\}")
 _REFUSED_MODEL_FIELDS = {
     "converter": "FAI-PEP's output converters are not supported; print observer lines instead",
     "libraries": "shared libraries pushed beside the model are not supported; name them in model.files",
+    "app": "Android app benchmarks (an activity started for each run) are not supported; benchmark a binary",
 }
 _REFUSED_TEST_FIELDS = {
     "files": "per-test files are not supported; name them in model.files or input_files",
@@ -56,6 +57,11 @@ _REFUSED_TEST_FIELDS = {
     "MKL_NUM_THREADS": "FAI-PEP's host thread setting is not supported; set it in a wrapper program",
     "OMP_NUM_THREADS": "FAI-PEP's host thread setting is not supported; set it in a wrapper program",
     "cpu-list": "FAI-PEP's host CPU choice is not supported; use platform_args.taskset",
+}
+
+_REFUSED_OUTPUT_FILE_FIELDS = {
+    "converter": "FAI-PEP's output-file converters are not supported; print observer lines instead",
+    "upload": "uploading output files is not supported",
 }
 
 _SCHEMA = json.loads((Path(__file__).with_name("spec_schema.json")).read_text())
@@ -385,6 +391,7 @@ def _test(index: int, doc: dict[str, Any], path: Path, model_platform_args: dict
         )
     where = f"{path.name}: tests[{index}]"
     _refuse(doc, _REFUSED_TEST_FIELDS, where)
+    _refuse_unhonoured_test_settings(doc, where)
     generic = doc["metric"] == GENERIC_METRIC
     if generic:
         _check_generic(doc, where)
@@ -426,6 +433,18 @@ def _test(index: int, doc: dict[str, Any], path: Path, model_platform_args: dict
         raw=doc,
         source=path.name,
     )
+
+
+def _refuse_unhonoured_test_settings(doc: dict[str, Any], where: str) -> None:
+    """FAI-PEP settings inside test fields that would change what runs or what is kept."""
+    profiler = doc.get("profiler")
+    if isinstance(profiler, dict) and profiler.get("enabled"):
+        raise UserError(f"{where}.profiler: FAI-PEP's profilers are not supported; expected enabled: false or none")
+    for role, files in doc.get("output_files", {}).items():
+        for file in files if isinstance(files, list) else [files]:
+            for name, reason in _REFUSED_OUTPUT_FILE_FIELDS.items():
+                if isinstance(file, dict) and file.get(name):
+                    raise UserError(f"{where}.output_files.{role}.{name}: {reason}")
 
 
 def _check_generic(doc: dict[str, Any], where: str) -> None:

@@ -204,6 +204,8 @@ def parse_string_map(text: str | None) -> dict[str, str]:
     if not isinstance(string_map, dict) or not all(isinstance(value, str) for value in string_map.values()):
         expected = 'a JSON object of strings such as {"MODEL_DIR": "models"}'
         raise UserError(f"--string_map: expected {expected}, got {text!r:.80}")
+    if "pep_extra_args" in string_map:
+        raise UserError("--string_map: pep_extra_args: not supported; give extra arguments as the model's command_args")
     return string_map
 
 

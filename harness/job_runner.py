@@ -75,6 +75,7 @@ def run_job(job: Job, stop: threading.Event | None = None, progress: TextIO | No
     The A/B runs' round-by-round lines go to `progress` (standard error when None)."""
     specs = [spec for path in job.specs for spec in load_benchmarks(path, job.string_map)]
     check_round_budgets(specs, job.settings)
+    _check_model_frameworks(specs, job)
     if job.settings.round_statistic is not None and job.settings.round_statistic not in ROUND_STATISTICS:
         raise UserError(
             f"round_statistic: expected one of {', '.join(ROUND_STATISTICS)}, got {job.settings.round_statistic!r}"
@@ -184,6 +185,17 @@ def _run_spec(
         _record(result, context, results)
         if not result.ok:
             print(f"harness: {spec.path.name} {test.identifier}: failed: {result.failure}", file=sys.stderr)
+
+
+def _check_model_frameworks(specs: list[BenchmarkSpec], job: Job) -> None:
+    """A model's `framework` must name the framework that runs it, as FAI-PEP's harness asserts."""
+    for spec in specs:
+        named, framework = spec.model.raw.get("framework"), job.framework or spec.model.format
+        if named is not None and named != framework:
+            where = "--framework" if job.framework else "model.format"
+            raise UserError(
+                f"{spec.path.name}: model.framework: {named!r} is not the framework in use ({where} {framework!r})"
+            )
 
 
 def _record(result: RunResult, context: _Context, results: list[RunResult]) -> None:

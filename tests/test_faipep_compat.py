@@ -129,10 +129,19 @@ def test_model_dir_without_string_map_is_one_line_naming_the_token_and_the_flag(
     assert f"{location}: {{MODEL_DIR}} is not defined; give its value with --string_map" in err
 
 
-@pytest.mark.parametrize("string_map", ['{"MODEL_DIR": 3}', "[1]", "{"])
-def test_a_string_map_that_is_no_object_of_strings_is_one_line(tmp_path, capsys, string_map):
+@pytest.mark.parametrize(
+    ("string_map", "fragment"),
+    [
+        ('{"MODEL_DIR": 3}', "--string_map: expected"),
+        ("[1]", "--string_map: expected"),
+        ("{", "--string_map: expected"),
+        # FAI-PEP appends this entry to a test's one command; aipep has command_args for that.
+        ('{"pep_extra_args": "--x 1"}', "--string_map: pep_extra_args: not supported"),
+    ],
+)
+def test_a_string_map_aipep_cannot_honour_is_one_line(tmp_path, capsys, string_map, fragment):
     status, _, err = run(tmp_path, capsys, MODEL_DIR_LIKE, speed_benchmark(tmp_path), None, "--string_map", string_map)
-    assert status == 2 and err.count("\n") == 1 and err.startswith("harness: error: --string_map: expected")
+    assert status == 2 and err.count("\n") == 1 and err.startswith(f"harness: error: {fragment}")
 
 
 def test_a_benchmark_lists_command_args_end_every_command(tmp_path, capsys):
@@ -355,6 +364,8 @@ def mutated(tmp_path, source, change):
     return path
 
 
+OUTPUT_FILE = {"filename": "out.txt", "location": "{TEMPDIR}/out.txt"}
+
 REFUSALS = [
     ("model.converter", lambda d: d["model"].update(converter="identity"), "model.converter: FAI-PEP's output"),
     ("model.libraries", lambda d: d["model"].update(libraries={}), "model.libraries: shared libraries"),
@@ -367,6 +378,22 @@ REFUSALS = [
         "preprocess.files",
         lambda d: d["tests"][0].update(preprocess={"command": "{program}", "files": {}}),
         "tests[0].preprocess.files: files of a step",
+    ),
+    ("model.app", lambda d: d["model"].update(app={"package": "p"}), "model.app: Android app benchmarks"),
+    (
+        "tests[].profiler",
+        lambda d: d["tests"][0].update(profiler={"enabled": True}),
+        "tests[0].profiler: FAI-PEP's profilers are not supported",
+    ),
+    (
+        "output_files converter",
+        lambda d: d["tests"][0].update(output_files={"out": {**OUTPUT_FILE, "converter": {"name": "json"}}}),
+        "tests[0].output_files.out.converter: FAI-PEP's output-file converters",
+    ),
+    (
+        "output_files upload",
+        lambda d: d["tests"][0].update(output_files={"out": [{**OUTPUT_FILE, "upload": True}]}),
+        "tests[0].output_files.out.upload: uploading output files",
     ),
     (
         "input_files list",
@@ -386,6 +413,33 @@ def test_each_refused_field_is_one_line_naming_it(tmp_path, field, change, fragm
         path.unlink()
     assert fragment in str(caught.value) and "\n" not in str(caught.value)
     print(f"{field}: {caught.value}")
+
+
+def test_a_disabled_profiler_is_accepted_as_fai_pep_ignores_it(tmp_path):
+    path = mutated(tmp_path, SQUEEZE, lambda d: d["tests"][0].update(profiler={"enabled": False, "types": ["cpu"]}))
+    try:
+        [spec] = load_benchmarks(path)
+    finally:
+        path.unlink()
+    assert spec.tests[0].identifier == "0"
+
+
+def test_a_models_framework_must_be_the_one_in_use_and_its_group_is_kept(tmp_path, capsys):
+    benchmark = speed_benchmark(tmp_path)
+    path = mutated(tmp_path, SQUEEZE, lambda d: d["model"].update(framework="tflite"))
+    try:
+        status, results, err = run(tmp_path, capsys, path, benchmark)
+    finally:
+        path.unlink()
+    assert status == 2 and results == [] and err.count("\n") == 1
+    assert f"{path.name}: model.framework: 'tflite' is not the framework in use (model.format 'caffe2')" in err
+    path = mutated(tmp_path, SQUEEZE, lambda d: d["model"].update(framework="caffe2", group="mobile_cnns"))
+    try:
+        status, results, err = run(tmp_path, capsys, path, benchmark)
+    finally:
+        path.unlink()
+    assert status == 0, err
+    assert [result["meta"]["group"] for result in results] == ["mobile_cnns"] * 2
 
 
 def test_a_commands_object_without_the_frameworks_entry_is_one_line(tmp_path, capsys):
