@@ -17,6 +17,7 @@ from aipep_core.errors import UserError
 from aipep_core.spec import load_benchmarks
 from harness.cli import main
 from harness.cli_args import parse_info
+from harness.profile.cli import main as profile_main
 from harness.store.result_store import ResultStore
 
 DATA = Path(__file__).resolve().parent / "data" / "faipep"
@@ -142,6 +143,11 @@ def test_model_dir_without_string_map_is_one_line_naming_the_token_and_the_flag(
 def test_a_string_map_aipep_cannot_honour_is_one_line(tmp_path, capsys, string_map, fragment):
     status, _, err = run(tmp_path, capsys, MODEL_DIR_LIKE, speed_benchmark(tmp_path), None, "--string_map", string_map)
     assert status == 2 and err.count("\n") == 1 and err.startswith(f"harness: error: {fragment}")
+
+
+def test_aipep_profile_reads_string_map_like_the_harness(capsys):
+    assert profile_main(["-b", str(MODEL_DIR_LIKE), "--cpus", "1", "--string_map", "[1]"]) == 2
+    assert capsys.readouterr().err.startswith("aipep-profile: error: --string_map: expected a JSON object")
 
 
 def test_a_benchmark_lists_command_args_end_every_command(tmp_path, capsys):
