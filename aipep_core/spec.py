@@ -38,9 +38,10 @@ DEFAULT_ROUND_STATISTIC = "min"
 # judges only `delay`: nothing says whether more of a program's own metric is better or worse).
 GENERIC_METRIC = "generic"
 
-# A `{NAME}` token. FAI-PEP's harness defines none for file locations (such as `{MODEL_DIR}`):
-# the user gives their values with `--string_map`, which replaces them everywhere in each spec
-# file before its files are fetched; a token left in a fetched file's location is a mistake.
+# A `{NAME}` token. FAI-PEP's harness defines none in the locations of the files it fetches
+# (`{MODEL_DIR}` among them): the user gives their values with `--string_map`, which replaces
+# them everywhere in each spec file before its files are fetched, so a token left in a fetched
+# file's location is a mistake. (`{TEMPDIR}` in an output file's location is FAI-PEP's own.)
 _TOKEN = re.compile(r"\{([A-Za-z_]\w*)\}")
 
 # FAI-PEP fields that would change what runs but that aipep cannot honour: refused by name,
