@@ -149,6 +149,7 @@ class Job:
     `job_id` makes the ids of the job's results a function of the job, so a job that is
     run again (a lab worker died under it) produces the same ids and the server keeps each
     result once. `spec_md5s` name `specs`, in order, as artifacts on the results server.
+    `string_map` (FAI-PEP's `--string_map`) gives the values of `{NAME}` tokens in the specs.
     """
 
     specs: tuple[str, ...]
@@ -162,6 +163,7 @@ class Job:
     fail_on_regression: bool = False
     spec_md5s: tuple[str, ...] = ()
     job_id: str | None = None
+    string_map: dict[str, str] = field(default_factory=dict)
 
     def result_id(self, spec_index: int, identifier: str, device_index: int) -> str | None:
         """The id of one test's result on one device of this job; None (a fresh one) without a job_id."""

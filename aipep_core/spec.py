@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,8 +35,16 @@ DEFAULT_MAX_ROUNDS = 40
 # is the closest to what the code itself costs.
 DEFAULT_ROUND_STATISTIC = "min"
 
-# FAI-PEP writes `{MODEL_DIR}` in a file's location for "the folder this spec file is in".
-MODEL_DIR_PLACEHOLDER = "{MODEL_DIR}"
+# FAI-PEP's `generic` metric: the test's commands run as written and every metric the program
+# prints is reported under its own name, treatment beside control, with no verdict (FAI-PEP
+# judges only `delay`: nothing says whether more of a program's own metric is better or worse).
+GENERIC_METRIC = "generic"
+
+# A `{NAME}` token. FAI-PEP's harness defines none in the locations of the files it fetches
+# (`{MODEL_DIR}` among them): the user gives their values with `--string_map`, which replaces
+# them everywhere in each spec file before its files are fetched, so a token left in a fetched
+# file's location is a mistake. (`{TEMPDIR}` in an output file's location is FAI-PEP's own.)
+_TOKEN = re.compile(r"\{([A-Za-z_]\w*)\}")
 
 # FAI-PEP fields that would change what runs but that aipep cannot honour: refused by name,
 # never accepted and dropped. (Fields not listed here and not in the schema are test options
@@ -42,6 +52,7 @@ MODEL_DIR_PLACEHOLDER = "{MODEL_DIR}"
 _REFUSED_MODEL_FIELDS = {
     "converter": "FAI-PEP's output converters are not supported; print observer lines instead",
     "libraries": "shared libraries pushed beside the model are not supported; name them in model.files",
+    "app": "Android app benchmarks (an activity started for each run) are not supported; benchmark a binary",
 }
 _REFUSED_TEST_FIELDS = {
     "files": "per-test files are not supported; name them in model.files or input_files",
@@ -49,6 +60,11 @@ _REFUSED_TEST_FIELDS = {
     "MKL_NUM_THREADS": "FAI-PEP's host thread setting is not supported; set it in a wrapper program",
     "OMP_NUM_THREADS": "FAI-PEP's host thread setting is not supported; set it in a wrapper program",
     "cpu-list": "FAI-PEP's host CPU choice is not supported; use platform_args.taskset",
+}
+
+_REFUSED_OUTPUT_FILE_FIELDS = {
+    "converter": "FAI-PEP's output-file converters are not supported; print observer lines instead",
+    "upload": "uploading output files is not supported",
 }
 
 _SCHEMA = json.loads((Path(__file__).with_name("spec_schema.json")).read_text())
@@ -91,7 +107,7 @@ class TestSpec:
     index: int
     identifier: str
     metric: str
-    iter: int
+    iter: int | None = None
     warmup: int = 0
     commands: tuple[str, ...] = ()
     arguments: str | None = None
@@ -158,12 +174,16 @@ class BenchmarkSpec:
     raw: dict[str, Any]
 
 
-def load_benchmarks(path: str | Path) -> list[BenchmarkSpec]:
-    """Load one spec, or every spec named by a FAI-PEP benchmark list file (lists may name lists)."""
-    return _load(Path(path), (), {})
+def load_benchmarks(path: str | Path, string_map: Mapping[str, str] | None = None) -> list[BenchmarkSpec]:
+    """Load one spec, or every spec named by a FAI-PEP benchmark list file (lists may name lists).
+
+    `string_map` (FAI-PEP's `--string_map`): `{NAME}` in any string of a spec file becomes its value."""
+    return _load(Path(path), (), {}, dict(string_map or {}))
 
 
-def _load(path: Path, including: tuple[Path, ...], meta: dict[str, Any]) -> list[BenchmarkSpec]:
+def _load(
+    path: Path, including: tuple[Path, ...], meta: dict[str, Any], string_map: dict[str, str]
+) -> list[BenchmarkSpec]:
     """`including`: the lists that led here, outermost first, so a list that names itself is caught;
     `meta`: what those lists' `meta` objects give every spec below them (an inner list's wins)."""
     document = _read_json(path)
@@ -181,9 +201,23 @@ def _load(path: Path, including: tuple[Path, ...], meta: dict[str, Any]) -> list
                 cycle = [*chain[chain.index(real) :], real]
                 names = " -> ".join(os.path.relpath(step, chain[0].parent) for step in cycle)
                 raise UserError(f"{path}: benchmarks: the list includes itself: {names}")
-            specs.extend(_load(included, chain, meta))
+            specs.extend(_load(included, chain, meta, string_map))
         return specs
-    return [parse_spec(document, path, meta)]
+    return [parse_spec(replace_tokens(document, string_map), path, meta)]
+
+
+def replace_tokens(value: Any, string_map: Mapping[str, str]) -> Any:
+    """`value` with `{NAME}` replaced by `string_map[NAME]` in every string, keys left alone, as
+    FAI-PEP's harness applies `--string_map` to a spec file before anything else reads it."""
+    if isinstance(value, str):
+        for name, replacement in string_map.items():
+            value = value.replace("{" + name + "}", replacement)
+        return value
+    if isinstance(value, list):
+        return [replace_tokens(item, string_map) for item in value]
+    if isinstance(value, dict):
+        return {key: replace_tokens(item, string_map) for key, item in value.items()}
+    return value
 
 
 def _list_meta(meta: Any, path: Path) -> dict[str, Any]:
@@ -201,13 +235,12 @@ def parse_spec(document: Any, path: Path, meta: dict[str, Any] | None = None) ->
         validate(document, path)
     model_doc = document["model"]
     _refuse(model_doc, _REFUSED_MODEL_FIELDS, f"{path.name}: model")
-    model_dir = str(Path(os.path.abspath(path)).parent)
     command_args = model_doc.get("command_args", "")
     _check_quotes(command_args, f"{path.name}: model.command_args")
     model = ModelSpec(
         name=model_doc["name"],
         format=model_doc["format"],
-        files=_files(model_doc.get("files", {}), model_dir),
+        files=_files(model_doc.get("files", {}), f"{path.name}: model.files"),
         cooldown=float(model_doc.get("cooldown", 0.0)),
         repeat=int(model_doc.get("repeat", 1)),
         timeout=float(model_doc["timeout"]) if "timeout" in model_doc else None,
@@ -219,8 +252,13 @@ def parse_spec(document: Any, path: Path, meta: dict[str, Any] | None = None) ->
     model_platform_args = model_doc.get("platform_args", {})
     test_docs = document["tests"]
     if model.format == "caffe2":
-        test_docs = [one for position, test in enumerate(test_docs) for one in _per_shape(test, path, position)]
-    tests = tuple(_test(index, test, path, model_dir, model_platform_args) for index, test in enumerate(test_docs))
+        # FAI-PEP leaves a generic test as written: no framework rewrites it.
+        test_docs = [
+            one
+            for position, test in enumerate(test_docs)
+            for one in ([test] if test.get("metric") == GENERIC_METRIC else _per_shape(test, path, position))
+        ]
+    tests = tuple(_test(index, test, path, model_platform_args) for index, test in enumerate(test_docs))
     return BenchmarkSpec(path=path, model=model, tests=tests, raw=document)
 
 
@@ -316,19 +354,28 @@ def _scalars(doc: dict[str, Any]) -> dict[str, str | int | float]:
     }
 
 
-def _file(role: str, doc: dict[str, Any], model_dir: str) -> ModelFile:
-    location = doc["location"].replace(MODEL_DIR_PLACEHOLDER, model_dir)
+def _file(role: str, doc: dict[str, Any], where: str | None) -> ModelFile:
+    """`where` names a file that is fetched (None: an output file, whose location aipep does not
+    read), so a `{NAME}` left in its location is refused before anything is fetched."""
+    location = doc["location"]
+    token = _TOKEN.search(location)
+    if where is not None and token:
+        name = token.group(1)
+        raise UserError(
+            f"{where}.{role}.location: {{{name}}} is not defined; give its value with "
+            f"--string_map '{{\"{name}\": \"...\"}}' (FAI-PEP defines no such token itself)"
+        )
     return ModelFile(role=role, filename=doc["filename"], location=location, md5=doc.get("md5"))
 
 
-def _files(doc: dict[str, Any], model_dir: str) -> dict[str, ModelFile]:
-    return {role: _file(role, f, model_dir) for role, f in doc.items()}
+def _files(doc: dict[str, Any], where: str) -> dict[str, ModelFile]:
+    return {role: _file(role, f, where) for role, f in doc.items()}
 
 
-def _file_lists(doc: dict[str, Any], model_dir: str) -> dict[str, tuple[ModelFile, ...]]:
+def _file_lists(doc: dict[str, Any], where: str | None) -> dict[str, tuple[ModelFile, ...]]:
     """FAI-PEP gives a role one file object or a list of them; both become a tuple."""
     return {
-        role: tuple(_file(role, f, model_dir) for f in (files if isinstance(files, list) else [files]))
+        role: tuple(_file(role, f, where) for f in (files if isinstance(files, list) else [files]))
         for role, files in doc.items()
     }
 
@@ -351,7 +398,7 @@ def _commands(doc: dict[str, Any], where: str) -> tuple[tuple[str, ...], dict[st
     return tuple(commands), {}
 
 
-def _test(index: int, doc: dict[str, Any], path: Path, model_dir: str, model_platform_args: dict[str, Any]) -> TestSpec:
+def _test(index: int, doc: dict[str, Any], path: Path, model_platform_args: dict[str, Any]) -> TestSpec:
     """`model_platform_args`: FAI-PEP's fallback for a test that gives none of its own."""
     min_rounds = doc.get("min_rounds", DEFAULT_MIN_ROUNDS)
     max_rounds = doc.get("max_rounds", max(DEFAULT_MAX_ROUNDS, min_rounds))
@@ -362,8 +409,12 @@ def _test(index: int, doc: dict[str, Any], path: Path, model_dir: str, model_pla
         )
     where = f"{path.name}: tests[{index}]"
     _refuse(doc, _REFUSED_TEST_FIELDS, where)
+    _refuse_unhonoured_test_settings(doc, where)
+    generic = doc["metric"] == GENERIC_METRIC
+    if generic:
+        _check_generic(doc, where)
     commands, by_framework = _commands(doc, where)
-    input_files = _file_lists(doc.get("input_files", {}), model_dir)
+    input_files = _file_lists(doc.get("input_files", {}), f"{where}.input_files")
     for role, files in input_files.items():
         if len(files) != 1:
             raise UserError(f"{where}.input_files.{role}: expected one file object, got a list of {len(files)}")
@@ -371,9 +422,9 @@ def _test(index: int, doc: dict[str, Any], path: Path, model_dir: str, model_pla
         _check_quotes(doc["arguments"], f"{path.name}: tests[{index}].arguments")
     return TestSpec(
         index=index,
-        identifier=doc["identifier"].replace("{ID}", str(index)),
+        identifier=doc["identifier"] if generic else doc["identifier"].replace("{ID}", str(index)),
         metric=doc["metric"],
-        iter=doc["iter"],
+        iter=doc.get("iter"),
         warmup=doc.get("warmup", 0),
         commands=commands,
         arguments=doc.get("arguments"),
@@ -387,7 +438,7 @@ def _test(index: int, doc: dict[str, Any], path: Path, model_dir: str, model_pla
         postprocess=_step(doc, "postprocess", where),
         inputs=doc.get("inputs", {}),
         input_files=input_files,
-        output_files=_file_lists(doc.get("output_files", {}), model_dir),
+        output_files=_file_lists(doc.get("output_files", {}), None),
         statistics=tuple(doc.get("statistics", ())),
         platform_args=doc.get("platform_args", model_platform_args),
         regression_threshold=float(doc.get("regression_threshold", DEFAULT_REGRESSION_THRESHOLD_PCT)),
@@ -403,6 +454,30 @@ def _test(index: int, doc: dict[str, Any], path: Path, model_dir: str, model_pla
         raw=doc,
         source=path.name,
     )
+
+
+def _refuse_unhonoured_test_settings(doc: dict[str, Any], where: str) -> None:
+    """FAI-PEP settings inside test fields that would change what runs or what is kept."""
+    profiler = doc.get("profiler")
+    if isinstance(profiler, dict) and profiler.get("enabled"):
+        raise UserError(f"{where}.profiler: FAI-PEP's profilers are not supported; expected enabled: false or none")
+    for role, files in doc.get("output_files", {}).items():
+        for file in files if isinstance(files, list) else [files]:
+            for name, reason in _REFUSED_OUTPUT_FILE_FIELDS.items():
+                if isinstance(file, dict) and file.get(name):
+                    raise UserError(f"{where}.output_files.{role}.{name}: {reason}")
+
+
+def _check_generic(doc: dict[str, Any], where: str) -> None:
+    """A generic test's `commands` list is run as written: FAI-PEP turns no `command` or
+    `arguments` into commands for it and composes no framework command, so a generic test
+    without its own list would run nothing there."""
+    for name in ("command", "arguments"):
+        if name in doc:
+            raise UserError(f"{where}.{name}: a generic test runs its 'commands' list as written; expected 'commands'")
+    commands = doc.get("commands")
+    if not isinstance(commands, list):
+        raise UserError(f"{where}.commands: a generic test needs its own list of commands, got {commands!r:.80}")
 
 
 def _check_quotes(command: str, where: str) -> None:

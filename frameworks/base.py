@@ -6,6 +6,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from aipep_core.errors import UserError
 from aipep_core.placeholders import substitute
 from aipep_core.spec import TestSpec
 from frameworks.observer_lines import parse_observer_output
@@ -69,6 +70,11 @@ class Framework:
         return self.substituted(templates, test, context)
 
     def substituted(self, templates: list[list[str]], test: TestSpec, context: CommandContext) -> list[list[str]]:
+        if test.iter is None and any("{iter}" in arg for template in templates for arg in template):
+            raise UserError(
+                f"{test.where}.iter: missing, but its command uses {{iter}}; expected an integer >= 1 "
+                "(without it the program decides how many iterations it runs)"
+            )
         values = placeholder_values(test, context)
         return [[substitute(arg, values, where=test.where) for arg in template] for template in templates]
 
@@ -109,10 +115,11 @@ def placeholder_values(test: TestSpec, context: CommandContext) -> dict[str, str
     values.update(
         program=context.program,
         warmup=str(test.warmup),
-        iter=str(test.iter),
         ID=test.identifier,
         output_dir=context.output_dir,
     )
+    if test.iter is not None:
+        values["iter"] = str(test.iter)
     values.update({f"files.{role}": path for role, path in context.files.items()})
     values.update(context.extra)
     return values

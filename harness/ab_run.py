@@ -22,7 +22,7 @@ from typing import Any, TextIO
 from aipep_core.job import Arm, RunStopped
 from aipep_core.names import CONTROL, NET, TREATMENT
 from aipep_core.result_record import FAILURE, MetricComparison, MetricResult, RunResult
-from aipep_core.spec import TestSpec
+from aipep_core.spec import GENERIC_METRIC, TestSpec
 from aipep_core.verdict import Verdict
 from frameworks.samples import MetricSamples
 from harness.arm import ArmProcess, ArmRunFailure, ArmRunner, process_logs
@@ -117,7 +117,8 @@ def run_ab(
         state.rounds.append(round_)
         if len(state.rounds) in looks:
             look = looks.index(len(state.rounds))
-            state.comparisons = compare_at_look(_per_round(state, method, test), test, look, len(looks))
+            if test.metric != GENERIC_METRIC:
+                state.comparisons = compare_at_look(_per_round(state, method, test), test, look, len(looks))
             _say(progress, _progress_line(len(state.rounds), test.max_rounds, state.comparisons))
             if should_stop(open_verdicts(state.comparisons), len(state.rounds), test.max_rounds):
                 break

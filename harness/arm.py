@@ -109,8 +109,8 @@ class ArmRunner:
         commands = self.framework.compose(self.test, context)
         benchmarked: list[ProcessResult] = []
         scenario = None
+        self._sleep_before_run()
         for argv in commands:
-            self._sleep_before_run()
             result = self._run(argv, arm, processes, constraints=self.test.constraints)
             benchmarked.append(result)
             try:
@@ -170,8 +170,11 @@ class ArmRunner:
         return [step for step in steps if step]
 
     def _sleep_before_run(self) -> None:
-        """`platform_args.sleep_before_run`: FAI-PEP's pause before each benchmark process, for the
-        device to settle; it is spent outside the measured process, so it costs time, not accuracy."""
+        """`platform_args.sleep_before_run`: FAI-PEP's pause for the device to settle, once per arm's
+        run of a test, after its preprocess and before its first benchmark command (FAI-PEP's Android
+        platform prefixes that command with `sleep N &&` and then drops the setting, so the test's
+        later commands start at once). It is spent outside the measured process: it costs time, not
+        accuracy."""
         seconds = self.test.platform_args.get("sleep_before_run", 0)
         if seconds:
             time.sleep(float(seconds))

@@ -94,6 +94,10 @@ def build_parser(
     flags.add_argument("--model_cache", default=str(cache_dir() / "models"), help="where downloaded models are kept")
     flags.add_argument("--root_model_dir", help="directory that //relative model locations are under")
     flags.add_argument(
+        "--string_map",
+        help='JSON object {"NAME": "value"}: {NAME} in the specs becomes the value (FAI-PEP\'s flag; e.g. {MODEL_DIR})',
+    )
+    flags.add_argument(
         "--max_download_mb",
         type=float,
         default=DEFAULT_MAX_BYTES / (1 << 20),
@@ -186,7 +190,24 @@ def job_from_flags(flags: argparse.Namespace) -> Job:
         ),
         labels=Labels(user_identifier=flags.user_identifier),
         fail_on_regression=flags.fail_on_regression,
+        string_map=parse_string_map(flags.string_map),
     )
+
+
+def parse_string_map(text: str | None) -> dict[str, str]:
+    """`--string_map`'s JSON: token names to the strings FAI-PEP puts in their place."""
+    if text is None:
+        return {}
+    try:
+        string_map = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"--string_map: expected JSON, {exc.msg} at column {exc.colno}") from None
+    if not isinstance(string_map, dict) or not all(isinstance(value, str) for value in string_map.values()):
+        expected = 'a JSON object of strings such as {"MODEL_DIR": "models"}'
+        raise UserError(f"--string_map: expected {expected}, got {text!r:.80}")
+    if "pep_extra_args" in string_map:
+        raise UserError("--string_map: pep_extra_args: not supported; give extra arguments as the model's command_args")
+    return string_map
 
 
 def parse_info(text: str) -> Arms:

@@ -74,10 +74,11 @@ def run_job(job: Job, stop: threading.Event | None = None, progress: TextIO | No
     """Run the job; everything that can be checked before a device is opened is checked first.
 
     The A/B runs' round-by-round lines go to `progress` (standard error when None)."""
-    specs = [spec for path in job.specs for spec in load_benchmarks(path)]
+    specs = [spec for path in job.specs for spec in load_benchmarks(path, job.string_map)]
     check_round_budgets(specs, job.settings)
     for spec in specs:
         check_endpoint_targets(_framework(job, spec), spec, job.arms.all())
+    _check_model_frameworks(specs, job)
     if job.settings.round_statistic is not None and job.settings.round_statistic not in ROUND_STATISTICS:
         raise UserError(
             f"round_statistic: expected one of {', '.join(ROUND_STATISTICS)}, got {job.settings.round_statistic!r}"
@@ -191,6 +192,15 @@ def _framework(job: Job, spec: BenchmarkSpec):
     return get_framework(
         job.framework or spec.model.format, "--framework" if job.framework else f"{spec.path.name}: model.format"
     )
+def _check_model_frameworks(specs: list[BenchmarkSpec], job: Job) -> None:
+    """A model's `framework` must name the framework that runs it, as FAI-PEP's harness asserts."""
+    for spec in specs:
+        named, framework = spec.model.raw.get("framework"), job.framework or spec.model.format
+        if named is not None and named != framework:
+            where = "--framework" if job.framework else "model.format"
+            raise UserError(
+                f"{spec.path.name}: model.framework: {named!r} is not the framework in use ({where} {framework!r})"
+            )
 
 
 def _record(result: RunResult, context: _Context, results: list[RunResult]) -> None:

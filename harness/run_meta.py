@@ -49,6 +49,8 @@ def build_meta(
     }
     if job.labels.driver_role is not None:
         meta["driver_role"] = job.labels.driver_role
+    if isinstance(spec.model.raw.get("group"), str):
+        meta["group"] = spec.model.raw["group"]  # FAI-PEP's model group, kept in its results' meta too
     for arm in arms[1:]:
         meta.update(control_commit=arm.commit, control_commit_time=arm.commit_time, control_program=arm.program)
     if program_versions is not None:

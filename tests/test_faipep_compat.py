@@ -17,6 +17,7 @@ from aipep_core.errors import UserError
 from aipep_core.spec import load_benchmarks
 from harness.cli import main
 from harness.cli_args import parse_info
+from harness.profile.cli import main as profile_main
 from harness.store.result_store import ResultStore
 
 DATA = Path(__file__).resolve().parent / "data" / "faipep"
@@ -29,6 +30,8 @@ ACCURACY = SPECS / "pytorch/accuracy_like/accuracy_like.json"
 PER_FRAMEWORK = SPECS / "caffe2/per_framework/per_framework.json"
 MKL_LIST = SPECS / "lists/caffe2_mkl.json"
 OLD_FORMAT = SPECS / "caffe2/old_format/old_format.json"
+MODEL_DIR_LIKE = SPECS / "caffe2/model_dir_like/model_dir_like.json"
+GENERIC = SPECS / "generic/generic_like/generic_like.json"
 REPLAY_BENCHMARK_MODEL = Path(__file__).resolve().parent / "data" / "tflite" / "replay_benchmark_model.py"
 
 
@@ -65,10 +68,12 @@ def run(tmp_path, capsys, spec, treatment, control=None, *args):
 
 
 def test_every_fixture_shape_loads():
-    loaded = {path.name: load_benchmarks(path) for path in sorted(SPECS.rglob("*.json"))}
-    assert len(loaded) == 8
+    string_map = {"MODEL_DIR": str(SQUEEZE.parent), "DATASET_DIR": "data"}
+    loaded = {path.name: load_benchmarks(path, string_map) for path in sorted(SPECS.rglob("*.json"))}
+    assert len(loaded) == 10
+    [model_dir_like] = loaded["model_dir_like.json"]
+    assert model_dir_like.model.files["predict"].location == str(SQUEEZE.parent / "predict_net.pb")
     [squeeze] = loaded["squeeze_like.json"]
-    assert squeeze.model.files["predict"].location == str(SQUEEZE.parent / "predict_net.pb")
     assert squeeze.tests[1].commands == ("{program} --net {files.predict} --init_net {files.init} --iter {iter}",)
     assert squeeze.tests[0].statistics == ("mean", "p50", "p95", "p99")
     [per_framework] = loaded["per_framework.json"]
@@ -100,6 +105,49 @@ def test_a_caffe2_test_without_commands_runs_the_binary_with_flags_from_the_spec
         "--run_individual", "true",
     ]  # fmt: skip
     assert result["data"]["NET latency"]["num_runs"] == 3
+
+
+def test_model_dir_is_the_value_string_map_gives_it_in_locations_and_commands(tmp_path, capsys):
+    models = tmp_path / "elsewhere"
+    models.mkdir()
+    for name in ("init_net.pb", "predict_net.pb"):
+        (models / name).write_bytes((SQUEEZE.parent / name).read_bytes())
+    string_map = json.dumps({"MODEL_DIR": str(models), "DATASET_DIR": "coco/val"})
+    benchmark = speed_benchmark(tmp_path)
+    status, [result], err = run(tmp_path, capsys, MODEL_DIR_LIKE, benchmark, None, "--string_map", string_map)
+    assert status == 0, err
+    assert result["meta"]["command"][-2:] == ["--dataset", "coco/val"]
+    # The files were fetched from the folder the map names, not the spec's own folder.
+    (models / "predict_net.pb").write_bytes(b"changed")
+    status, _, err = run(tmp_path, capsys, MODEL_DIR_LIKE, benchmark, None, "--string_map", string_map)
+    assert status == 2 and "model.files.predict" in err
+
+
+def test_model_dir_without_string_map_is_one_line_naming_the_token_and_the_flag(tmp_path, capsys):
+    status, results, err = run(tmp_path, capsys, MODEL_DIR_LIKE, speed_benchmark(tmp_path))
+    assert status == 2 and results == [] and err.count("\n") == 1
+    location = "model_dir_like.json: model.files.init.location"
+    assert f"{location}: {{MODEL_DIR}} is not defined; give its value with --string_map" in err
+
+
+@pytest.mark.parametrize(
+    ("string_map", "fragment"),
+    [
+        ('{"MODEL_DIR": 3}', "--string_map: expected"),
+        ("[1]", "--string_map: expected"),
+        ("{", "--string_map: expected"),
+        # FAI-PEP appends this entry to a test's one command; aipep has command_args for that.
+        ('{"pep_extra_args": "--x 1"}', "--string_map: pep_extra_args: not supported"),
+    ],
+)
+def test_a_string_map_aipep_cannot_honour_is_one_line(tmp_path, capsys, string_map, fragment):
+    status, _, err = run(tmp_path, capsys, MODEL_DIR_LIKE, speed_benchmark(tmp_path), None, "--string_map", string_map)
+    assert status == 2 and err.count("\n") == 1 and err.startswith(f"harness: error: {fragment}")
+
+
+def test_aipep_profile_reads_string_map_like_the_harness(capsys):
+    assert profile_main(["-b", str(MODEL_DIR_LIKE), "--cpus", "1", "--string_map", "[1]"]) == 2
+    assert capsys.readouterr().err.startswith("aipep-profile: error: --string_map: expected a JSON object")
 
 
 def test_a_benchmark_lists_command_args_end_every_command(tmp_path, capsys):
@@ -151,6 +199,46 @@ def test_cooldown_is_a_pause_between_tests(tmp_path, capsys, monkeypatch):
     assert slept.count(0.01) == 1  # the first test's platform_args.sleep_before_run, before its one process
 
 
+def no_iter_spec(tmp_path, command):
+    spec = tmp_path / "no_iter.json"
+    test = {"identifier": "no_iter", "metric": "delay", "commands": [command]}
+    spec.write_text(json.dumps({"model": {"name": "no_iter", "format": "pytorch"}, "tests": [test]}))
+    return spec
+
+
+def test_a_test_without_iter_runs_its_command_once_and_keeps_every_sample_it_prints(tmp_path, capsys):
+    # FAI-PEP's framework fills a missing iter with -1: the program runs once and decides its own count.
+    spec = no_iter_spec(tmp_path, "{program} --iter 4")
+    status, [result], err = run(tmp_path, capsys, spec, speed_benchmark(tmp_path))
+    assert status == 0, err
+    assert result["data"]["NET latency"]["num_runs"] == 4
+
+
+def test_a_command_using_iter_in_a_test_without_it_is_one_line(tmp_path, capsys):
+    spec = no_iter_spec(tmp_path, "{program} --iter {iter}")
+    status, results, err = run(tmp_path, capsys, spec, speed_benchmark(tmp_path))
+    assert status == 2 and err.count("\n") == 1
+    assert "no_iter.json: tests[0].iter: missing, but its command uses {iter}" in err
+
+
+def test_sleep_before_run_pauses_once_before_the_first_benchmark_command_of_each_arms_run(
+    tmp_path, capsys, monkeypatch
+):
+    slept = []
+    real_sleep = harness.job_runner.time.sleep
+    monkeypatch.setattr(harness.job_runner.time, "sleep", lambda s: (slept.append(s), real_sleep(s)))
+    spec = tmp_path / "settle.json"
+    test = {"identifier": "settle", "metric": "delay", "iter": 2, "platform_args": {"sleep_before_run": 0.03}}
+    test["commands"] = ["{program} --iter {iter}", "{program} --iter {iter} --work 100"]
+    spec.write_text(json.dumps({"model": {"name": "settle", "format": "pytorch"}, "tests": [test]}))
+    benchmark = speed_benchmark(tmp_path)
+    status, [result], err = run(tmp_path, capsys, spec, benchmark, benchmark, "--min_rounds", "5", "--max_rounds", "5")
+    assert status == 0, err
+    # Each arm's run of a round (a disturbed round re-run included) paused once, not once per command.
+    arm_runs = 2 * (len(result["meta"]["round_order"]) + len(result["meta"]["rerun_rounds"]))
+    assert slept.count(0.03) == arm_runs
+
+
 @pytest.mark.parametrize(("model_timeout", "test_timeout"), [(1, None), (600, 1)])
 def test_a_models_or_tests_timeout_bounds_its_processes(tmp_path, capsys, model_timeout, test_timeout):
     spec = tmp_path / "slow.json"
@@ -163,6 +251,47 @@ def test_a_models_or_tests_timeout_bounds_its_processes(tmp_path, capsys, model_
     status, results, err = run(tmp_path, capsys, spec, sys.executable)
     assert status == 1
     assert "timed out after 1" in results[0]["failure"]
+
+
+def test_a_generic_test_reports_the_programs_own_metrics_for_both_arms_without_a_verdict(tmp_path, capsys):
+    script = DATA / "stand_in_generic.py"
+    treatment = program(tmp_path, "faster", script, "--rate", "150")
+    control = program(tmp_path, "slower", script, "--rate", "100")
+    args = ("--min_rounds", "5", "--max_rounds", "10", "--fail_on_regression")
+    status, [result], err = run(tmp_path, capsys, GENERIC, treatment, control, *args)
+    # FAI-PEP judges only delay tests: a rise in a program's own metric (here a throughput) is no regression.
+    assert status == 0, err
+    assert result["meta"]["identifier"] == "{ID}"  # FAI-PEP leaves a generic test's identifier as written
+    looks = result["meta"]["looks"]
+    assert len(result["meta"]["round_order"]) == looks[0] < looks[-1]  # nothing to decide: the first look ends it
+    throughput = result["data"]["DECODER tokens_per_second"]
+    assert throughput["unit"] == "tokens/s" and throughput["num_runs"] == 3 * looks[0]
+    assert set(throughput["values"]) == {150.0, 151.0} and set(throughput["control_values"]) == {100.0, 101.0}
+    assert throughput["diff_summary"]["p50"] == 50.0
+    assert throughput.get("comparison") is None
+    assert result["data"]["MEMORY peak_kv_cache"]["values"] == [64.0] * 3 * looks[0]
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ({"command": "{program}"}, "tests[0].command: a generic test runs its 'commands' list as written"),
+        ({"arguments": "--runs 2"}, "tests[0].arguments: a generic test runs its 'commands' list as written"),
+        ({"commands": {"pytorch": ["{program}"]}}, "tests[0].commands: a generic test needs its own list"),
+    ],
+)
+def test_a_generic_test_without_its_own_commands_list_is_one_line(tmp_path, change, fragment):
+    def generic(document):
+        del document["tests"][0]["commands"]
+        document["tests"][0].update(change)
+
+    path = mutated(tmp_path, GENERIC, generic)
+    try:
+        with pytest.raises(UserError) as caught:
+            load_benchmarks(path)
+    finally:
+        path.unlink()
+    assert fragment in str(caught.value) and "\n" not in str(caught.value)
 
 
 def test_a_power_test_is_refused_in_one_line_while_the_others_run(tmp_path, capsys):
@@ -243,6 +372,8 @@ def mutated(tmp_path, source, change):
     return path
 
 
+OUTPUT_FILE = {"filename": "out.txt", "location": "{TEMPDIR}/out.txt"}
+
 REFUSALS = [
     ("model.converter", lambda d: d["model"].update(converter="identity"), "model.converter: FAI-PEP's output"),
     ("model.libraries", lambda d: d["model"].update(libraries={}), "model.libraries: shared libraries"),
@@ -255,6 +386,22 @@ REFUSALS = [
         "preprocess.files",
         lambda d: d["tests"][0].update(preprocess={"command": "{program}", "files": {}}),
         "tests[0].preprocess.files: files of a step",
+    ),
+    ("model.app", lambda d: d["model"].update(app={"package": "p"}), "model.app: Android app benchmarks"),
+    (
+        "tests[].profiler",
+        lambda d: d["tests"][0].update(profiler={"enabled": True}),
+        "tests[0].profiler: FAI-PEP's profilers are not supported",
+    ),
+    (
+        "output_files converter",
+        lambda d: d["tests"][0].update(output_files={"out": {**OUTPUT_FILE, "converter": {"name": "json"}}}),
+        "tests[0].output_files.out.converter: FAI-PEP's output-file converters",
+    ),
+    (
+        "output_files upload",
+        lambda d: d["tests"][0].update(output_files={"out": [{**OUTPUT_FILE, "upload": True}]}),
+        "tests[0].output_files.out.upload: uploading output files",
     ),
     (
         "input_files list",
@@ -274,6 +421,33 @@ def test_each_refused_field_is_one_line_naming_it(tmp_path, field, change, fragm
         path.unlink()
     assert fragment in str(caught.value) and "\n" not in str(caught.value)
     print(f"{field}: {caught.value}")
+
+
+def test_a_disabled_profiler_is_accepted_as_fai_pep_ignores_it(tmp_path):
+    path = mutated(tmp_path, SQUEEZE, lambda d: d["tests"][0].update(profiler={"enabled": False, "types": ["cpu"]}))
+    try:
+        [spec] = load_benchmarks(path)
+    finally:
+        path.unlink()
+    assert spec.tests[0].identifier == "0"
+
+
+def test_a_models_framework_must_be_the_one_in_use_and_its_group_is_kept(tmp_path, capsys):
+    benchmark = speed_benchmark(tmp_path)
+    path = mutated(tmp_path, SQUEEZE, lambda d: d["model"].update(framework="tflite"))
+    try:
+        status, results, err = run(tmp_path, capsys, path, benchmark)
+    finally:
+        path.unlink()
+    assert status == 2 and results == [] and err.count("\n") == 1
+    assert f"{path.name}: model.framework: 'tflite' is not the framework in use (model.format 'caffe2')" in err
+    path = mutated(tmp_path, SQUEEZE, lambda d: d["model"].update(framework="caffe2", group="mobile_cnns"))
+    try:
+        status, results, err = run(tmp_path, capsys, path, benchmark)
+    finally:
+        path.unlink()
+    assert status == 0, err
+    assert [result["meta"]["group"] for result in results] == ["mobile_cnns"] * 2
 
 
 def test_a_commands_object_without_the_frameworks_entry_is_one_line(tmp_path, capsys):

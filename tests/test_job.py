@@ -75,6 +75,7 @@ FULL_JOB = Job(
     fail_on_regression=True,
     spec_md5s=("c" * 32, "d" * 32),
     job_id="0123abcd",
+    string_map={"MODEL_DIR": "models/squeezenet"},
 )
 
 
@@ -183,7 +184,7 @@ def test_the_command_line_builds_the_job_a_caller_would_build_by_hand():
         "--remote_access_token", "secret",
         "--timeout", "30", "--user_identifier", "nightly", "--run_type", "verify", "--fail_on_regression",
         "--regression_threshold", "5", "--alpha", "0.01", "--min_rounds", "6", "--max_rounds", "40",
-        "--round_statistic", "median",
+        "--round_statistic", "median", "--string_map", '{"MODEL_DIR": "models/squeezenet"}',
     ])  # fmt: skip
     assert job == Job(
         specs=("specs/a.json",),
@@ -215,6 +216,7 @@ def test_the_command_line_builds_the_job_a_caller_would_build_by_hand():
         ),
         labels=Labels(user_identifier="nightly"),
         fail_on_regression=True,
+        string_map={"MODEL_DIR": "models/squeezenet"},
     )
     assert Job.from_json(job.to_json()) == job
 

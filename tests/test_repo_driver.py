@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+from pathlib import Path
 
 import git
 import pytest
@@ -135,3 +137,16 @@ def test_a_second_driver_on_the_same_database_is_refused(setup, capsys):
     with DatabaseLock(setup.db):
         assert main(setup.argv(first=base)) == 2
     assert "expected no other repo_driver on this database" in capsys.readouterr().err
+
+
+def test_the_drivers_spec_check_reads_string_map_like_the_harness(setup, tmp_path, capsys):
+    # A spec whose files are under {MODEL_DIR}: refused without --string_map, checked with it (the
+    # driver then stops at the next check, the build script a scripts folder without one lacks).
+    spec = Path(__file__).resolve().parent / "data/faipep/specifications/caffe2/model_dir_like/model_dir_like.json"
+    base = setup.sample.commit("Import microkernel")
+    argv = setup.argv("-b", str(spec), "--frameworks_dir", str(tmp_path / "no_scripts"), first=base)
+    assert main(argv) == 2
+    assert "model.files.init.location: {MODEL_DIR} is not defined" in capsys.readouterr().err
+    string_map = ["--string_map", json.dumps({"MODEL_DIR": str(spec.parent), "DATASET_DIR": "data"})]
+    assert main([*argv, *string_map]) == 2
+    assert "--frameworks_dir: expected a build script" in capsys.readouterr().err

@@ -13,7 +13,7 @@ from typing import TextIO
 from aipep_core.errors import UserError
 from aipep_core.spec import load_benchmarks
 from aipep_core.user_dirs import data_dir
-from harness.cli_args import EXIT_FAILED_RUN
+from harness.cli_args import EXIT_FAILED_RUN, parse_string_map
 from harness.profile.fit import QuotaFit, fit_quota_curve
 from harness.profile.store import save_sweep
 from harness.profile.sweep import Constraint, ProfilePoint, sweep
@@ -29,6 +29,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "host, rank them per constraint and fit latency = a + b / cpus per model.",
     )
     parser.add_argument("-b", "--benchmark_file", required=True, help="a spec file or a FAI-PEP benchmark list")
+    parser.add_argument("--string_map", help='JSON object {"NAME": "value"}: {NAME} in the specs becomes the value')
     parser.add_argument("--cpus", required=True, help="CPU quotas to measure, comma separated (0.25,0.5,1,2)")
     parser.add_argument("--memory_mb", help="memory limits in MB, comma separated; each is swept with every quota")
     parser.add_argument("--predict_cpus", type=float, help="a quota to predict each model's latency at")
@@ -117,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         memory_limits = parse_memory(args.memory_mb)
         if args.predict_cpus is not None and not args.predict_cpus > 0:
             raise UserError(f"--predict_cpus: expected a quota above 0, got {args.predict_cpus:g}")
-        specs = load_benchmarks(args.benchmark_file)
+        specs = load_benchmarks(args.benchmark_file, parse_string_map(args.string_map))
         constraints = [Constraint(cpus, memory) for memory in memory_limits for cpus in quotas]
         platform = get_platform("host", timeout=args.timeout)
         try:
