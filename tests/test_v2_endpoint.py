@@ -292,9 +292,8 @@ def test_an_endpoint_test_without_a_target_is_one_line(tmp_path):
 
 
 def test_cold_start_must_be_true_or_false(tmp_path):
-    (spec,) = load_benchmarks(spec_file(tmp_path, v2_target("http://127.0.0.1:8080"), cold_start="yes"))
-    with pytest.raises(UserError, match=r"tests\[0\]\.cold_start: expected true or false"):
-        get_framework("v2_endpoint").compose(spec.tests[0], CommandContext(program=sys.executable))
+    with pytest.raises(UserError, match=r"^endpoint\.json: tests\[0\]\.cold_start: expected true or false"):
+        load_benchmarks(spec_file(tmp_path, v2_target("http://127.0.0.1:8080"), cold_start="yes"))
 
 
 def test_an_arm_target_field_that_no_endpoint_has_is_named():
