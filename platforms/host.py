@@ -21,7 +21,7 @@ from aipep_core.run_constraints import RunConstraints
 from platforms.affinity import with_affinity
 from platforms.base import DeviceDescription, Platform, ProcessResult
 from platforms.bounded_output import MEASUREMENT_PREFIXES, BoundedCapture
-from platforms.cgroup_limits import CgroupLimits
+from platforms.cgroup_limits import CgroupLimits, out_of_memory_line
 from platforms.pipe_reader import PipeReader
 from platforms.process_tracking import TrackedRun
 from platforms.registry import register_platform
@@ -165,9 +165,7 @@ def _out_of_memory(limits: CgroupLimits | None, usage: ResourceUsage) -> str | N
     """The one line for a run the kernel ended for its memory limit, or None."""
     if limits is None or limits.constraints.memory_mb is None or not limits.out_of_memory_kills():
         return None
-    peak = (limits.peak_memory_bytes() or usage.peak_rss_bytes or 0) / (1024 * 1024)
-    limit = limits.constraints.memory_mb
-    return f"killed, out of memory: limit {limit} MB (constraints.memory_mb), peak seen {peak:.1f} MB"
+    return out_of_memory_line(limits.constraints.memory_mb, limits.peak_memory_bytes() or usage.peak_rss_bytes)
 
 
 def _final_usage(
