@@ -22,6 +22,7 @@ from platforms.affinity import with_affinity
 from platforms.base import DeviceDescription, Platform, ProcessResult
 from platforms.bounded_output import MEASUREMENT_PREFIXES, BoundedCapture
 from platforms.cgroup_limits import CgroupLimits, out_of_memory_line
+from platforms.docker_runner import run_in_container
 from platforms.pipe_reader import PipeReader
 from platforms.process_tracking import TrackedRun
 from platforms.registry import register_platform
@@ -68,6 +69,16 @@ class HostPlatform(Platform):
         constraints: RunConstraints | None = None,
     ) -> ProcessResult:
         argv = with_affinity(list(argv), platform_args, on_this_machine=True)
+        if constraints is not None and constraints.in_docker:
+            return run_in_container(
+                argv,
+                run_process=run_process,
+                constraints=constraints,
+                env=env,
+                cwd=cwd,
+                timeout=self.timeout if timeout is None else timeout,
+                writable=(str(self._work_root),),
+            )
         return run_process(
             argv, env=env, cwd=cwd, timeout=self.timeout if timeout is None else timeout, constraints=constraints
         )

@@ -208,3 +208,8 @@ def test_a_board_where_the_user_may_not_create_cgroups_refuses_in_one_line(read_
     assert "\n" not in line
     assert line.startswith("constraints: cannot enforce them on this board: ")
     assert "may not create a" in line and "log in to the board as root" in line
+
+
+def test_the_docker_runner_is_refused_on_a_board_in_one_line(board):
+    with pytest.raises(UserError, match=r'^constraints\.runner: "docker" runs containers on this machine only'):
+        board.run(["true"], timeout=60, constraints=RunConstraints(runner="docker", image="any:1"))

@@ -2,7 +2,8 @@
 
 A ranking is only fair when every model ran under the same limits, so the sweep varies
 nothing but the constraints: each test of each spec runs as written, with its
-`constraints` replaced by the point's quota and memory limit.
+`constraints` replaced by the point's quota and memory limit (in the test's own runner: a
+model that runs in a Docker image is profiled in it).
 
 A CPU quota is paid out per 100 ms period: an inference shorter than its share runs at
 full speed and the next one waits for the period to end. The median hides those waits;
@@ -86,9 +87,7 @@ def sweep(
         files = {
             role: platform.push(path) for role, path in cache.resolve_all(spec.model.files, spec.path.parent).items()
         }
-        limited = dataclasses.replace(
-            test, constraints=RunConstraints(cpus=constraint.cpus, memory_mb=constraint.memory_mb)
-        )
+        limited = dataclasses.replace(test, constraints=_at_point(test.constraints, constraint))
         if index > 1 and spec.model.cooldown:
             # FAI-PEP's cooldown: a pause between tests, for the device to cool (see harness/job_runner.py).
             time.sleep(spec.model.cooldown)
@@ -117,3 +116,9 @@ def sweep(
 def _in_us(metric, statistic: str) -> float:
     scale = {"us": 1.0, "ms": 1e3, "s": 1e6, "ns": 1e-3}.get(metric.unit, 1.0)
     return metric.summary[statistic] * scale
+
+
+def _at_point(constraints: RunConstraints | None, point: Constraint) -> RunConstraints:
+    """The point's quota and memory limit, in the runner and image the test asked for."""
+    runner, image = (constraints.runner, constraints.image) if constraints is not None else (None, None)
+    return RunConstraints(cpus=point.cpus, memory_mb=point.memory_mb, runner=runner, image=image)

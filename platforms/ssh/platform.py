@@ -172,6 +172,11 @@ class SshPlatform(Platform):
         platform_args: dict[str, Any] | None = None,
         constraints: RunConstraints | None = None,
     ) -> ProcessResult:
+        if constraints is not None and constraints.in_docker:
+            raise UserError(
+                f'constraints.runner: "docker" runs containers on this machine only (--platform host); '
+                f"board {self.address} takes the default cgroups runner"
+            )
         if constraints is not None:
             check_fits_machine(constraints, self._cores(), f"board {self.address}")
         argv = with_affinity(list(argv), platform_args)
