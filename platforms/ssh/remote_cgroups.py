@@ -51,7 +51,10 @@ cg_try_v2() {
   for c in $cg_needed; do cg_has "$1/cgroup.controllers" "$c" || return 1; done
   for c in $cg_needed; do
     cg_has "$1/cgroup.subtree_control" "$c" || { echo "+$c" > "$1/cgroup.subtree_control"; } 2>/dev/null
-    cg_has "$1/cgroup.subtree_control" "$c" || return 1
+    cg_has "$1/cgroup.subtree_control" "$c" || {
+      cg_v2_why="the login user may not enable the $c controller in $1/cgroup.subtree_control"
+      return 1
+    }
   done
   cg_clean "$1"
   mkdir "$1/$cg_name" 2>/dev/null || { cg_v2_why="the login user may not create a cgroup in $1"; return 1; }
