@@ -105,7 +105,7 @@ def prediction_errors() -> list[str]:
             continue
         predicted = fit.predict(HELD_OUT_QUOTA)
         error = 100.0 * abs(predicted - held_out.mean_us) / held_out.mean_us
-        measured = ", ".join(f"{p.cpus:g}: {p.mean_us / 1e3:.3f} ms" for p in fitted)
+        measured = ", ".join(f"{p.cpus:g}: {p.mean_us / 1e3:.3f} ms (p50 {p.p50_us / 1e3:.3f})" for p in fitted)
         lines.append(
             f"{spec.model.name}: mean latency at cpus {measured}; fit R^2 {fit.r_squared:.4f}; "
             f"at cpus {HELD_OUT_QUOTA:g} "
