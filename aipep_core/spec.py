@@ -420,6 +420,12 @@ def _test(index: int, doc: dict[str, Any], path: Path, model_platform_args: dict
             raise UserError(f"{where}.input_files.{role}: expected one file object, got a list of {len(files)}")
     if "arguments" in doc:
         _check_quotes(doc["arguments"], f"{path.name}: tests[{index}].arguments")
+    constraints = RunConstraints.from_json(doc.get("constraints"))
+    if constraints is not None and constraints.in_docker != (constraints.image is not None):
+        raise UserError(
+            f"{where}.constraints.image: expected a Docker image name exactly when runner is \"docker\", "
+            f"got image {constraints.image!r} with runner {constraints.runner or 'cgroups'!r}"
+        )
     return TestSpec(
         index=index,
         identifier=doc["identifier"] if generic else doc["identifier"].replace("{ID}", str(index)),
@@ -447,7 +453,7 @@ def _test(index: int, doc: dict[str, Any], path: Path, model_platform_args: dict
         max_rounds=max_rounds,
         round_statistic=doc.get("round_statistic", DEFAULT_ROUND_STATISTIC),
         resource_thresholds={**DEFAULT_RESOURCE_THRESHOLDS_PCT, **doc.get("resource_thresholds", {})},
-        constraints=RunConstraints.from_json(doc.get("constraints")),
+        constraints=constraints,
         target=EndpointTarget.from_json(doc.get("target")),
         scenario=LoadScenario.from_json(doc.get("scenario"), where),
         cold_start=bool(doc.get("cold_start", False)),

@@ -16,6 +16,7 @@ Three figures:
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -104,7 +105,7 @@ def prediction_errors() -> list[str]:
             continue
         predicted = fit.predict(HELD_OUT_QUOTA)
         error = 100.0 * abs(predicted - held_out.mean_us) / held_out.mean_us
-        measured = ", ".join(f"{p.cpus:g}: {p.mean_us / 1e3:.3f} ms" for p in fitted)
+        measured = ", ".join(f"{p.cpus:g}: {p.mean_us / 1e3:.3f} ms (p50 {p.p50_us / 1e3:.3f})" for p in fitted)
         lines.append(
             f"{spec.model.name}: mean latency at cpus {measured}; fit R^2 {fit.r_squared:.4f}; "
             f"at cpus {HELD_OUT_QUOTA:g} "
@@ -127,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats: expected an integer >= 1")
+    print(f"load average (1, 5, 15 min) at the start: {load_average()}")
     with tempfile.TemporaryDirectory() as directory:
         case = prepare_model(args.spec, Path(directory))
         ratios = sampling_ratios(case, args.repeats)
@@ -136,10 +138,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"quota slowdown: not measured: {slowdowns}")
     else:
         print(f"compute-bound wall time at cpus 0.5 / cpus 1.0: {spread(slowdowns)} (about 2 when enforced)")
+    print(f"load average (1, 5, 15 min) so far: {load_average()}")
     if not args.skip_sweep:
         for line in prediction_errors():
             print(line)
+        print(f"load average (1, 5, 15 min) after the sweep: {load_average()}")
     return 0
+
+
+def load_average() -> str:
+    """Other work on the machine caps a program below a quota: the figures mean little under load."""
+    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -180,8 +180,8 @@ class Platform:
         """For a platform that cannot enforce constraints: a run that asks for them is refused, never run unlimited."""
         if constraints is not None:
             raise UserError(
-                f"constraints: platform {self.name} cannot enforce them (cgroups are applied only on the host); "
-                "run the test on --platform host or remove its constraints"
+                f"constraints: platform {self.name} cannot enforce them (cgroups are applied on the host and on "
+                "SSH boards); run the test on --platform host or ssh, or remove its constraints"
             )
 
     def close(self) -> None:

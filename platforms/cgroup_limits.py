@@ -103,12 +103,16 @@ class CgroupLimits:
                     time.sleep(0.01)
 
 
-def check_fits_machine(constraints: RunConstraints, cores: int) -> None:
+def check_fits_machine(constraints: RunConstraints, cores: int, machine: str = "this machine") -> None:
     """A quota beyond the machine's cores cannot be what the user meant."""
     if constraints.cpus is not None and constraints.cpus > cores:
-        raise UserError(
-            f"constraints.cpus: expected at most {cores} (the CPUs of this machine), got {constraints.cpus}"
-        )
+        raise UserError(f"constraints.cpus: expected at most {cores} (the CPUs of {machine}), got {constraints.cpus}")
+
+
+def out_of_memory_line(memory_mb: int, peak_bytes: int | None) -> str:
+    """The one line of a run the kernel ended for its memory limit, the same on every platform."""
+    peak = (peak_bytes or 0) / _MB
+    return f"killed, out of memory: limit {memory_mb} MB (constraints.memory_mb), peak seen {peak:.1f} MB"
 
 
 def apply_limits(constraints: RunConstraints, name: str, v2_cgroup: Path | None) -> CgroupLimits:

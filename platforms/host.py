@@ -21,7 +21,8 @@ from aipep_core.run_constraints import RunConstraints
 from platforms.affinity import with_affinity
 from platforms.base import DeviceDescription, Platform, ProcessResult
 from platforms.bounded_output import MEASUREMENT_PREFIXES, BoundedCapture
-from platforms.cgroup_limits import CgroupLimits
+from platforms.cgroup_limits import CgroupLimits, out_of_memory_line
+from platforms.docker_runner import run_in_container
 from platforms.pipe_reader import PipeReader
 from platforms.process_tracking import TrackedRun
 from platforms.registry import register_platform
@@ -68,6 +69,16 @@ class HostPlatform(Platform):
         constraints: RunConstraints | None = None,
     ) -> ProcessResult:
         argv = with_affinity(list(argv), platform_args, on_this_machine=True)
+        if constraints is not None and constraints.in_docker:
+            return run_in_container(
+                argv,
+                run_process=run_process,
+                constraints=constraints,
+                env=env,
+                cwd=cwd,
+                timeout=self.timeout if timeout is None else timeout,
+                writable=(str(self._work_root),),
+            )
         return run_process(
             argv, env=env, cwd=cwd, timeout=self.timeout if timeout is None else timeout, constraints=constraints
         )
@@ -165,9 +176,7 @@ def _out_of_memory(limits: CgroupLimits | None, usage: ResourceUsage) -> str | N
     """The one line for a run the kernel ended for its memory limit, or None."""
     if limits is None or limits.constraints.memory_mb is None or not limits.out_of_memory_kills():
         return None
-    peak = (limits.peak_memory_bytes() or usage.peak_rss_bytes or 0) / (1024 * 1024)
-    limit = limits.constraints.memory_mb
-    return f"killed, out of memory: limit {limit} MB (constraints.memory_mb), peak seen {peak:.1f} MB"
+    return out_of_memory_line(limits.constraints.memory_mb, limits.peak_memory_bytes() or usage.peak_rss_bytes)
 
 
 def _final_usage(

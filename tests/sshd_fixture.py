@@ -66,17 +66,20 @@ def generate_key(path: Path) -> str:
     return path.with_name(path.name + ".pub").read_text().strip()
 
 
-def start_sshd(directory: Path, choose_port: Callable[[], int] = kernel_chosen_port) -> SshServer:
+def start_sshd(
+    directory: Path, choose_port: Callable[[], int] = kernel_chosen_port, launcher: tuple[str, ...] = ()
+) -> SshServer:
+    """`launcher`: words put before sshd's command, which must end by executing it (for a board set up differently)."""
     directory.mkdir(parents=True, exist_ok=True)
     host_public_key = generate_key(directory / "host_key")
     client_public_key = generate_key(directory / "client_key")
     (directory / "authorized_keys").write_text(client_public_key + "\n")
     if os.geteuid() == 0:
         PRIVILEGE_SEPARATION_DIR.mkdir(mode=0o755, exist_ok=True)
-    return start_on_a_free_port(lambda port: _start_on(directory, port, host_public_key), choose_port)
+    return start_on_a_free_port(lambda port: _start_on(directory, port, host_public_key, launcher), choose_port)
 
 
-def _start_on(directory: Path, port: int, host_public_key: str) -> SshServer:
+def _start_on(directory: Path, port: int, host_public_key: str, launcher: tuple[str, ...]) -> SshServer:
     known_hosts = directory / "known_hosts"
     key_type, key_text = host_public_key.split()[:2]
     known_hosts.write_text(f"[127.0.0.1]:{port} {key_type} {key_text}\n")
@@ -106,7 +109,7 @@ def _start_on(directory: Path, port: int, host_public_key: str) -> SshServer:
     )
     log = directory / "sshd.log"
     with log.open("w") as log_file:
-        command = [str(SSHD), "-D", "-e", "-f", str(config)]
+        command = [*launcher, str(SSHD), "-D", "-e", "-f", str(config)]
         process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
     server = SshServer(process, port, getpass.getuser(), directory / "client_key", known_hosts, host_public_key, log)
     _wait_listening(server)

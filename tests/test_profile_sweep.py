@@ -1,5 +1,6 @@
 """`aipep-profile` with real processes under real CPU quotas: ranking, fit, a held-out prediction, SQLite."""
 
+import io
 import json
 import os
 import sqlite3
@@ -10,7 +11,7 @@ from cgroup_quota import OWN_CPU_QUOTA
 
 from aipep_core.errors import UserError
 from aipep_core.run_constraints import RunConstraints
-from harness.profile.cli import main, parse_quotas
+from harness.profile.cli import main, parse_quotas, print_fits
 from harness.profile.fit import fit_quota_curve
 from platforms.process_tracking import TrackedRun
 
@@ -121,3 +122,43 @@ def test_a_single_threaded_model_s_fit_is_capped_at_one_cpu():
     assert fit.predict(1.0) == pytest.approx(6.0)
     assert fit.predict(4.0) == pytest.approx(6.0)
     assert fit.r_squared == pytest.approx(1.0)
+
+
+# Claims 1 ms per inference and reports the number of inferences it was asked for as its latency.
+ITERATIONS_PROGRAM = """
+import json, sys
+iterations = int(sys.argv[1])
+print("AIPEP " + json.dumps({"type": "NET", "metric": "latency", "unit": "us", "values": [1000.0] * (iterations - 1)
+                             + [float(iterations)]}))
+"""
+
+
+@pytest.mark.skipif(not cpu_limits_available(), reason="no cpu cgroup controller usable here")
+def test_a_test_that_takes_iter_times_enough_inferences_to_span_quota_periods_at_every_point(tmp_path, capsys):
+    """At 1 ms per inference and at most one CPU, ten 100 ms periods take 1000 inferences, not the spec's 3."""
+    program = tmp_path / "iterations.py"
+    program.write_text(ITERATIONS_PROGRAM)
+    test = {"identifier": "latency", "metric": "delay", "iter": 3, "commands": [f"{{program}} {program} {{iter}}"]}
+    spec = tmp_path / "model.json"
+    spec.write_text(json.dumps({"model": {"name": "model", "format": "generic"}, "tests": [test]}))
+    database = tmp_path / "profiles.db"
+    status = main(["-b", str(spec), "--cpus", "0.5,1", "--program", sys.executable, "--db", str(database)])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert "profile: timing one model latency at cpus 1" in err
+    assert "profile: [1/2] model latency at cpus 0.5 (1000 inferences)" in err
+    with sqlite3.connect(database) as connection:
+        means = [row[0] for row in connection.execute("SELECT mean_us FROM profile_points ORDER BY cpus")]
+    # 999 inferences of 1000 us and a last one reporting 1000: a mean of 1000 (with the spec's 3 it would be 667.7).
+    assert means == pytest.approx([1000.0, 1000.0])
+
+
+def test_a_fit_that_explains_little_is_printed_with_a_note_saying_so():
+    flat = fit_quota_curve([0.25, 0.5, 2.0], [20.0, 21.0, 19.5])
+    steep = fit_quota_curve([0.25, 0.5, 2.0], [24.0, 12.0, 3.0])
+    out = io.StringIO()
+    print_fits({("flat", "t", None): flat, ("steep", "t", None): steep}, 1.0, out)
+    lines = out.getvalue().splitlines()
+    flat_line = next(index for index, line in enumerate(lines) if line.startswith("flat t:"))
+    assert lines[flat_line + 1].startswith("  note: R^2 below 0.5: latency hardly follows the quota here")
+    assert sum("note:" in line for line in lines) == 1

@@ -22,7 +22,6 @@ from sshd_fixture import SSHD, generate_key, start_sshd  # noqa: E402
 
 from aipep_core.errors import UserError  # noqa: E402
 from aipep_core.job import Arm  # noqa: E402
-from aipep_core.run_constraints import RunConstraints  # noqa: E402
 from aipep_core.spec import parse_spec  # noqa: E402
 from frameworks import get_framework  # noqa: E402
 from harness.ab_run import run_ab  # noqa: E402
@@ -386,8 +385,3 @@ def test_a_board_process_reports_its_peak_memory_from_proc(board):
     assert metrics["peak_rss"] >= 80
     assert metrics["cpu_time"] > 0 and metrics["threads"] >= 1
     assert {"ctx_switches", "read_bytes", "write_bytes", "cpu_util"} <= set(metrics)
-
-
-def test_constraints_are_refused_on_a_board(board):
-    with pytest.raises(UserError, match="^constraints: platform ssh cannot enforce them"):
-        board.run(["true"], timeout=60, constraints=RunConstraints(cpus=1))

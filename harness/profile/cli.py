@@ -99,6 +99,10 @@ def print_rankings(points: Sequence[ProfilePoint], out: TextIO) -> None:
                 print(f"   -  {point.model:<24} {point.test:<20} failed: {point.failure}", file=out)
 
 
+# Below this a fit explains too little of the points' spread for its trend to be trusted.
+WEAK_FIT_R_SQUARED = 0.5
+
+
 def print_fits(fits: dict[FitKey, QuotaFit], predict_cpus: float | None, out: TextIO) -> None:
     print("\nfit: mean latency = a + b / cpus", file=out)
     for (model, test, memory), fit in sorted(fits.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or 0)):
@@ -109,6 +113,13 @@ def print_fits(fits: dict[FitKey, QuotaFit], predict_cpus: float | None, out: Te
         if predict_cpus is not None:
             line += f"; predicted mean at cpus {predict_cpus:g}: {fit.predict(predict_cpus) / 1e3:.3f} ms"
         print(line, file=out)
+        if not fit.r_squared >= WEAK_FIT_R_SQUARED:
+            print(
+                f"  note: R^2 below {WEAK_FIT_R_SQUARED:g}: latency hardly follows the quota here (other load on the "
+                "machine holding the program below every quota, or a program using less CPU than the smallest "
+                "quota); the prediction is little more than the points' level",
+                file=out,
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,6 +18,7 @@ from aipep_core.run_constraints import RunConstraints
 from platforms.affinity import with_affinity
 from platforms.base import DeviceDescription, Platform, PlatformOption, ProcessResult
 from platforms.bounded_output import MEASUREMENT_PREFIXES, BoundedCapture
+from platforms.cgroup_limits import check_fits_machine, out_of_memory_line
 from platforms.device_lock import DEFAULT_TIMEOUT_S, DeviceLock
 from platforms.linux_description import (
     DEFAULT_TEMPERATURE_FILES,
@@ -31,7 +32,8 @@ from platforms.ssh.address import parse_address
 from platforms.ssh.connection import DeviceLostError, SshConnection, connect, exit_status
 from platforms.ssh.file_sync import make_dirs, pull_file, push_file
 from platforms.ssh.host_keys import default_known_hosts
-from platforms.ssh.remote_command import kill_tree_command, read_report, wrap
+from platforms.ssh.remote_cgroups import read_cgroup_dirs, read_refusal, remove_after_kill_command
+from platforms.ssh.remote_command import Reported, kill_tree_command, read_report, wrap
 
 DEFAULT_REMOTE_DIR = "/tmp/aipep"
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
@@ -88,6 +90,7 @@ class SshPlatform(Platform):
         self._made_dirs: set[str] = set()
         self._pending_dirs: list[str] = []
         self._connection: SshConnection | None = None
+        self._board_cores: int | None = None
         self._lock = DeviceLock(f"{self.address.host}:{self.address.port}", lock_timeout).acquire()
 
     # Connection and health
@@ -169,9 +172,15 @@ class SshPlatform(Platform):
         platform_args: dict[str, Any] | None = None,
         constraints: RunConstraints | None = None,
     ) -> ProcessResult:
-        self.refuse_constraints(constraints)
+        if constraints is not None and constraints.in_docker:
+            raise UserError(
+                f'constraints.runner: "docker" runs containers on this machine only (--platform host); '
+                f"board {self.address} takes the default cgroups runner"
+            )
+        if constraints is not None:
+            check_fits_machine(constraints, self._cores(), f"board {self.address}")
         argv = with_affinity(list(argv), platform_args)
-        wrapped = wrap(argv, env, cwd, make_dirs=tuple(self._pending_dirs))
+        wrapped = wrap(argv, env, cwd, make_dirs=tuple(self._pending_dirs), constraints=constraints)
         self._pending_dirs.clear()
         connection = self.connection()
         limit = self.timeout if timeout is None else timeout
@@ -189,6 +198,9 @@ class SshPlatform(Platform):
             raise
         finally:
             channel.close()
+        refusal = read_refusal(wrapped.marker, stderr.text())
+        if refusal is not None:
+            raise UserError(f"{refusal} (board {self.address})")
         report = read_report(wrapped.marker, stderr.text())
         program_stderr = report.stderr
         if finished and not report.finished:
@@ -206,7 +218,14 @@ class SshPlatform(Platform):
             load_after=report.load_after,
             parse_text=stdout.result().parse_text,
             usage=report.usage,
+            out_of_memory=_out_of_memory(constraints, report),
         )
+
+    def _cores(self) -> int:
+        """The board's CPUs, asked once: a quota is checked against the board, not the harness's machine."""
+        if self._board_cores is None:
+            self._board_cores = int(self.describe().details.get("logical_cores") or 1)
+        return self._board_cores
 
     def _kill(self, channel: paramiko.Channel, marker: str, stdout: BoundedCapture, stderr: BoundedCapture) -> None:
         """Kill the remote tree over a second channel, then collect what the first one still carries."""
@@ -220,6 +239,9 @@ class SshPlatform(Platform):
             raise DeviceLostError(f"ssh device {self.address}: the timed-out command never reported its pid")
         connection.execute(kill_tree_command(pid), timeout=self.connect_timeout)
         connection.read_until_exit(channel, stdout, stderr, time.monotonic() + self.connect_timeout)
+        cgroups = read_cgroup_dirs(marker, stderr.text())
+        if cgroups:
+            connection.execute(remove_after_kill_command(cgroups), timeout=self.connect_timeout)
 
     def _make_dirs(self, remote_dir: str) -> None:
         if remote_dir not in self._made_dirs:
@@ -235,3 +257,12 @@ class SshPlatform(Platform):
                 self._connection = None
         finally:
             self._lock.release()
+
+
+def _out_of_memory(constraints: RunConstraints | None, report: Reported) -> str | None:
+    """The one line for a run the board's kernel ended for its memory limit, or None."""
+    limits = report.limits
+    if constraints is None or constraints.memory_mb is None or limits is None or not limits.out_of_memory_kills:
+        return None
+    peak = limits.peak_memory_bytes or (report.usage.peak_rss_bytes if report.usage is not None else None)
+    return out_of_memory_line(constraints.memory_mb, peak)

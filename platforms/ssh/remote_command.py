@@ -32,8 +32,11 @@ import shlex
 from dataclasses import dataclass
 
 from aipep_core.errors import UserError
+from aipep_core.run_constraints import RunConstraints
 from platforms.proc_usage_script import parse_usage, sampler_loop, usage_values
 from platforms.resource_usage import ResourceUsage
+from platforms.ssh import remote_cgroups
+from platforms.ssh.remote_cgroups import BoardLimitsReport
 
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TIMES = re.compile(r"(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s")
@@ -61,18 +64,27 @@ class Reported:
     load_after: float | None = None
     stderr: str = ""
     usage: ResourceUsage | None = None
+    limits: BoardLimitsReport | None = None
 
 
 def wrap(
-    argv: list[str], env: dict[str, str] | None = None, cwd: str | None = None, make_dirs: tuple[str, ...] = ()
+    argv: list[str],
+    env: dict[str, str] | None = None,
+    cwd: str | None = None,
+    make_dirs: tuple[str, ...] = (),
+    constraints: RunConstraints | None = None,
 ) -> WrappedCommand:
-    """`make_dirs` are created first, sparing a separate round trip through sshd for each output directory."""
+    """`make_dirs` are created first, sparing a separate round trip through sshd for each output directory;
+    with `constraints` the program runs in cgroups of its own, named after the marker (remote_cgroups.py)."""
     if not argv:
         raise UserError("command: expected a program and its arguments, got an empty command")
     marker = f"aipep-{secrets.token_hex(8)}"
+    program = " ".join(shlex.quote(arg) for arg in argv)
+    limited = constraints is not None
     lines = [
         _READ_FIRST.format(name="load0", path="/proc/loadavg"),
         f'printf "%s pid %s %s\\n" {marker} "$$" "$load0" >&2',
+        *([remote_cgroups.setup_script(constraints, marker, marker)] if limited else []),
         *([f"mkdir -p -- {' '.join(map(shlex.quote, make_dirs))} || exit 126"] if make_dirs else []),
         *([f"cd -- {shlex.quote(cwd)} || exit 126"] if cwd else []),
         *(f"export {_variable(name)}={shlex.quote(value)}" for name, value in (env or {}).items()),
@@ -81,7 +93,7 @@ def wrap(
         "times >&2",
         f'printf "%s start\\n" {marker} >&2',
         '[ -z "$EPOCHREALTIME" ] || t0=$EPOCHREALTIME',
-        " ".join(shlex.quote(arg) for arg in argv) + " </dev/null &",
+        (remote_cgroups.joined_command(program) if limited else program) + " </dev/null &",
         "child=$!",
         f'( {sampler_loop("child")}\nprintf "%s usage %s %s %s %s %s %s\\n" {marker} {usage_values()} >&2 ) &',
         "sampler=$!",
@@ -89,12 +101,14 @@ def wrap(
         "status=$?",
         "t1=$EPOCHREALTIME",
         f'printf "%s end %s\\n" {marker} "$status" >&2',
+        *([remote_cgroups.report_script()] if limited else []),
         "times >&2",
         "wait $sampler",
         '[ -n "$t1" ] || t1=$(date +%s.%N 2>/dev/null)',
         _READ_FIRST.format(name="up1", path="/proc/uptime"),
         _READ_FIRST.format(name="load1", path="/proc/loadavg"),
         f'printf "%s clock %s %s %s %s %s\\n" {marker} "$t0" "$t1" "$up0" "$up1" "$load1" >&2',
+        *([remote_cgroups.remove_script()] if limited else []),
         "exit $status",
     ]
     return WrappedCommand(marker=marker, script=_in_best_shell("\n".join(lines)))
@@ -135,6 +149,7 @@ def read_report(marker: str, stderr: str) -> Reported:
     if not started or end < 0:
         return Reported(pid=pid, finished=False, stderr=rest if started else "")
     program_stderr, trailer = rest[:end], rest[end:]
+    trailer, limits = remote_cgroups.read_limits_report(marker, trailer)
     end_line, _, trailer = trailer.partition("\n")
     times_after, _, clock_line = trailer.rpartition(f"{marker} clock ")
     status = end_line.split()[2] if len(end_line.split()) > 2 else ""
@@ -152,6 +167,7 @@ def read_report(marker: str, stderr: str) -> Reported:
         load_after=_float(load_after),
         stderr=program_stderr,
         usage=None if usage_fields is None else parse_usage(usage_fields, wall, cpu),
+        limits=limits,
     )
 
 
