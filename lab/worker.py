@@ -39,6 +39,7 @@ from lab.lab_job import WorkerSetup, job_for_this_worker
 from lab.message_lease import MessageLease, lease_client
 from lab.round_progress import RoundProgress
 from lab.status_mailbox import WorkerStatus, answer_status
+from platforms.bounded_output import bound_text
 from platforms.device_lock import DeviceLock
 
 # A worker that finds its device locked waits this long for the other holder to end.
@@ -193,5 +194,7 @@ def _run(
         return {**where, "exit_status": error.exit_status, "error": str(error), "results": []}
     status = exit_status(outcome, fail_on_regression=job.fail_on_regression)
     results = [result.id for result in outcome.results]
+    # The results server keeps records without logs; a failed program's stderr reaches the submitter here.
+    logs = {result.id: {name: bound_text(text) for name, text in result.logs.items()} for result in outcome.results}
     print(f"aipep-lab worker: job {task_id}: done, exit status {status}", file=sys.stderr, flush=True)
-    return {**where, "exit_status": status, "results": results}
+    return {**where, "exit_status": status, "results": results, "logs": logs}
