@@ -1,4 +1,4 @@
-"""`aipep-lab`: the device lab's command line (`worker`, `submit`).
+"""`aipep-lab`: the device lab's command line (`worker`, `submit`, `status`).
 
 `submit` takes the harness's flags, except that `--devices` names a device kind (the queue)
 and `--timeout` bounds the wait; the harness's per-process timeout is `--process_timeout`.
@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-import redis
+from kombu.exceptions import OperationalError
 
 from aipep_core.errors import UserError
 from aipep_core.job import RemoteReporter
@@ -19,11 +19,11 @@ from aipep_core.user_dirs import cache_dir
 from harness.cli_args import build_parser, job_from_flags
 from harness.reporters.results_server import ACCESS_TOKEN_ENV
 from lab.broker_url import shown_broker_url
-from lab.celery_app import DEFAULT_VISIBILITY_TIMEOUT_S
+from lab.celery_app import DEFAULT_VISIBILITY_TIMEOUT_S, lab_app
 from lab.device_health import HealthLimits
 from lab.lab_device import device_kind, parse_device
 from lab.lab_job import Uploader, WorkerSetup
-from lab.lab_status import broker_client, lab_status, status_lines
+from lab.lab_status import lab_status, status_lines
 from lab.submit import Submission, submit
 from lab.worker import WorkerOptions, serve
 from platforms.option_flags import add_option_flags, given_options
@@ -110,12 +110,25 @@ def _worker(argv: list[str]) -> int:
 
 def _status(argv: list[str]) -> int:
     parser = _Parser(prog="aipep-lab status", allow_abbrev=False, description="Workers, devices, health, queues.")
-    parser.add_argument("--broker", required=True, help="broker URL (Redis), such as redis://:PASSWORD@host:6379/0")
+    parser.add_argument(
+        "--broker", required=True, help="broker URL, such as redis://:PASSWORD@host:6379/0 or amqp://USER:PASS@host//"
+    )
+    parser.add_argument(
+        "--devices",
+        default="",
+        metavar="KIND,...",
+        help="kinds whose waiting jobs to count besides the workers' (an AMQP broker does not list its queues)",
+    )
     flags = parser.parse_args(argv)
+    kinds = [kind.strip() for kind in flags.devices.split(",") if kind.strip()]
+    app = lab_app(flags.broker)
+    connection = app.connection_for_read()
     try:
-        workers, waiting = lab_status(broker_client(flags.broker))
-    except redis.RedisError as error:
-        raise UserError(f"--broker {shown_broker_url(flags.broker)}: {type(error).__name__}") from None
+        workers, waiting = lab_status(app, kinds)
+    except (OperationalError, *connection.connection_errors, *connection.channel_errors) as error:
+        # The error's own text may quote the URL; its kind says enough.
+        shown = shown_broker_url(flags.broker)
+        raise UserError(f"--broker {shown}: cannot reach the broker ({type(error).__name__})") from None
     for line in status_lines(workers, waiting):
         print(line)
     return 0

@@ -2,27 +2,24 @@
 
 Paths mean nothing on another host, and a path a message names could point at anything
 there, so on the way out every file the job needs becomes an artifact (uploaded by md5):
-each arm's program, each spec, and each model file a spec names by a local path (its
-location becomes the artifact's URL, with its md5, so the model cache fetches and checks
-it as any download). On the way in, the worker refuses a job that names a program or a
-spec by path alone, fetches every md5 into its cache and checks it, and only then runs the
-job, on its own device, with its own reporters.
+each arm's program, each spec, and each file a spec names by a local path (spec_files.py).
+On the way in, the worker refuses a job that names a program, a spec or a spec's file by
+path alone, fetches every md5 into its cache and checks it, and only then runs the job, on
+its own device, with its own reporters.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from aipep_core.errors import UserError
 from aipep_core.job import Arm, Job, ModelCacheOptions, PlatformSelection, RemoteReporter, Reporters
 from aipep_core.spec import BenchmarkSpec, load_benchmarks
-from harness.model_cache import GENERATED_PREFIX, ModelCache
-from lab.artifacts import ArtifactRefused, artifacts_url, fetch, upload
+from lab.artifacts import ArtifactRefused, fetch, upload
+from lab.spec_files import spec_with_fetched_files, spec_with_uploaded_files
 
 
 @dataclass(frozen=True)
@@ -68,17 +65,9 @@ def _uploaded_arm(arm: Arm, uploader: Uploader) -> Arm:
 
 
 def _upload_spec(spec: BenchmarkSpec, job: Job, uploader: Uploader) -> str:
-    """Upload the spec with every local model file replaced by its artifact's URL and md5."""
-    document = copy.deepcopy(spec.raw)
-    with tempfile.TemporaryDirectory(prefix="aipep-lab-submit-") as scratch:
-        root = job.model_cache.root_model_dir
-        cache = ModelCache(Path(scratch), Path(root) if root else None)
-        for role, file in spec.model.files.items():
-            if file.location.startswith(("http://", "https://", GENERATED_PREFIX)):
-                continue
-            content = cache.resolve(file, spec.path.parent, str(spec.path)).read_bytes()
-            md5 = upload(uploader.server_url, uploader.token, content, f"{spec.path.name} model.files.{role}")
-            document["model"]["files"][role].update(location=f"{artifacts_url(uploader.server_url)}/{md5}", md5=md5)
+    """Upload the spec with every local file it names replaced by its artifact's URL and md5."""
+    root = job.model_cache.root_model_dir
+    document = spec_with_uploaded_files(spec, root, uploader.server_url, uploader.token)
     text = json.dumps(document, indent=2, sort_keys=True).encode()
     return upload(uploader.server_url, uploader.token, text, f"the spec {spec.path.name}")
 
@@ -111,9 +100,13 @@ def job_for_this_worker(job: Job, setup: WorkerSetup) -> Job:
         # The spec keeps its own name (results show it); its directory is its md5, so two never collide.
         base = Path(name).name
         named = specs_dir / md5 / (base if base not in ("", ".", "..") else "spec.json")
-        if not named.is_file():
-            named.parent.mkdir(parents=True, exist_ok=True)
-            named.write_bytes(cached.read_bytes())
+        try:
+            document = json.loads(cached.read_bytes())
+        except ValueError:
+            raise ArtifactRefused(f"job.specs: {base}: expected a JSON spec, got other bytes") from None
+        document = spec_with_fetched_files(document, setup.remote.url, setup.artifact_dir, base)
+        named.parent.mkdir(parents=True, exist_ok=True)
+        named.write_text(json.dumps(document, indent=2, sort_keys=True))
         specs.append(str(named))
     return dataclasses.replace(
         job,

@@ -16,6 +16,16 @@ import time
 import redis
 from kombu.transport.redis import Channel
 
+SOCKET_TIMEOUT_S = 10.0
+
+
+def lease_client(broker_url: str) -> redis.Redis | None:
+    """A client of the Redis broker for the leases; None for a broker that keeps a message out while its
+    consumer's connection lives (AMQP), which needs no lease."""
+    if not broker_url.startswith(("redis://", "rediss://", "unix://")):
+        return None
+    return redis.Redis.from_url(broker_url, socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=SOCKET_TIMEOUT_S)
+
 
 class MessageLease:
     """Renews one message's delivery time until stopped; use as a context manager around the job."""

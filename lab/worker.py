@@ -25,7 +25,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import redis
 from celery import Celery
 from celery.exceptions import Reject
 
@@ -37,15 +36,14 @@ from lab.celery_app import RUN_JOB_TASK, RUNNING, lab_app
 from lab.device_health import HealthLimits, unhealthy_reason
 from lab.lab_device import LabDevice
 from lab.lab_job import WorkerSetup, job_for_this_worker
-from lab.lab_status import WorkerStatus, broker_client, is_redis_url, publish
-from lab.message_lease import MessageLease
+from lab.message_lease import MessageLease, lease_client
 from lab.round_progress import RoundProgress
+from lab.status_mailbox import WorkerStatus, answer_status
+from platforms.bounded_output import bound_text
 from platforms.device_lock import DeviceLock
 
 # A worker that finds its device locked waits this long for the other holder to end.
 LOCK_TIMEOUT_S = 5.0
-# A worker's status line outlives three missed health intervals by this much.
-STATUS_GRACE_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -83,7 +81,7 @@ def serve(options: WorkerOptions) -> int:
                 raise Reject(reason, requeue=True)
             started = {**where, "started_at": time.time()}
             task.update_state(state=RUNNING, meta=started)
-            gate.publish(job=task.request.id)
+            gate.job = task.request.id
 
             def report_round(done: int, most: int) -> None:
                 task.update_state(state=RUNNING, meta={**started, "round": done, "max_rounds": most})
@@ -92,7 +90,7 @@ def serve(options: WorkerOptions) -> int:
                 with gate.lease(task.request.properties):
                     return _run(job_json, options.setup, started, task.request.id, RoundProgress(report_round))
             finally:
-                gate.publish()
+                gate.job = None
 
     with DeviceLock(f"lab-{options.device.label}", LOCK_TIMEOUT_S):
         print(
@@ -111,6 +109,7 @@ def serve(options: WorkerOptions) -> int:
             quiet=True,
         )
         gate.worker = worker
+        answer_status(app, hostname, gate.status)
         threading.Thread(target=gate.watch, name="aipep-lab-health", daemon=True).start()
         worker.start()
         return worker.exitcode or 0
@@ -128,34 +127,23 @@ class _HealthGate:
         self.busy = threading.Lock()
         self.taking_jobs = True
         self.health = "ok"
-        self.status_client = broker_client(options.broker_url) if is_redis_url(options.broker_url) else None
+        self.job: str | None = None
+        self.lease_client = lease_client(options.broker_url)
 
-    def publish(self, job: str | None = None) -> None:
-        """This worker's line in `aipep-lab status`; it expires when the worker stops writing it."""
-        if self.status_client is None:
-            return
+    def status(self) -> WorkerStatus:
+        """This worker's line in `aipep-lab status`."""
         options = self.options
-        status = WorkerStatus(
-            self.hostname,
-            socket.gethostname(),
-            options.device.label,
-            options.kind,
-            self.health,
-            self.taking_jobs,
-            job,
-            time.time(),
+        device = options.device.label
+        return WorkerStatus(
+            self.hostname, socket.gethostname(), device, options.kind, self.health, self.taking_jobs, self.job
         )
-        try:
-            publish(self.status_client, status, 3 * options.health_interval_s + STATUS_GRACE_S)
-        except redis.RedisError as error:
-            self._say(f"cannot write its status to the broker: {type(error).__name__}")
 
     def lease(self, properties: dict[str, Any] | None) -> contextlib.AbstractContextManager:
         """Keeps the running job's message from going to another worker while this one lives (Redis)."""
         tag = (properties or {}).get("delivery_tag")
-        if self.status_client is None or not tag:
+        if self.lease_client is None or not tag:
             return contextlib.nullcontext()
-        return MessageLease(self.status_client, tag, self.options.visibility_timeout_s)
+        return MessageLease(self.lease_client, tag, self.options.visibility_timeout_s)
 
     def reason(self) -> str | None:
         return unhealthy_reason(self.options.device, self.options.setup.platform_options, self.options.health)
@@ -169,7 +157,6 @@ class _HealthGate:
         self.worker.consumer.cancel_task_queue(self.options.kind)
 
     def watch(self) -> None:
-        self.publish()
         while True:
             time.sleep(self.options.health_interval_s)
             if not self.busy.acquire(blocking=False):
@@ -177,7 +164,6 @@ class _HealthGate:
             try:
                 reason = self.reason()
                 self.health = reason or "ok"
-                self.publish()
             finally:
                 self.busy.release()
             control = self.app.control
@@ -208,5 +194,7 @@ def _run(
         return {**where, "exit_status": error.exit_status, "error": str(error), "results": []}
     status = exit_status(outcome, fail_on_regression=job.fail_on_regression)
     results = [result.id for result in outcome.results]
+    # The results server keeps records without logs; a failed program's stderr reaches the submitter here.
+    logs = {result.id: {name: bound_text(text) for name, text in result.logs.items()} for result in outcome.results}
     print(f"aipep-lab worker: job {task_id}: done, exit status {status}", file=sys.stderr, flush=True)
-    return {**where, "exit_status": status, "results": results}
+    return {**where, "exit_status": status, "results": results, "logs": logs}

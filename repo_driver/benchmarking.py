@@ -1,18 +1,21 @@
 """A main-line commit's A/B on every platform, against the control chosen for it, and what it found.
 
 A platform whose result is already stored is not run again: a restart after `kill -9`
-between two platforms goes on with the next one. A regression found opens a record in the
+between two platforms goes on with the next one. In the device lab the platforms' A/Bs run
+at once, one per device kind, each stored as it finishes. A regression found opens a record in the
 same transaction as the results, for verification to take up.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 from repo_driver import verdicts
 from repo_driver.announcements import summary
 from repo_driver.building import Building
 from repo_driver.control_choice import choose_control
 from repo_driver.git_follower import CommitInfo
-from repo_driver.harness_runs import HarnessRuns
+from repo_driver.harness_runs import HarnessRuns, RunRequest
 from repo_driver.intake import Intake
 from repo_driver.options import DriverOptions
 from repo_driver.progress import name, say
@@ -43,6 +46,30 @@ class Benchmarking:
 
     def benchmark(self, commit: CommitInfo) -> None:
         state = self.state
+        for request, results in self.runs.run_each(self._requests(commit)):
+            platform, control = request.platform, request.control
+            control_hash = control.commit.hash if control else None
+            found = verdicts.regressed(results) if control else {}
+            keys = [list(key) for key in found]
+
+            def open_regression(platform=platform, control_hash=control_hash, keys=keys, found=found):
+                if keys and self.options.regression:
+                    state.regressions.open(platform, control_hash, commit.hash, keys, verdicts.labelled(found))
+
+            state.runs.save(
+                results,
+                platform=platform,
+                commit_hash=commit.hash,
+                control_hash=control_hash,
+                role=request.role,
+                then=open_regression,
+            )
+            say(f"{name(commit)}: {platform}: {summary(results)}")
+
+    def _requests(self, commit: CommitInfo) -> Iterator[RunRequest]:
+        """The A/B of each platform not run yet, made only when asked for (a local run asks after
+        storing the one before, as it always did)."""
+        state = self.state
         for platform in self.options.platforms:
             if state.runs.has_run(commit.hash, platform, MAIN_LINE_ROLES):
                 continue
@@ -54,24 +81,7 @@ class Benchmarking:
                 state.queue.set_state(commit.hash, "benchmarking")
             versus = f"A/B against {name(control.commit)}" if control else "alone"
             say(f"{name(commit)}: benchmarking on {platform} {versus}")
-            results = self.runs.run(platform, treatment, control, role=BENCHMARK if control else BASELINE)
-            found = verdicts.regressed(results) if control else {}
-            keys = [list(key) for key in found]
-
-            def open_regression(platform=platform, control_hash=control_hash, keys=keys, found=found):
-                if keys and self.options.regression:
-                    state.regressions.open(platform, control_hash, commit.hash, keys, verdicts.labelled(found))
-
-            role = BENCHMARK if control else BASELINE
-            state.runs.save(
-                results,
-                platform=platform,
-                commit_hash=commit.hash,
-                control_hash=control_hash,
-                role=role,
-                then=open_regression,
-            )
-            say(f"{name(commit)}: {platform}: {summary(results)}")
+            yield RunRequest(platform, treatment, control, BENCHMARK if control else BASELINE)
 
     def regressed(self, commit: CommitInfo) -> bool:
         """Whether the commit ends `regressed`: its regression was confirmed (or is being bisected),

@@ -11,8 +11,10 @@ travels in the job's labels, so it is in the result's meta before any reporter s
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from aipep_core.job import Arm, Arms, Job, RunStopped, RunType
 from aipep_core.names import CONTROL, TREATMENT
@@ -34,6 +36,19 @@ class BuiltCommit:
         return Arm(name, str(self.program), self.commit.hash, self.commit.commit_time)
 
 
+@dataclass(frozen=True)
+class RunRequest:
+    """One run the driver wants: on which platform, which arms, in which role."""
+
+    platform: str
+    treatment: BuiltCommit
+    control: BuiltCommit | None
+    role: str
+    run_type: RunType = RunType.BENCHMARK
+    # What the caller asked this run for (a regression, a bisection step), handed back with its results.
+    subject: Any = field(default=None, compare=False)
+
+
 @dataclass
 class HarnessRuns:
     job: Job
@@ -48,8 +63,22 @@ class HarnessRuns:
         role: str,
         run_type: RunType = RunType.BENCHMARK,
     ) -> list[RunResult]:
+        return self.run_request(RunRequest(platform, treatment, control, role, run_type))
+
+    def run_each(self, requests: Iterable[RunRequest]) -> Iterator[tuple[RunRequest, list[RunResult]]]:
+        """Each request with its results, as each finishes, for the caller to store before the next.
+
+        Here they run one after another, each request taken only when the one before was
+        stored: this host is one device. The lab runs those of different device kinds at once.
+        """
+        for request in requests:
+            yield request, self.run_request(request)
+
+    def run_request(self, request: RunRequest) -> list[RunResult]:
         """The results of one run; a stop asked for during it raises Stopped (the run is dropped)."""
-        job = self.job_for(platform, treatment, control, role=role, run_type=run_type)
+        job = self.job_for(
+            request.platform, request.treatment, request.control, role=request.role, run_type=request.run_type
+        )
         try:
             results = self.execute(job)
         except RunStopped:

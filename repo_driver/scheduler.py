@@ -147,8 +147,7 @@ class _Passes:
             detail = (error.stderr or str(error)).strip().splitlines()[-1:] or ["unknown error"]
             say(f"fetch from {driver.follower.remote} failed ({detail[0]}); going on with what was fetched before")
         self.intake.follow()
-        for regression in self.state.regressions.find([BISECTING]):
-            self.bisection.bisect(regression)
+        self.bisection.bisect_all(self.state.regressions.find([BISECTING]))
         self._process(self.state.queue.pending())
         for platform in driver.options.platforms:
             for alert in detect_creep(self.state, platform, driver.creep_threshold):
@@ -174,11 +173,8 @@ class _Passes:
     def _benchmark(self, commit: CommitInfo) -> None:
         """A/B the commit, verify what it regressed, settle its state, then bisect a confirmed range."""
         self.benchmarking.benchmark(commit)
-        for regression in self.state.regressions.find([VERIFYING]):
-            if regression.bad_hash == commit.hash:
-                self.verification.verify(regression)
+        verifying = [r for r in self.state.regressions.find([VERIFYING]) if r.bad_hash == commit.hash]
+        self.verification.verify_all(verifying)
         self.state.queue.set_state(commit.hash, "regressed" if self.benchmarking.regressed(commit) else "done")
         self.driver.commit_file.write(commit.hash)
-        for regression in self.state.regressions.find([BISECTING]):
-            if regression.bad_hash == commit.hash:
-                self.bisection.bisect(regression)
+        self.bisection.bisect_all([r for r in self.state.regressions.find([BISECTING]) if r.bad_hash == commit.hash])

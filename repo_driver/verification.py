@@ -2,18 +2,21 @@
 
 A regression confirmed between neighbouring commits names its culprit at once; one over a
 range (because of `--step`) goes on to bisection. The verify run and the regression's new
-state are written in one transaction.
+state are written in one transaction. Regressions on different device kinds of the lab
+are verified at once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from aipep_core.job import RunType
+from aipep_core.result_record import RunResult
 from repo_driver import verdicts
 from repo_driver.announcements import announce_confirmed
 from repo_driver.building import Building
-from repo_driver.harness_runs import HarnessRuns
+from repo_driver.harness_runs import HarnessRuns, RunRequest
 from repo_driver.intake import Intake
 from repo_driver.progress import name, say
 from repo_driver.state.driver_state import DriverState
@@ -31,12 +34,23 @@ class Verification:
     stop: StopControl
     confirmed: list[int] = field(default_factory=list)  # regressions this process confirmed, for --fail_on_regression
 
-    def verify(self, regression: Regression) -> None:
-        self.stop.check()
-        platform = regression.platform
-        bad, good = self.building.arm(regression.bad_hash, platform), self.building.arm(regression.good_hash, platform)
-        say(f"{name(bad.commit)}: regression in {_names(regression.keys)}; verifying against {good.commit.short}")
-        results = self.runs.run(platform, bad, good, role=VERIFY, run_type=RunType.VERIFY)
+    def verify_all(self, regressions: list[Regression]) -> None:
+        """Verify each regression; in the device lab those of different device kinds at once."""
+        for request, results in self.runs.run_each(self._requests(regressions)):
+            self._conclude(request.subject, request, results)
+
+    def _requests(self, regressions: list[Regression]) -> Iterator[RunRequest]:
+        for regression in regressions:
+            self.stop.check()
+            platform = regression.platform
+            bad = self.building.arm(regression.bad_hash, platform)
+            good = self.building.arm(regression.good_hash, platform)
+            say(f"{name(bad.commit)}: regression in {_names(regression.keys)}; verifying against {good.commit.short}")
+            yield RunRequest(platform, bad, good, VERIFY, RunType.VERIFY, subject=regression)
+
+    def _conclude(self, regression: Regression, request: RunRequest, results: list[RunResult]) -> None:
+        """Store the verify run and the regression's next state in one transaction, and say it."""
+        bad = request.treatment
         again = verdicts.regressed(results)
         confirmed = {name_: again[name_] for name_ in map(tuple, regression.keys) if name_ in again}
         distance = self.intake.distance(regression.good_hash, regression.bad_hash)
@@ -60,7 +74,7 @@ class Verification:
 
         outcome = self.state.runs.save(
             results,
-            platform=platform,
+            platform=regression.platform,
             commit_hash=regression.bad_hash,
             control_hash=regression.good_hash,
             role=VERIFY,

@@ -1,10 +1,11 @@
-"""Fixtures of the lab tests: a real Redis broker, the real results server, and a Lab to start workers in."""
+"""Fixtures of the lab tests: a real Redis broker (and RabbitMQ), the real results server, a Lab to start workers in."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.lab.lab_processes import Lab
+from tests.lab.rabbitmq_server import start_rabbitmq
 from tests.lab.redis_server import start_redis
 from tests.server.server_thread import ServerThread
 
@@ -15,6 +16,16 @@ def redis(tmp_path_factory):
         server = start_redis(tmp_path_factory.mktemp("redis"))
     except FileNotFoundError as error:
         pytest.fail(f"{error}; the lab tests need a real Redis")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def rabbitmq(tmp_path_factory):
+    try:
+        server = start_rabbitmq(tmp_path_factory.mktemp("rabbitmq"))
+    except FileNotFoundError as error:
+        pytest.fail(f"{error}; the broker-agnostic lab tests need a real RabbitMQ")
     yield server
     server.stop()
 
