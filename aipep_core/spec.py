@@ -16,6 +16,13 @@ from typing import Any
 import jsonschema
 
 from aipep_core.errors import UserError
+from aipep_core.model_variants import (
+    DEFAULT_ACCURACY_THRESHOLD_POINTS,
+    DatasetSpec,
+    Optimizer,
+    parse_dataset,
+    parse_optimizers,
+)
 from aipep_core.resource_metrics import DEFAULT_RESOURCE_THRESHOLDS_PCT
 from aipep_core.run_constraints import RunConstraints
 
@@ -108,6 +115,9 @@ class TestSpec:
     round_statistic: str = DEFAULT_ROUND_STATISTIC
     resource_thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_RESOURCE_THRESHOLDS_PCT))
     constraints: RunConstraints | None = None
+    optimizers: tuple[Optimizer, ...] = ()
+    dataset: DatasetSpec | None = None
+    accuracy_threshold: float = DEFAULT_ACCURACY_THRESHOLD_POINTS
     raw: dict[str, Any] = field(default_factory=dict)
     source: str = "spec"
 
@@ -382,6 +392,9 @@ def _test(
         round_statistic=doc.get("round_statistic", DEFAULT_ROUND_STATISTIC),
         resource_thresholds={**DEFAULT_RESOURCE_THRESHOLDS_PCT, **doc.get("resource_thresholds", {})},
         constraints=RunConstraints.from_json(doc.get("constraints")),
+        optimizers=parse_optimizers(doc.get("optimizers", []), f"{where}.optimizers"),
+        dataset=parse_dataset(doc.get("dataset"), f"{where}.dataset"),
+        accuracy_threshold=float(doc.get("accuracy_threshold", DEFAULT_ACCURACY_THRESHOLD_POINTS)),
         raw=doc,
         source=path.name,
     )
