@@ -38,8 +38,7 @@ from harness.round_budget import check_round_budgets
 from harness.run_meta import build_meta
 from harness.single_run import run_single
 from harness.stats.summary import ROUND_STATISTICS, requested_statistics
-from harness.variants.arm_models import ArmModels, arm_models
-from harness.variants.datasets import check_dataset
+from harness.variants.arm_models import ArmModels, arm_models, check_variants
 from harness.variants.quality_run import run_quality
 from platforms import get_platform
 from platforms.registry import check_platform_options
@@ -84,8 +83,7 @@ def run_job(job: Job, stop: threading.Event | None = None, progress: TextIO | No
         )
     for spec in specs:
         for test in spec.tests:
-            if test.dataset is not None:
-                check_dataset(test.dataset, f"{test.where}.dataset")
+            check_variants(test, list(job.arms.all()))
     platform_options = check_platform_options(job.platform.name, job.platform.options)
     devices = _devices(job)
     undelivered = Undelivered()

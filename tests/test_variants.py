@@ -188,6 +188,17 @@ def test_an_unknown_dataset_is_one_line_exit_2(tmp_path, capsys):
     )
 
 
+def test_static_quantization_without_a_dataset_is_refused_before_anything_runs(tmp_path, capsys):
+    static = {"optimizers": [{"type": "onnx_quantize", "mode": "static"}]}
+    assert harness(tmp_path, quick_spec(tmp_path, TINY_SPEC), {"treatment": static, "control": {}}) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == (
+        "harness: error: --info: treatment.optimizers[0] (onnx_quantize mode=static weight_type=int8): "
+        "static quantization calibrates on the test's dataset; the test has none"
+    )
+    assert not (tmp_path / "results").exists()
+
+
 def test_outputs_that_do_not_match_the_labels_are_a_recorded_failure(tmp_path, capsys):
     """A model over the digits' 64 pixels that scores 12 classes cannot be judged on 10 labels."""
     graph = helper.make_graph(

@@ -18,10 +18,10 @@ import numpy as np
 
 from aipep_core.errors import UserError
 from aipep_core.job import Arm
-from aipep_core.model_variants import DatasetSpec, parse_optimizers
+from aipep_core.model_variants import QUANTIZE, DatasetSpec, parse_optimizers
 from aipep_core.spec import TestSpec
 from harness.model_cache import file_md5
-from harness.variants.datasets import load_dataset
+from harness.variants.datasets import check_dataset, load_dataset
 from harness.variants.optimizers import Calibration, apply_optimizers
 from harness.variants.quality_run import Labelled
 
@@ -85,6 +85,29 @@ def arm_models(
         if variant != local_files[MODEL_ROLE]:
             models.arm_files[arm.name] = {**device_files, MODEL_ROLE: platform.push(variant)}
     return models
+
+
+def check_variants(test: TestSpec, arms: list[Arm]) -> None:
+    """What can be refused before any device is opened: an unknown dataset, static quantization without one."""
+    if test.dataset is not None:
+        check_dataset(test.dataset, f"{test.where}.dataset")
+        return
+    chains = [(f"{test.where}.optimizers", test.optimizers)]
+    chains += [
+        (
+            f"--info: {arm.name}.optimizers",
+            parse_optimizers(arm.options["optimizers"], f"--info: {arm.name}.optimizers"),
+        )
+        for arm in arms
+        if "optimizers" in arm.options
+    ]
+    for where, chain in chains:
+        for index, optimizer in enumerate(chain):
+            if optimizer.type == QUANTIZE and optimizer.setting("mode") == "static":
+                raise UserError(
+                    f"{where}[{index}] ({optimizer.describe()}): static quantization calibrates on the test's "
+                    "dataset; the test has none"
+                )
 
 
 def _is_variant(arm: Arm) -> bool:
