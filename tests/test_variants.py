@@ -199,6 +199,22 @@ def test_static_quantization_without_a_dataset_is_refused_before_anything_runs(t
     assert not (tmp_path / "results").exists()
 
 
+def test_an_arm_model_that_is_not_there_is_one_line_exit_2(tmp_path, capsys):
+    missing = tmp_path / "missing.onnx"
+    assert harness(tmp_path, DIGITS_SPEC, {"treatment": {"model": str(missing)}, "control": {}}) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == f"harness: error: --info: treatment.model: expected an existing model file, got {missing}"
+
+
+def test_a_plain_run_with_a_dataset_reports_its_accuracy_without_a_verdict(tmp_path):
+    assert harness(tmp_path, quick_spec(tmp_path, DIGITS_SPEC, dataset={"name": "digits", "limit": 100}), {}) == 0
+    result = only_result(tmp_path)
+    accuracy = result.data["NET accuracy"]
+    assert accuracy.unit == "%" and accuracy.values[0] > 90 and accuracy.comparison is None
+    assert result.meta["quality"]["dataset"] == {"name": "digits", "split": "test", "limit": 100, "samples": 100}
+    assert len(result.meta["quality"]["treatment"]["predictions"]) == 100
+
+
 def test_outputs_that_do_not_match_the_labels_are_a_recorded_failure(tmp_path, capsys):
     """A model over the digits' 64 pixels that scores 12 classes cannot be judged on 10 labels."""
     graph = helper.make_graph(

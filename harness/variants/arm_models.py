@@ -88,7 +88,11 @@ def arm_models(
 
 
 def check_variants(test: TestSpec, arms: list[Arm]) -> None:
-    """What can be refused before any device is opened: an unknown dataset, static quantization without one."""
+    """What can be refused before any device is opened: an arm's missing model file, an unknown dataset,
+    static quantization without a dataset."""
+    for arm in arms:
+        if "model" in arm.options and not Path(arm.options["model"]).expanduser().is_file():
+            raise UserError(f"--info: {arm.name}.model: expected an existing model file, got {arm.options['model']}")
     if test.dataset is not None:
         check_dataset(test.dataset, f"{test.where}.dataset")
         return
