@@ -281,6 +281,7 @@ def test_fp32_against_int8_reports_latency_and_accuracy_verdicts_in_the_table_an
     table = capsys.readouterr().out
     rows = [line for line in table.splitlines() if line.startswith("│ NET")]
     assert any(" latency " in row for row in rows) and any(" accuracy " in row for row in rows)
+    assert "accuracy: change in points, McNemar p" in table
     with ResultStore(tmp_path / "aipep.db") as store:
         verdicts = dict(store.db.execute("SELECT key, verdict FROM verdicts").fetchall())
     assert verdicts["NET accuracy"] == result.data["NET accuracy"].comparison.verdict.value
