@@ -17,9 +17,11 @@ import pytest
 from onnx import helper, numpy_helper
 
 from aipep_core.errors import UserError
+from aipep_core.job import Job
 from aipep_core.model_variants import DatasetSpec, parse_optimizers
 from aipep_core.verdict import Verdict
 from harness.cli import main
+from harness.cli_args import parse_info
 from harness.generated_models import generate_model
 from harness.stats.paired_accuracy import compare_accuracy
 from harness.store.result_store import ResultStore
@@ -314,6 +316,15 @@ def test_a_framework_commit_ab_has_no_quality_pass(tmp_path):
     result = only_result(tmp_path)
     assert "variants" not in result.meta and "quality" not in result.meta
     assert not any(key.endswith("_abs_diff") for key in result.data)
+
+
+def test_an_arm_variant_travels_in_the_job_unchanged():
+    arms = parse_info(json.dumps({"treatment": {"optimizers": [{"type": "onnx_quantize"}]}, "control": {"model": "m"}}))
+    assert arms.treatment.options == {
+        "optimizers": [{"type": "onnx_quantize", "mode": "dynamic", "weight_type": "int8"}]
+    }
+    job = Job(specs=("spec.json",), arms=arms)
+    assert Job.from_json(job.to_json()) == job
 
 
 def test_paired_accuracy_decisions():
