@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 DIGITS_SPEC = REPO / "specifications/models/onnxruntime/digits_mlp/digits_mlp.json"
 DIGITS_INT8_SPEC = REPO / "specifications/models/onnxruntime/digits_mlp/digits_mlp_int8.json"
 TINY_SPEC = REPO / "specifications/models/onnxruntime/tiny_convnet/tiny_convnet.json"
+TFLITE_TINY_SPEC = REPO / "specifications/models/tflite/tiny_convnet/tiny_convnet.json"
 DAMAGED_CLASSES = (3, 8)
 
 
@@ -179,6 +180,16 @@ def test_a_bad_optimizer_in_an_arm_is_one_line_exit_2(tmp_path, capsys, optimize
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("harness: error: --info: treatment.")
     assert re.search(message, line)
+
+
+def test_onnx_optimizers_on_a_tflite_model_are_one_line_exit_2(tmp_path, capsys):
+    spec = quick_spec(tmp_path, TFLITE_TINY_SPEC)
+    assert harness(tmp_path, spec, {"treatment": {"optimizers": [{"type": "onnx_float16"}]}, "control": {}}) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(
+        "harness: error: --info: treatment.optimizers[0] (onnx_float16): tiny_convnet.tflite is not an ONNX model ("
+    )
+    assert not (tmp_path / "results").exists()
 
 
 def test_an_unknown_dataset_is_one_line_exit_2(tmp_path, capsys):

@@ -62,11 +62,10 @@ def arm_models(
         models.dataset_inputs = platform.push(_samples_file(test.dataset, data.inputs, cache_dir))
     if not test.optimizers and not any(_is_variant(arm) for arm in arms):
         return models
-    if MODEL_ROLE not in local_files:
-        raise UserError(f"{test.where}.optimizers: model variants need a '{MODEL_ROLE}' file in model.files")
+    role = _model_role(local_files, test)
     calibration = _calibration(test)
     for arm in arms:
-        base, where = local_files[MODEL_ROLE], f"{test.where}.optimizers"
+        base, where = local_files[role], f"{test.where}.optimizers"
         if "model" in arm.options:
             base = Path(arm.options["model"]).expanduser()
             if not base.is_file():
@@ -82,9 +81,21 @@ def arm_models(
             "size_bytes": variant.stat().st_size,
             "optimizers": [optimizer.to_json() for optimizer in chain],
         }
-        if variant != local_files[MODEL_ROLE]:
-            models.arm_files[arm.name] = {**device_files, MODEL_ROLE: platform.push(variant)}
+        if variant != local_files[role]:
+            models.arm_files[arm.name] = {**device_files, role: platform.push(variant)}
     return models
+
+
+def _model_role(local_files: dict[str, Path], test: TestSpec) -> str:
+    """The file a variant replaces: the `model` role, or the spec's only file whatever its role."""
+    if MODEL_ROLE in local_files:
+        return MODEL_ROLE
+    if len(local_files) == 1:
+        return next(iter(local_files))
+    raise UserError(
+        f"{test.where}.optimizers: model variants replace the '{MODEL_ROLE}' file of model.files (or its only "
+        f"file); this model has {', '.join(sorted(local_files)) or 'none'}"
+    )
 
 
 def check_variants(test: TestSpec, arms: list[Arm]) -> None:
