@@ -35,6 +35,9 @@ class Framework:
 
     name: ClassVar[str] = ""
     runtime_packages: ClassVar[tuple[str, ...]] = ()
+    # True when the default command of a `quality` test runs `{dataset_inputs}` (when the test
+    # has a dataset) and writes the outputs to `{output_file}`: the harness's quality pass.
+    runs_quality_pass: ClassVar[bool] = False
 
     def default_program(self) -> str | None:
         """The program to run when the user names none (a shipped benchmark)."""

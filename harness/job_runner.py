@@ -160,6 +160,8 @@ def _run_spec(
         if results and spec.model.cooldown:
             # FAI-PEP's cooldown: a pause between tests for the device to cool (see ab_run).
             time.sleep(spec.model.cooldown)
+        if test.dataset is not None and not framework.runs_quality_pass:
+            raise UserError(f"{test.where}.dataset: framework {framework.name} cannot run a dataset; onnxruntime can")
         models = arm_models(test, arms, local_files, device_files, cache.cache_dir, platform)
         runner = ArmRunner(
             framework=framework,
@@ -186,7 +188,8 @@ def _run_spec(
         else:
             reverse = job.settings.run_type == RunType.VERIFY
             result = run_ab(runner, treatment, control, meta, reverse=reverse, progress=context.progress, stop=stop)
-        _judge_quality(runner, test, arms, models, result)
+        if framework.runs_quality_pass:
+            _judge_quality(runner, test, arms, models, result)
         if stop is not None and stop.is_set() and not result.ok:
             # A Ctrl-C reaches the benchmark process too: its failure is the stop, not a result.
             raise RunStopped(f"{spec.path.name} {test.identifier}: stopped on request")

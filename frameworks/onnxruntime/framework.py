@@ -28,6 +28,7 @@ MODEL_ROLE = "model"
 class OnnxRuntimeFramework(Framework):
     name = "onnxruntime"
     runtime_packages = ("onnxruntime", "onnxruntime-gpu", "numpy")
+    runs_quality_pass = True
 
     def default_program(self) -> str:
         return sys.executable
