@@ -19,6 +19,7 @@ from onnx import helper, numpy_helper
 from aipep_core.errors import UserError
 from aipep_core.job import Job
 from aipep_core.model_variants import DatasetSpec, parse_optimizers
+from aipep_core.spec import load_benchmarks
 from aipep_core.verdict import Verdict
 from harness.cli import main
 from harness.cli_args import parse_info
@@ -199,6 +200,22 @@ def test_a_dataset_on_a_framework_without_the_quality_pass_is_one_line_exit_2(tm
     assert line == (
         "harness: error: tiny_convnet.json: tests[0].dataset: framework tflite cannot run a dataset; onnxruntime can"
     )
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"optimizers": [{"type": "prune"}]}, "tests[0].optimizers[0].type: expected one of onnx_quantize, "),
+        ({"optimizers": [{"type": "onnx_quantize", "weight_type": "int4"}]}, "optimizers[0].weight_type: expected one"),
+        ({"optimizers": {"type": "onnx_float16"}}, "tests[0].optimizers: expected a list of optimizer objects"),
+        ({"dataset": {"name": "digits", "split": "validation"}}, "tests[0].dataset.split: expected one of train, test"),
+        ({"dataset": {"name": "digits", "limit": 0}}, "tests[0].dataset.limit: expected an integer >= 1, got 0"),
+        ({"accuracy_threshold": 0}, "tests[0].accuracy_threshold: expected a number of accuracy points > 0"),
+    ],
+)
+def test_a_bad_variant_or_dataset_field_in_a_spec_names_the_field(tmp_path, fields, message):
+    with pytest.raises(UserError, match=re.escape(message)):
+        load_benchmarks(quick_spec(tmp_path, DIGITS_SPEC, **fields))
 
 
 def test_an_unknown_dataset_is_one_line_exit_2(tmp_path, capsys):
