@@ -47,8 +47,9 @@ class RunStopped(Exception):
 class Arm:
     """One arm: the program (a binary, or an interpreter) and the commit it was built from.
 
-    `program` None is the framework's default program; `options` are per-arm settings
-    (such as a model variant), kept in the result's meta. `program_md5` names the program
+    `program` None is the framework's default program; `options` are per-arm settings, kept
+    in the result's meta: a model variant is `optimizers` (a list of optimizer objects, in
+    place of the test's) and/or `model` (a model file in place of the spec's). `program_md5` names the program
     as an artifact on the results server: a lab worker runs only what it fetched by md5.
     """
 

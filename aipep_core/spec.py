@@ -20,6 +20,13 @@ import jsonschema
 from aipep_core.endpoint_target import EndpointTarget
 from aipep_core.errors import UserError
 from aipep_core.load_scenario import LoadScenario
+from aipep_core.model_variants import (
+    DEFAULT_ACCURACY_THRESHOLD_POINTS,
+    DatasetSpec,
+    Optimizer,
+    parse_dataset,
+    parse_optimizers,
+)
 from aipep_core.resource_metrics import DEFAULT_RESOURCE_THRESHOLDS_PCT
 from aipep_core.run_constraints import RunConstraints
 
@@ -130,6 +137,9 @@ class TestSpec:
     target: EndpointTarget | None = None
     scenario: LoadScenario | None = None
     cold_start: bool = False
+    optimizers: tuple[Optimizer, ...] = ()
+    dataset: DatasetSpec | None = None
+    accuracy_threshold: float = DEFAULT_ACCURACY_THRESHOLD_POINTS
     raw: dict[str, Any] = field(default_factory=dict)
     source: str = "spec"
 
@@ -457,6 +467,9 @@ def _test(index: int, doc: dict[str, Any], path: Path, model_platform_args: dict
         target=EndpointTarget.from_json(doc.get("target")),
         scenario=LoadScenario.from_json(doc.get("scenario"), where),
         cold_start=bool(doc.get("cold_start", False)),
+        optimizers=parse_optimizers(doc.get("optimizers", []), f"{where}.optimizers"),
+        dataset=parse_dataset(doc.get("dataset"), f"{where}.dataset"),
+        accuracy_threshold=float(doc.get("accuracy_threshold", DEFAULT_ACCURACY_THRESHOLD_POINTS)),
         raw=doc,
         source=path.name,
     )

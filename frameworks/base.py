@@ -43,6 +43,9 @@ class Framework:
     # Whether the framework sends requests to a test's `target` (a serving endpoint); under any
     # other a target would be silently ignored, so the harness refuses it.
     uses_target: ClassVar[bool] = False
+    # True when the default command of a `quality` test runs `{dataset_inputs}` (when the test
+    # has a dataset) and writes the outputs to `{output_file}`: the harness's quality pass.
+    runs_quality_pass: ClassVar[bool] = False
 
     def default_program(self) -> str | None:
         """The program to run when the user names none (a shipped benchmark)."""

@@ -16,6 +16,7 @@ import numpy as np
 
 from aipep_core.errors import RunFailure, UserError
 from aipep_core.job import Arm
+from aipep_core.model_variants import QUALITY_METRIC
 from aipep_core.result_record import FAILURE, RunResult
 from aipep_core.run_constraints import RunConstraints
 from aipep_core.spec import ModelSpec, TestSpec
@@ -26,6 +27,9 @@ from harness.load_results import scenario_record
 from harness.output_error import OUTPUT_FILE, read_outputs
 from harness.resource_samples import resource_samples
 from platforms.base import Platform, ProcessResult
+
+# Tests whose processes write outputs the harness reads back.
+OUTPUT_METRICS = ("error", QUALITY_METRIC)
 
 
 def resolved_arm(arm: Arm, default_program: str | None) -> Arm:
@@ -78,7 +82,9 @@ class ArmRunner:
 
     `model` brings the spec's model-wide settings (its `command_args`, its fields as
     placeholders, its `preprocess`/`postprocess` steps); `input_files` are the device paths
-    of the test's single-file input roles, for `{input_files.ROLE}`.
+    of the test's single-file input roles, for `{input_files.ROLE}`. `arm_files` are the model
+    files of an arm that is a model variant (in place of `device_files`); `dataset_inputs` is
+    the device path of the test's dataset samples, for `{dataset_inputs}`.
     """
 
     framework: Framework
@@ -88,6 +94,8 @@ class ArmRunner:
     timeout: float | None = None
     model: ModelSpec | None = None
     input_files: dict[str, str] = field(default_factory=dict)
+    arm_files: dict[str, dict[str, str]] = field(default_factory=dict)
+    dataset_inputs: str | None = None
     _programs: dict[str, str] = field(default_factory=dict)
 
     def device_program(self, arm: Arm) -> str:
@@ -124,13 +132,13 @@ class ArmRunner:
                 collected.setdefault(samples.key, []).append(samples)
         for step in self._steps("postprocess"):
             self._run_step(self.framework.compose_step(step, self.test, context), arm, processes, collected)
-        if self.test.metric != "error" and not collected:
+        if self.test.metric not in OUTPUT_METRICS and not collected:
             unreadable = f"; unreadable: {'; '.join(problems)}" if problems else ""
             raise ArmRunFailure(f"{arm.name} program printed no measurements{unreadable}", processes)
         for result in benchmarked:
             for samples in resource_samples(result):
                 collected.setdefault(samples.key, []).append(samples)
-        if self.test.metric == "error":
+        if self.test.metric in OUTPUT_METRICS:
             outputs = self._fetch_outputs(arm, output_file, label, processes)
             return ArmProcess(arm.name, _merge(collected), processes, output_dir, outputs, problems, commands[0])
         return ArmProcess(
@@ -146,6 +154,8 @@ class ArmRunner:
     def _context(self, arm: Arm, output_dir: str, output_file: str) -> CommandContext:
         extra = {"output_file": output_file}
         extra.update({f"input_files.{role}": path for role, path in self.input_files.items()})
+        if self.dataset_inputs is not None:
+            extra["dataset_inputs"] = self.dataset_inputs
         extra.update(
             {
                 f"output_files.{role}": f"{output_dir}/{files[0].filename}"
@@ -156,7 +166,7 @@ class ArmRunner:
         model = self.model
         return CommandContext(
             program=self.device_program(arm),
-            files=self.device_files,
+            files=self.arm_files.get(arm.name, self.device_files),
             output_dir=output_dir,
             extra=extra,
             model_fields={key: str(value) for key, value in model.scalar_fields().items()} if model else {},

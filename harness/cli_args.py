@@ -24,6 +24,7 @@ from aipep_core.job import (
     RunSettings,
     RunType,
 )
+from aipep_core.model_variants import parse_optimizers
 from aipep_core.names import CONTROL, TREATMENT
 from aipep_core.spec import DEFAULT_ROUND_STATISTIC, validate_arm_target
 from aipep_core.user_dirs import cache_dir, data_dir
@@ -89,7 +90,8 @@ def build_parser(
     flags.add_argument(
         "--info",
         default="{}",
-        help='JSON: {"treatment": {"program", "commit", "commit_time"}, "control": {...}}; a control makes an A/B run',
+        help='JSON: {"treatment": {"program", "commit", "commit_time", "optimizers", "model"}, "control": {...}}; '
+        "a control makes an A/B run; an arm's optimizers (or model file) make it a model variant",
     )
     flags.add_argument("--model_cache", default=str(cache_dir() / "models"), help="where downloaded models are kept")
     flags.add_argument("--root_model_dir", help="directory that //relative model locations are under")
@@ -242,11 +244,25 @@ def _info_arm(name: str, info: Any) -> Arm:
     commit_time = info.get("commit_time", 0)
     if not isinstance(commit_time, int) or isinstance(commit_time, bool):
         raise UserError(f"--info: {name}.commit_time: expected an integer (seconds since 1970), got {commit_time!r}")
-    options = {}
+    options = _variant(name, info)
     if ARM_OPTION in info:
         # The arm's own endpoint (two servers are two arms), over the test's `target`.
         options[ARM_OPTION] = validate_arm_target(info[ARM_OPTION], f"--info: {name}.{ARM_OPTION}")
     return Arm(name, str(program) if program else None, str(info.get("commit", "unknown")), commit_time, options)
+
+
+def _variant(name: str, info: dict[str, Any]) -> dict[str, Any]:
+    """An arm's own model variant: its `optimizers` (replacing the test's) and/or its own `model` file."""
+    variant: dict[str, Any] = {}
+    if "optimizers" in info:
+        optimizers = parse_optimizers(info["optimizers"], f"--info: {name}.optimizers")
+        variant["optimizers"] = [optimizer.to_json() for optimizer in optimizers]
+    if "model" in info:
+        model = info["model"]
+        if not isinstance(model, str) or not model:
+            raise UserError(f"--info: {name}.model: expected the path of a model file, got {model!r:.80}")
+        variant["model"] = model
+    return variant
 
 
 def _info_program(name: str, info: dict[str, Any]) -> Any:

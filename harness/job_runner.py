@@ -39,6 +39,8 @@ from harness.round_budget import check_round_budgets
 from harness.run_meta import build_meta
 from harness.single_run import run_single
 from harness.stats.summary import ROUND_STATISTICS, requested_statistics
+from harness.variants.arm_models import ArmModels, arm_models, check_variants
+from harness.variants.quality_run import run_quality
 from platforms import get_platform
 from platforms.registry import check_platform_options
 
@@ -83,6 +85,9 @@ def run_job(job: Job, stop: threading.Event | None = None, progress: TextIO | No
         raise UserError(
             f"round_statistic: expected one of {', '.join(ROUND_STATISTICS)}, got {job.settings.round_statistic!r}"
         )
+    for spec in specs:
+        for test in spec.tests:
+            check_variants(test, list(job.arms.all()))
     platform_options = check_platform_options(job.platform.name, job.platform.options)
     devices = _devices(job)
     undelivered = Undelivered()
@@ -157,6 +162,9 @@ def _run_spec(
         if results and spec.model.cooldown:
             # FAI-PEP's cooldown: a pause between tests for the device to cool (see ab_run).
             time.sleep(spec.model.cooldown)
+        if test.dataset is not None and not framework.runs_quality_pass:
+            raise UserError(f"{test.where}.dataset: framework {framework.name} cannot run a dataset; onnxruntime can")
+        models = arm_models(test, arms, local_files, device_files, cache.cache_dir, platform)
         runner = ArmRunner(
             framework=framework,
             platform=platform,
@@ -165,10 +173,14 @@ def _run_spec(
             timeout=float(test.option("timeout", spec_timeout)),
             model=spec.model,
             input_files=_input_files(test, cache, spec, platform),
+            arm_files=models.arm_files,
+            dataset_inputs=models.dataset_inputs,
         )
         if versions is None:
             versions = {arm.name: program_versions(runner, arm) for arm in arms}
         meta = build_meta(job, spec, test, framework.name, description, arms, versions, model_size_bytes)
+        if models.described:
+            meta["variants"] = models.described
         if test.metric == "error":
             result = run_error(runner, treatment, control, _golden_outputs(test, cache, spec), meta)
         elif test.metric == "accuracy":
@@ -178,6 +190,8 @@ def _run_spec(
         else:
             reverse = job.settings.run_type == RunType.VERIFY
             result = run_ab(runner, treatment, control, meta, reverse=reverse, progress=context.progress, stop=stop)
+        if framework.runs_quality_pass:
+            _judge_quality(runner, test, arms, models, result)
         if stop is not None and stop.is_set() and not result.ok:
             # A Ctrl-C reaches the benchmark process too: its failure is the stop, not a result.
             raise RunStopped(f"{spec.path.name} {test.identifier}: stopped on request")
@@ -201,6 +215,14 @@ def _check_model_frameworks(specs: list[BenchmarkSpec], job: Job) -> None:
             raise UserError(
                 f"{spec.path.name}: model.framework: {named!r} is not the framework in use ({where} {framework!r})"
             )
+
+
+def _judge_quality(runner: ArmRunner, test: TestSpec, arms, models: ArmModels, result: RunResult) -> None:
+    """A timed test whose arms are model variants, or that names a dataset, is judged on its outputs too."""
+    if test.metric != "delay" or not result.ok:
+        return
+    if models.labelled is not None or (len(arms) > 1 and models.variants_differ):
+        run_quality(runner, arms, models.labelled, result)
 
 
 def _record(result: RunResult, context: _Context, results: list[RunResult]) -> None:

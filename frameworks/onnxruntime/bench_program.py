@@ -160,9 +160,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no_operators", action="store_true", help="skip the profiled per-operator pass")
     parser.add_argument("--output", help="write the last run's outputs here as JSON {name: {shape, values}}")
     loadgen_runner.add_load_arguments(parser)
+    parser.add_argument(
+        "--dataset_inputs",
+        help="a .npy file of samples, one per row: after timing, each runs once, in order, "
+        "and --output gets every sample's outputs stacked along the first axis",
+    )
     args = parser.parse_args(argv)
     if not os.path.isfile(args.model):
         raise UsageError(f"--model {args.model}: file not found")
+    if args.dataset_inputs is not None and not args.output:
+        raise UsageError("--dataset_inputs: expected --output too, where the samples' outputs go")
     return args
 
 
@@ -206,6 +213,30 @@ def _random_array(rng: np.random.Generator, shape: tuple[int, ...], dtype: str) 
     if np.issubdtype(np.dtype(dtype), np.floating):
         return rng.random(size=shape, dtype=np.float64).astype(dtype)
     return rng.integers(0, 16, size=shape).astype(dtype)
+
+
+def run_dataset(session, path: str, feeds: dict) -> list[np.ndarray]:
+    """Each sample through the model's first input, one run per sample in file order (batch 1, as
+    a deployed classifier sees them); other inputs keep their seeded feeds."""
+    try:
+        samples = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--dataset_inputs {path}: not a readable .npy file ({exc})") from None
+    first = session.get_inputs()[0]
+    shape = _declared_input(first).shape
+    if samples.ndim < 1 or samples[0].size != int(np.prod(shape)):
+        width = samples[0].size if samples.ndim >= 1 and len(samples) else 0
+        raise UsageError(
+            f"--dataset_inputs: a sample has {width} values, the model's input {first.name} takes "
+            f"{list(shape)} ({int(np.prod(shape))} values)"
+        )
+    dtype = feeds[first.name].dtype
+    per_output: list[list[np.ndarray]] = [[] for _ in session.get_outputs()]
+    for sample in samples:
+        outputs = session.run(None, {**feeds, first.name: sample.reshape(shape).astype(dtype)})
+        for collected, value in zip(per_output, outputs, strict=True):
+            collected.append(np.asarray(value))
+    return [np.concatenate(values) if values[0].ndim else np.stack(values) for values in per_output]
 
 
 def time_network(session, feeds: dict, warmup: int, iterations: int) -> tuple[list[float], list]:
@@ -370,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
                 session.run(None, feeds)
                 loadgen_runner.print_cold_start(loadgen_runner.cold_start_seconds())
             latencies, outputs = time_network(session, feeds, args.warmup, args.iter)
+            if args.dataset_inputs is not None:
+                outputs = run_dataset(session, args.dataset_inputs, feeds)
             if args.output:
                 write_outputs(args.output, session, outputs)
             del session

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from aipep_core.errors import UserError
+from aipep_core.model_variants import QUALITY_METRIC
 from aipep_core.spec import TestSpec
 from frameworks.base import Framework
 from frameworks.load_flags import load_flags
@@ -28,6 +29,7 @@ MODEL_ROLE = "model"
 class OnnxRuntimeFramework(Framework):
     name = "onnxruntime"
     runtime_packages = ("onnxruntime", "onnxruntime-gpu", "numpy")
+    runs_quality_pass = True
 
     def default_program(self) -> str:
         return sys.executable
@@ -51,10 +53,13 @@ class OnnxRuntimeFramework(Framework):
             _graph_optimization(test.option("graph_optimization", "all"), where),
         ]
         command += input_flags(test.inputs, f"{where}.inputs")
-        command += load_flags(test)
-        if test.metric == "error":
+        if test.metric == QUALITY_METRIC and test.dataset is not None:
+            # The quality pass: every sample of the test's dataset, outputs to the file the harness reads.
+            return [*command, "--dataset_inputs", "{dataset_inputs}", "--output", "{output_file}", "--no_operators"]
+        if test.metric in ("error", QUALITY_METRIC):
             # The harness names the file it reads outputs from; timing operators would only cost time.
             return [*command, "--output", "{output_file}", "--no_operators"]
+        command += load_flags(test)
         if test.option("operators", True) is False:
             command.append("--no_operators")
         return command

@@ -13,8 +13,12 @@ Generator = Callable[[Path], None]
 _GENERATORS: dict[str, Generator] = {}
 
 # Modules whose import registers generators; loaded lazily because each needs
-# its framework's packages (onnx, the LiteRT schema).
-_GENERATOR_MODULES = ("harness.generated_models.onnx_models", "harness.generated_models.tflite_models")
+# its framework's packages (onnx, the LiteRT schema, scikit-learn).
+_GENERATOR_MODULES = (
+    "harness.generated_models.onnx_models",
+    "harness.generated_models.tflite_models",
+    "harness.generated_models.sklearn_models",
+)
 
 
 def register_generator(name: str) -> Callable[[Generator], Generator]:

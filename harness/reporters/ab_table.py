@@ -15,11 +15,17 @@ VERDICT_STYLE = {Verdict.REGRESSION: "red", Verdict.IMPROVEMENT: "green"}
 NOT_COMPARED = "not compared"
 
 
+CAPTION = "change = Hodges-Lehmann estimate of treatment vs control; p for NET, BH q for operators"
+# The quality pass's accuracy is not a ratio of rounds: its change is in points, its p McNemar's.
+ACCURACY_CAPTION = "; accuracy: change in points, McNemar p"
+
+
 def ab_table(result: RunResult, title: str) -> Table:
+    accuracy = any(metric.metric == "accuracy" and metric.comparison for metric in result.data.values())
     table = Table(
         title=Text(title),
         title_justify="left",
-        caption="change = Hodges-Lehmann estimate of treatment vs control; p for NET, BH q for operators",
+        caption=CAPTION + (ACCURACY_CAPTION if accuracy else ""),
         caption_justify="left",
     )
     with_op = add_name_columns(table, result)
