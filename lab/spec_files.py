@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from aipep_core.spec import MODEL_DIR_PLACEHOLDER, BenchmarkSpec, ModelFile
+from aipep_core.spec import BenchmarkSpec, ModelFile
 from harness.model_cache import GENERATED_PREFIX, ModelCache
 from lab.artifacts import ArtifactRefused, artifacts_url, fetch, upload
 
@@ -41,7 +41,7 @@ def spec_with_uploaded_files(
     with tempfile.TemporaryDirectory(prefix="aipep-lab-submit-") as scratch:
         cache = ModelCache(Path(scratch), Path(root_model_dir) if root_model_dir else None)
         for group, where, entry in file_entries(document):
-            location = str(entry.get("location", "")).replace(MODEL_DIR_PLACEHOLDER, str(spec_dir))
+            location = str(entry.get("location", ""))
             if location.startswith(_REMOTE):
                 continue
             if group == OUTPUT_FILES and ("{" in location or not (spec_dir / location).expanduser().is_file()):
