@@ -115,7 +115,7 @@ def run_ab(
         state.rounds.append(round_)
         if len(state.rounds) in looks:
             look = looks.index(len(state.rounds))
-            state.comparisons = compare_at_look(_per_round(state, method), test, look, len(looks))
+            state.comparisons = compare_at_look(_per_round(state, method), test, look, len(looks), _units(state))
             _say(progress, _progress_line(len(state.rounds), test.max_rounds, state.comparisons))
             if should_stop(open_verdicts(state.comparisons), len(state.rounds), test.max_rounds):
                 break
@@ -178,6 +178,12 @@ def _per_round(state: AbState, method: str) -> dict[str, tuple[list[float], list
         key: (_round_values(state, TREATMENT, key, method), _round_values(state, CONTROL, key, method))
         for key in _common_keys(state)
     }
+
+
+def _units(state: AbState) -> dict[str, str]:
+    """Each compared metric's unit, which decides whether the absolute floor (in microseconds) applies."""
+    first = state.rounds[0].arms[TREATMENT].samples
+    return {key: first[key].unit for key in _common_keys(state)}
 
 
 def _fill_result(result: RunResult, state: AbState, method: str) -> None:

@@ -9,6 +9,7 @@ stop never shows as a failed test.
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 import threading
 import time
@@ -41,7 +42,7 @@ from harness.stats.summary import ROUND_STATISTICS, requested_statistics
 from platforms import get_platform
 from platforms.registry import check_platform_options
 
-_OVERRIDES = ("regression_threshold", "alpha", "min_rounds", "max_rounds", "round_statistic")
+_OVERRIDES = ("regression_threshold", "min_abs_change_us", "alpha", "min_rounds", "max_rounds", "round_statistic")
 
 # FAI-PEP's `metric: power` reads a power monitor wired to the device's battery.
 POWER_REFUSAL = (
@@ -79,6 +80,9 @@ def run_job(job: Job, stop: threading.Event | None = None, progress: TextIO | No
         raise UserError(
             f"round_statistic: expected one of {', '.join(ROUND_STATISTICS)}, got {job.settings.round_statistic!r}"
         )
+    floor = job.settings.min_abs_change_us
+    if floor is not None and not (math.isfinite(floor) and floor >= 0):
+        raise UserError(f"--min_abs_change_us: expected microseconds >= 0 (0: no floor), got {floor:g}")
     platform_options = check_platform_options(job.platform.name, job.platform.options)
     devices = _devices(job)
     undelivered = Undelivered()
