@@ -99,6 +99,7 @@ class RunSettings:
     round_statistic: str | None = None
     timeout: float = DEFAULT_TIMEOUT_S
     run_type: RunType = RunType.BENCHMARK
+    min_abs_change_us: float | None = None
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,11 @@ def percent(value: float | None, signed: bool = True) -> str:
     return f"{value:+.1f}" if signed else f"{value:.1f}"
 
 
+def microseconds_change(value: float | None) -> str:
+    """A signed change in microseconds, one decimal: floors are a few microseconds."""
+    return MISSING if value is None else f"{value:+.1f} us"
+
+
 def percent_change(value: float | None) -> str:
     return MISSING if value is None else f"{percent(value)}%"
 

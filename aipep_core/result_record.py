@@ -40,7 +40,8 @@ class MetricComparison:
 
     The numbers are percent changes of treatment against control; they are None where a
     metric could not be measured as ratios (`note` says why) or where the comparison is
-    an error metric's tolerance check.
+    an error metric's tolerance check. `abs_change_us` is the estimate in microseconds
+    (applied to the control's level), for operator latencies, where a floor decides.
     """
 
     verdict: Verdict
@@ -52,6 +53,7 @@ class MetricComparison:
     q_value: float | None = None
     note: str | None = None
     tolerance: float | None = None
+    abs_change_us: float | None = None
 
     @property
     def measured(self) -> bool:
@@ -66,6 +68,8 @@ class MetricComparison:
             document["note"] = self.note
         if self.tolerance is not None:
             document["tolerance"] = self.tolerance
+        if self.abs_change_us is not None:
+            document["abs_change_us"] = self.abs_change_us
         return document
 
     @classmethod
@@ -75,6 +79,7 @@ class MetricComparison:
             rounds=document.get("rounds"),
             note=document.get("note"),
             tolerance=document.get("tolerance"),
+            abs_change_us=document.get("abs_change_us"),
             **{name: document.get(name) for name in _STATISTICS},
         )
 

@@ -35,6 +35,15 @@ DEFAULT_ALPHA = 0.05
 DEFAULT_MIN_ROUNDS = 8
 DEFAULT_MAX_ROUNDS = 40
 
+# An operator whose change is smaller than this many microseconds is `below_floor`, not a
+# regression. Profilers report operator times in whole microseconds (onnxruntime's profile,
+# TFLite's op profiling), so a change of a few microseconds is a few clock ticks; and on the
+# networks this tool watches (MobileNetV1 on one CPU thread: about 8 ms here, tens of ms on a
+# phone) the smallest NET change a 1-2% threshold can flag is 80 us or more, which a 5 us
+# operator change could not make even with a dozen operators moving together. The
+# onnxruntime comparison that flagged Flatten and Softmax at +85% was about 2-3 us each.
+DEFAULT_MIN_ABS_CHANGE_US = 5.0
+
 # The detection benchmark (benchmarks/detection_quality.py) replays the same recorded rounds
 # through every statistic: on a shared 2-core machine the minimum over a process's iterations
 # found the most injected slowdowns at no cost in false positives, then p10, the median and
@@ -128,6 +137,7 @@ class TestSpec:
     statistics: tuple[str, ...] = ()
     platform_args: dict[str, Any] = field(default_factory=dict)
     regression_threshold: float = DEFAULT_REGRESSION_THRESHOLD_PCT
+    min_abs_change_us: float = DEFAULT_MIN_ABS_CHANGE_US
     alpha: float = DEFAULT_ALPHA
     min_rounds: int = DEFAULT_MIN_ROUNDS
     max_rounds: int = DEFAULT_MAX_ROUNDS
@@ -458,6 +468,7 @@ def _test(index: int, doc: dict[str, Any], path: Path, model_platform_args: dict
         statistics=tuple(doc.get("statistics", ())),
         platform_args=doc.get("platform_args", model_platform_args),
         regression_threshold=float(doc.get("regression_threshold", DEFAULT_REGRESSION_THRESHOLD_PCT)),
+        min_abs_change_us=float(doc.get("min_abs_change_us", DEFAULT_MIN_ABS_CHANGE_US)),
         alpha=float(doc.get("alpha", DEFAULT_ALPHA)),
         min_rounds=min_rounds,
         max_rounds=max_rounds,

@@ -118,7 +118,9 @@ def run_ab(
         if len(state.rounds) in looks:
             look = looks.index(len(state.rounds))
             if test.metric != GENERIC_METRIC:
-                state.comparisons = compare_at_look(_per_round(state, method, test), test, look, len(looks))
+                state.comparisons = compare_at_look(
+                    _per_round(state, method, test), test, look, len(looks), _units(state)
+                )
             _say(progress, _progress_line(len(state.rounds), test.max_rounds, state.comparisons))
             if should_stop(open_verdicts(state.comparisons), len(state.rounds), test.max_rounds):
                 break
@@ -189,6 +191,12 @@ def _per_round(state: AbState, method: str, test: TestSpec) -> dict[str, tuple[l
         key: (_round_values(state, TREATMENT, key, method, test), _round_values(state, CONTROL, key, method, test))
         for key in _common_keys(state)
     }
+
+
+def _units(state: AbState) -> dict[str, str]:
+    """Each compared metric's unit, which decides whether the absolute floor (in microseconds) applies."""
+    first = state.rounds[0].arms[TREATMENT].samples
+    return {key: first[key].unit for key in _common_keys(state)}
 
 
 def _record_scenario(result: RunResult, state: AbState, test: TestSpec) -> None:

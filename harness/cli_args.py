@@ -138,6 +138,11 @@ def build_parser(
     flags.add_argument("--run_type", default="benchmark", choices=["benchmark", "verify"], help="kind of run")
     flags.add_argument("--fail_on_regression", action="store_true", help="exit with status 3 if anything regressed")
     flags.add_argument("--regression_threshold", type=float, help="percent; overrides every test's threshold")
+    flags.add_argument(
+        "--min_abs_change_us",
+        type=float,
+        help="an operator changed by fewer microseconds is below_floor, not a regression; overrides every test's",
+    )
     flags.add_argument("--alpha", type=float, help="significance level; overrides every test's alpha")
     flags.add_argument("--min_rounds", type=int, help="overrides every test's min_rounds")
     flags.add_argument("--max_rounds", type=int, help="overrides every test's max_rounds")
@@ -173,6 +178,7 @@ def job_from_flags(flags: argparse.Namespace) -> Job:
         ),
         settings=RunSettings(
             regression_threshold=flags.regression_threshold,
+            min_abs_change_us=flags.min_abs_change_us,
             alpha=flags.alpha,
             min_rounds=flags.min_rounds,
             max_rounds=flags.max_rounds,

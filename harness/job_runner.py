@@ -9,6 +9,7 @@ stop never shows as a failed test.
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 import threading
 import time
@@ -44,7 +45,7 @@ from harness.variants.quality_run import run_quality
 from platforms import get_platform
 from platforms.registry import check_platform_options
 
-_OVERRIDES = ("regression_threshold", "alpha", "min_rounds", "max_rounds", "round_statistic")
+_OVERRIDES = ("regression_threshold", "min_abs_change_us", "alpha", "min_rounds", "max_rounds", "round_statistic")
 
 # FAI-PEP's `metric: power` reads a power monitor wired to the device's battery.
 POWER_REFUSAL = (
@@ -88,6 +89,9 @@ def run_job(job: Job, stop: threading.Event | None = None, progress: TextIO | No
     for spec in specs:
         for test in spec.tests:
             check_variants(test, list(job.arms.all()))
+    floor = job.settings.min_abs_change_us
+    if floor is not None and not (math.isfinite(floor) and floor >= 0):
+        raise UserError(f"--min_abs_change_us: expected microseconds >= 0 (0: no floor), got {floor:g}")
     platform_options = check_platform_options(job.platform.name, job.platform.options)
     devices = _devices(job)
     undelivered = Undelivered()

@@ -16,19 +16,31 @@ from aipep_core.spec import TestSpec
 from aipep_core.verdict import Verdict
 from harness.resource_comparison import compare_resources
 from harness.resource_samples import is_resource_key
+from harness.stats.absolute_floor import apply_floor, control_level
 from harness.stats.comparison import Comparison, compare_test
 from harness.stats.sequential import alpha_for_look, look_schedule, should_stop
 
 PerRound = Mapping[str, tuple[Sequence[float], Sequence[float]]]
+# Every framework module reports times in this unit (frameworks/observer_lines.py converts).
+MICROSECONDS = "us"
 
 
 def is_net(key: str) -> bool:
     return key.split(" ", 1)[0] == NET
 
 
-def compare_at_look(metrics: PerRound, test: TestSpec, look_index: int, n_looks: int) -> dict[str, Comparison]:
+def compare_at_look(
+    metrics: PerRound,
+    test: TestSpec,
+    look_index: int,
+    n_looks: int,
+    units: Mapping[str, str] | None = None,
+) -> dict[str, Comparison]:
     """Latency metrics as one test (NET alone, operators BH-adjusted); the resource metrics as a family of
-    their own, BH-adjusted together, each at its own threshold."""
+    their own, BH-adjusted together, each at its own threshold.
+
+    Operators whose `units` are microseconds then meet the test's absolute floor; a metric of
+    unknown unit never does, since a floor in the wrong unit would hide a real regression."""
     alpha = alpha_for_look(test.alpha, look_index, n_looks)
     timed = {key: rounds for key, rounds in metrics.items() if not is_resource_key(key)}
     comparisons = compare_test(
@@ -37,6 +49,10 @@ def compare_at_look(metrics: PerRound, test: TestSpec, look_index: int, n_looks:
         threshold_pct=test.regression_threshold,
         alpha=alpha,
     )
+    for key in timed:
+        if not is_net(key) and (units or {}).get(key) == MICROSECONDS:
+            level = control_level(timed[key][1])
+            comparisons[key] = apply_floor(comparisons[key], level, test.min_abs_change_us)
     resources = {key: rounds for key, rounds in metrics.items() if is_resource_key(key)}
     thresholds = {key: test.resource_thresholds[key.split(" ", 1)[1]] for key in resources}
     comparisons.update(compare_resources(resources, thresholds_pct=thresholds, alpha=alpha))
@@ -67,7 +83,9 @@ def open_verdicts(comparisons: Mapping[str, Comparison]) -> list[Verdict]:
     ]
 
 
-def decide_sequentially(metrics: PerRound, test: TestSpec) -> tuple[dict[str, Comparison], int]:
+def decide_sequentially(
+    metrics: PerRound, test: TestSpec, units: Mapping[str, str] | None = None
+) -> tuple[dict[str, Comparison], int]:
     """Replay the looks over recorded rounds: the verdicts and the rounds it took."""
     looks = look_schedule(test.min_rounds, test.max_rounds, alpha=test.alpha)
     available = min(len(treatment) for treatment, _ in metrics.values())
@@ -77,7 +95,7 @@ def decide_sequentially(metrics: PerRound, test: TestSpec) -> tuple[dict[str, Co
         if look > available:
             break
         window = {key: (treatment[:look], control[:look]) for key, (treatment, control) in metrics.items()}
-        comparisons, used = compare_at_look(window, test, index, len(looks)), look
+        comparisons, used = compare_at_look(window, test, index, len(looks), units), look
         if should_stop(open_verdicts(comparisons), look, test.max_rounds):
             break
     return comparisons, used

@@ -12,6 +12,10 @@ from harness.resource_samples import is_resource_key
 
 MetricName = tuple[str, str]  # (test identifier, metric key)
 
+# A bisection step with one of these verdicts does not have the regression: a change below
+# the floor is one nobody would have been told about.
+SETTLED_WITHOUT_REGRESSION = (Verdict.NO_CHANGE, Verdict.IMPROVEMENT, Verdict.BELOW_FLOOR)
+
 
 def label(name: MetricName) -> str:
     return f"{name[0]}|{name[1]}"
@@ -44,7 +48,7 @@ def has_regression(results: list[RunResult], names: list[MetricName]) -> bool | 
     """Whether a bisection step's commit already has the regression, when its verdicts say so.
 
     Yes on a regression verdict for any confirmed pair; no when every confirmed pair has
-    a no-change or improvement verdict; None when they leave it open.
+    a no-change, improvement or below-floor verdict; None when they leave it open.
     """
     if any(name in regressed(results) for name in names):
         return True
@@ -53,7 +57,7 @@ def has_regression(results: list[RunResult], names: list[MetricName]) -> bool | 
         for result in results
         if result.ok
         for key, metric in result.data.items()
-        if metric.comparison is not None and metric.comparison.verdict in (Verdict.NO_CHANGE, Verdict.IMPROVEMENT)
+        if metric.comparison is not None and metric.comparison.verdict in SETTLED_WITHOUT_REGRESSION
     }
     return False if all(name in settled for name in names) else None
 

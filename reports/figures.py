@@ -122,11 +122,12 @@ class Report:
         return [figure for section in self.sections for figure in section.figures]
 
 
-# One colour per verdict, in both renderers: red needs a person, green is good news.
+# One colour per verdict, in both renderers: red needs a person, green is good news, olive too small to matter.
 VERDICT_COLOURS = {
     Verdict.REGRESSION: "#d62728",
     Verdict.INCONCLUSIVE: "#ff7f0e",
     Verdict.IMPROVEMENT: "#2ca02c",
+    Verdict.BELOW_FLOOR: "#bcbd22",
     Verdict.NO_CHANGE: "#7f7f7f",
 }
 MARKER_COLOUR = "#9467bd"

@@ -291,8 +291,12 @@ def run_harness(tmp_path: Path, spec: Path, *flags: str) -> int:
         ),
         (["--min_rounds", "0"], "harness: error: --min_rounds: expected an integer >= 1, got 0\n"),
         (["--alpha", "1.5"], "harness: error: --alpha: expected a number between 0 and 1, got 1.5\n"),
+        (
+            ["--min_abs_change_us", "-1"],
+            "harness: error: --min_abs_change_us: expected microseconds >= 0 (0: no floor), got -1\n",
+        ),
     ],
-    ids=["max_below_fewest", "fewest_follows_alpha", "min_below_one", "alpha_out_of_range"],
+    ids=["max_below_fewest", "fewest_follows_alpha", "min_below_one", "alpha_out_of_range", "negative_floor"],
 )
 def test_round_flags_too_small_to_ever_conclude_are_one_line_before_anything_runs(tmp_path, capsys, flags, expected):
     spec = generic_ab_spec(tmp_path)

@@ -60,6 +60,7 @@ FULL_JOB = Job(
         round_statistic="median",
         timeout=30.0,
         run_type=RunType.VERIFY,
+        min_abs_change_us=2.5,
     ),
     model_cache=ModelCacheOptions("cache/models", "models/root", 12.5),
     reporters=Reporters(
@@ -184,7 +185,8 @@ def test_the_command_line_builds_the_job_a_caller_would_build_by_hand():
         "--remote_access_token", "secret",
         "--timeout", "30", "--user_identifier", "nightly", "--run_type", "verify", "--fail_on_regression",
         "--regression_threshold", "5", "--alpha", "0.01", "--min_rounds", "6", "--max_rounds", "40",
-        "--round_statistic", "median", "--string_map", '{"MODEL_DIR": "models/squeezenet"}',
+        "--round_statistic", "median", "--min_abs_change_us", "2.5",
+        "--string_map", '{"MODEL_DIR": "models/squeezenet"}',
     ])  # fmt: skip
     assert job == Job(
         specs=("specs/a.json",),
@@ -203,7 +205,7 @@ def test_the_command_line_builds_the_job_a_caller_would_build_by_hand():
                 "temperature_files": ["t1", "t2"],
             },
         ),
-        settings=RunSettings(5.0, 0.01, 6, 40, "median", 30.0, RunType.VERIFY),
+        settings=RunSettings(5.0, 0.01, 6, 40, "median", 30.0, RunType.VERIFY, min_abs_change_us=2.5),
         model_cache=ModelCacheOptions("cache/models", "models/root", 12.5),
         reporters=Reporters(
             screen=False,

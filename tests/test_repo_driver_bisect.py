@@ -107,6 +107,8 @@ def test_a_step_is_decided_by_its_verdicts_when_they_settle_it():
     assert verdicts.has_regression(_step("regression", 9.0), names) is True
     assert verdicts.has_regression(_step("no_change", 0.5), names) is False
     assert verdicts.has_regression(_step("inconclusive", 4.0), names) is None
+    # Read back as the enum from the record's string; a change below the floor is not the regression.
+    assert verdicts.has_regression(_step("below_floor", 60.0), names) is False
 
 
 def test_an_open_step_is_decided_by_which_side_of_half_the_size_its_mean_estimate_lies():

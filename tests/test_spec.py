@@ -45,6 +45,10 @@ def test_missing_field_is_named(tmp_path):
             },
             "tests[0].max_rounds",
         ),
+        (
+            {"model": MODEL, "tests": [{"identifier": "t", "metric": "delay", "iter": 1, "min_abs_change_us": -1}]},
+            "tests[0].min_abs_change_us: expected microseconds >= 0",
+        ),
     ],
 )
 def test_other_mistakes_are_one_line_naming_the_field(tmp_path, document, fragment):
@@ -89,6 +93,7 @@ def test_defaults_and_extra_fields(tmp_path):
     spec = load_benchmarks(write(tmp_path, {"model": MODEL, "tests": [test]}))[0]
     parsed = spec.tests[0]
     assert (parsed.warmup, parsed.regression_threshold, parsed.alpha) == (0, 2.0, 0.05)
+    assert parsed.min_abs_change_us == 5.0
     assert parsed.option("threads") == 2
     assert parsed.scalar_fields()["custom"] == "value"
 

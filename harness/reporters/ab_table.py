@@ -6,12 +6,12 @@ from rich.table import Table
 from rich.text import Text
 
 from aipep_core.names import NET
-from aipep_core.number_format import MISSING, interval, percent, probability
+from aipep_core.number_format import MISSING, interval, microseconds_change, percent, probability
 from aipep_core.result_record import MetricComparison, MetricResult, RunResult
 from aipep_core.verdict import VERDICT_ORDER, Verdict
 from harness.reporters.name_columns import add_name_columns, name_cells
 
-VERDICT_STYLE = {Verdict.REGRESSION: "red", Verdict.IMPROVEMENT: "green"}
+VERDICT_STYLE = {Verdict.REGRESSION: "red", Verdict.IMPROVEMENT: "green", Verdict.BELOW_FLOOR: "yellow"}
 NOT_COMPARED = "not compared"
 
 
@@ -70,8 +70,15 @@ def _comparison_cells(metric: MetricResult, comparison: MetricComparison) -> lis
         interval(comparison.ci_low_pct, comparison.ci_high_pct),
         probability(_p_or_q(metric, comparison)),
         str(comparison.rounds) if comparison.rounds is not None else MISSING,
-        comparison.verdict.value,
+        _verdict_cell(comparison),
     ]
+
+
+def _verdict_cell(comparison: MetricComparison) -> str:
+    """The verdict; a change below the floor also says what it cost, since the percent alone looks alarming."""
+    if comparison.verdict is Verdict.BELOW_FLOOR:
+        return f"{comparison.verdict.value} ({microseconds_change(comparison.abs_change_us)})"
+    return comparison.verdict.value
 
 
 def _p_or_q(metric: MetricResult, comparison: MetricComparison) -> float | None:

@@ -41,7 +41,8 @@ class Comparison:
     """The result for one metric, in percent so reports need no further arithmetic.
 
     The numbers are None only for a metric that could not be measured as ratios; `note`
-    then says why, and the verdict (inconclusive) is final.
+    then says why, and the verdict (inconclusive) is final. `abs_change_us` is the estimate
+    in microseconds, set where an absolute floor was applied (absolute_floor.py).
     """
 
     estimate_pct: float | None
@@ -52,6 +53,7 @@ class Comparison:
     rounds: int
     verdict: Verdict
     note: str | None = None
+    abs_change_us: float | None = None
 
     @property
     def measured(self) -> bool:
@@ -59,7 +61,7 @@ class Comparison:
         return self.estimate_pct is not None
 
     def as_dict(self) -> dict:
-        """Plain values for JSON and the store (the verdict as its string); `note` only when there is one."""
+        """Plain values for JSON and the store (the verdict as its string); `note` and `abs_change_us` only when set."""
         document = {
             "estimate_pct": self.estimate_pct,
             "ci_low_pct": self.ci_low_pct,
@@ -71,6 +73,8 @@ class Comparison:
         }
         if self.note is not None:
             document["note"] = self.note
+        if self.abs_change_us is not None:
+            document["abs_change_us"] = self.abs_change_us
         return document
 
 

@@ -355,3 +355,21 @@ def test_metric_keys_with_tabs_backslashes_and_newlines_keep_their_samples(serve
         ).scalars()
         assert list(stored) == record["data"][odd_key]["values"]
     assert get_json(server, f"/api/v1/results/{record['id']}").json()["data"][odd_key] == record["data"][odd_key]
+
+
+def test_a_below_floor_verdict_is_stored_listed_and_never_an_open_regression(server):
+    record = copy.deepcopy(history_records(SMALL)[0])
+    comparison = record["data"]["Conv latency"]["comparison"]
+    comparison.update(verdict="below_floor", abs_change_us=2.5)
+    _post_all(server, [record])
+    assert get_json(server, f"/api/v1/results/{record['id']}").json() == record
+    points = get_json(
+        server,
+        "/api/v1/series",
+        model=SMALL.model,
+        identifier=SMALL.identifier,
+        platform=SMALL.platform,
+        key="Conv latency",
+    ).json()["points"]
+    assert [point["verdict"] for point in points] == ["below_floor"]
+    assert all(row["key"] != "Conv latency" for row in get_json(server, "/api/v1/regressions").json())

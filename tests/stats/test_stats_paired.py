@@ -173,8 +173,13 @@ def test_wilcoxon_of_one_and_two_rounds():
     assert wilcoxon_signed_rank([-0.1, 0.3], "greater") == 0.5
 
 
-def test_zeros_are_dropped():
-    # Only 0.5 is left: n = 1.
+def test_zeros_keep_their_ranks_but_no_sign():
+    # Pratt: |d| = 0 0 1 2 3 -> ranks 1.5 1.5 3 4 5; the signed ranks are 3, 4, 5 and
+    # T+ = 3 + 4 = 7. Subset sums of {3, 4, 5}: 0 3 4 5 7 8 9 12, four of them >= 7 -> 4/8.
+    # Dropping the zeros (Wilcoxon's method) would rank 1 2 3 and give T+ = 3 -> 5/8.
+    assert wilcoxon_signed_rank([0.0, 0.0, 1.0, 2.0, -3.0], "greater") == 0.5
+    assert wilcoxon_signed_rank([0.0, 0.0, 1.0, 2.0, -3.0], "less") == 0.625  # 0 3 4 5 7 are <= 7
+    # Only 0.5 carries a sign: n = 1, and the zeros cannot push p below 1/2.
     assert wilcoxon_signed_rank([0.0, 0.5, 0.0], "greater") == 0.5
     assert wilcoxon_signed_rank([0.0, 1.0, 2.0, 3.0], "greater") == 0.125
 
@@ -184,14 +189,31 @@ def test_all_zero_differences_are_no_evidence(alternative):
     assert wilcoxon_signed_rank([0.0, 0.0, 0.0], alternative) == 1.0
 
 
-def test_ties_hand_worked_normal_approximation():
-    # |d| = 1 1 1 2 -> ranks 2 2 2 4; T+ = 2 + 2 + 4 = 8; n = 4, mean = 4*5/4 = 5;
-    # var = (4*5*9 - (3**3 - 3) / 2) / 24 = (180 - 12) / 24 = 7;
-    # greater: z = (8 - 5 - 0.5) / sqrt(7); less: z = (8 - 5 + 0.5) / sqrt(7).
+def test_ties_hand_worked_exact():
+    # |d| = 1 1 1 2 -> ranks 2 2 2 4, doubled 4 4 4 8; 2 T+ = 4 + 4 + 8 = 16 of 20.
+    # Subsets of {4, 4, 4, 8} with sum >= 16: the three {4, 4, 8} and {4, 4, 4, 8} -> 4/16.
+    # The normal approximation would say 0.171 for "greater".
     d = [1.0, 1.0, -1.0, 2.0]
-    assert wilcoxon_signed_rank(d, "greater") == pytest.approx(ndtr(-2.5 / math.sqrt(7)))
-    assert wilcoxon_signed_rank(d, "less") == pytest.approx(ndtr(3.5 / math.sqrt(7)))
-    assert wilcoxon_signed_rank(d, "two-sided") == pytest.approx(2 * ndtr(-2.5 / math.sqrt(7)))
+    assert wilcoxon_signed_rank(d, "greater") == 0.25
+    assert wilcoxon_signed_rank(d, "less") == 15 / 16  # every subset sum but 20 is <= 16
+    assert wilcoxon_signed_rank(d, "two-sided") == 0.5
+
+
+def test_ties_at_small_n_are_not_held_to_the_anticonservative_normal_approximation():
+    # Seven rounds one microsecond up, one down: every |d| is tied, so this is a sign test.
+    # P(at least 7 of 8 signs positive) = 9/256, 0.035; the normal approximation gave 0.021,
+    # which a look at alpha 0.025 would have called a regression.
+    d = [1.0, -1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    assert wilcoxon_signed_rank(d, "greater") == 9 / 256
+
+
+def test_ties_hand_worked_normal_approximation():
+    # 60 rounds, all |d| tied: ranks all 30.5, T+ = 40 * 30.5 = 1220; mean = 60 * 30.5 / 2 = 915,
+    # var = 60 * 30.5**2 / 4, sd = 118.13; greater: z = (1220 - 915 - 0.5) / 118.13.
+    d = [1.0] * 40 + [-1.0] * 20
+    sd = math.sqrt(60 * 30.5**2 / 4)
+    assert wilcoxon_signed_rank(d, "greater") == pytest.approx(ndtr(-(305 - 0.5) / sd))
+    assert wilcoxon_signed_rank(d, "less") == pytest.approx(ndtr((305 + 0.5) / sd))
 
 
 @pytest.mark.parametrize("alternative", ALTERNATIVES)
@@ -205,13 +227,30 @@ def test_exact_p_values_match_scipy(alternative):
 
 
 @pytest.mark.parametrize("alternative", ALTERNATIVES)
-def test_exact_p_values_with_zeros_match_scipy_wilcox_zero_method(alternative):
+def test_exact_p_values_with_zeros_and_ties_match_scipy_pratt_permutation(alternative):
+    # scipy enumerates all 2**n sign patterns when n_resamples is infinite: the exact
+    # conditional null, computed independently of ours.
     rng = np.random.default_rng(22)
-    for n in (6, 15, 40):
-        d = rng.normal(0.3, 1.0, size=n)
-        d[: n // 5] = 0.0
-        expected = scipy_stats.wilcoxon(d, alternative=alternative, method="exact", zero_method="wilcox").pvalue
-        assert wilcoxon_signed_rank(d, alternative) == pytest.approx(expected, rel=1e-12)
+    for n in (3, 6, 10):
+        for shift in (-1.0, 0.0, 1.0):
+            d = rng.integers(-2, 3, size=n).astype(float) + shift * (rng.random(n) < 0.5)
+            d[0] = 0.0
+            exact = scipy_stats.PermutationMethod(n_resamples=np.inf)
+            expected = scipy_stats.wilcoxon(d, alternative=alternative, method=exact, zero_method="pratt").pvalue
+            assert wilcoxon_signed_rank(d, alternative) == pytest.approx(expected, rel=1e-12), d
+
+
+def test_whole_microsecond_operator_times_match_scipy_pratt_permutation():
+    # A 3-microsecond operator timed in whole microseconds: most rounds tie at 0, the rest
+    # are the same few ratios.
+    rng = np.random.default_rng(25)
+    for _ in range(5):
+        control = rng.choice([3.0, 3.0, 3.0, 4.0], size=10)
+        treatment = rng.choice([3.0, 3.0, 4.0, 4.0], size=10)
+        d = log_ratios(treatment, control)
+        exact = scipy_stats.PermutationMethod(n_resamples=np.inf)
+        expected = scipy_stats.wilcoxon(d, alternative="greater", method=exact, zero_method="pratt").pvalue
+        assert wilcoxon_signed_rank(d, "greater") == pytest.approx(expected, rel=1e-12), d
 
 
 @pytest.mark.parametrize("alternative", ALTERNATIVES)
@@ -225,14 +264,14 @@ def test_large_samples_match_scipy_normal_approximation(alternative):
 
 
 @pytest.mark.parametrize("alternative", ALTERNATIVES)
-def test_ties_and_zeros_match_scipy_normal_approximation(alternative):
+def test_ties_and_zeros_beyond_the_exact_range_match_scipy_pratt_normal_approximation(alternative):
     rng = np.random.default_rng(24)
-    for n in (5, 12, 30, 50, 120):
+    for n in (60, 120, 300):
         for shift in (-0.3, 0.0, 0.3):
             d = np.round(rng.normal(shift, 1.0, size=n), 1)  # rounding makes ties and zeros
-            d[:3] = [0.0, 0.5, -0.5]  # at least one zero and one tie, even for small n
+            d[:3] = [0.0, 0.5, -0.5]  # at least one zero and one tie
             expected = scipy_stats.wilcoxon(
-                d, alternative=alternative, method="asymptotic", correction=True, zero_method="wilcox"
+                d, alternative=alternative, method="asymptotic", correction=True, zero_method="pratt"
             ).pvalue
             assert wilcoxon_signed_rank(d, alternative) == pytest.approx(expected, rel=1e-10)
 

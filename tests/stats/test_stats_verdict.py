@@ -21,7 +21,7 @@ def call(**overrides):
 
 
 def test_verdict_values_are_the_stored_strings():
-    assert [v.value for v in Verdict] == ["regression", "improvement", "no_change", "inconclusive"]
+    assert [v.value for v in Verdict] == ["regression", "improvement", "no_change", "inconclusive", "below_floor"]
     assert Verdict("no_change") is Verdict.NO_CHANGE
     assert f"{Verdict.REGRESSION}" == "regression"
     assert json.dumps({"verdict": Verdict.REGRESSION}) == '{"verdict": "regression"}'

@@ -1,0 +1,59 @@
+"""A tiny operator that got much slower, through the harness as a user runs it.
+
+The microkernel's Softmax built with one work unit takes about 2 us, with two about 4 us:
+a +100% change worth 2 us. Under the test's absolute floor it is reported as `below_floor`
+with its change in microseconds, on the screen and in the store; with the floor at 0 it is
+the regression a relative threshold alone makes of it.
+"""
+
+import json
+
+from aipep_core.result_record_schema import check_record
+from aipep_core.verdict import Verdict
+from harness.cli import main
+from harness.store.result_store import ResultStore
+from tests.test_cli import MICROKERNEL_SPEC, info
+
+FLOOR_US = 4.0
+
+
+def floored_spec(tmp_path):
+    document = json.loads(MICROKERNEL_SPEC.read_text())
+    document["tests"][0].update(min_rounds=8, max_rounds=12, min_abs_change_us=FLOOR_US)
+    path = tmp_path / "microkernel.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+def run_softmax_ab(tmp_path, build_microkernel, *flags):
+    arms = info(build_microkernel("-DSOFTMAX_UNITS=2"), build_microkernel("-DSOFTMAX_UNITS=1"))
+    return main([
+        "--db", str(tmp_path / "aipep.db"), "--model_cache", str(tmp_path / "models"),
+        "-b", str(floored_spec(tmp_path)), "--info", arms, "--screen_reporter", "--fail_on_regression", *flags,
+    ])  # fmt: skip
+
+
+def stored_softmax(tmp_path):
+    with ResultStore(tmp_path / "aipep.db") as store:
+        (stored,) = store.find_runs(model="microkernel")
+    check_record(stored.to_json())
+    return stored.data["Softmax latency"].comparison
+
+
+def test_a_tiny_operator_twice_as_slow_is_below_the_floor_on_screen_and_in_the_store(
+    tmp_path, build_microkernel, capsys
+):
+    assert run_softmax_ab(tmp_path, build_microkernel) == 0  # nothing regressed
+    comparison = stored_softmax(tmp_path)
+    assert comparison.verdict is Verdict.BELOW_FLOOR
+    assert comparison.estimate_pct > 50
+    assert 0 < comparison.abs_change_us < FLOOR_US
+    softmax_row = next(line for line in capsys.readouterr().out.splitlines() if "Softmax" in line)
+    assert f"below_floor ({comparison.abs_change_us:+.1f} us)" in softmax_row
+
+
+def test_the_flag_overrides_the_spec_floor_and_a_zero_floor_makes_it_a_regression(tmp_path, build_microkernel):
+    assert run_softmax_ab(tmp_path, build_microkernel, "--min_abs_change_us", "0") == 3
+    comparison = stored_softmax(tmp_path)
+    assert comparison.verdict is Verdict.REGRESSION
+    assert 0 < comparison.abs_change_us < FLOOR_US
