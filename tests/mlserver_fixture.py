@@ -37,13 +37,15 @@ _HTTP_PORT = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
 
 @dataclass(frozen=True)
 class ServedModel:
-    """A model of the repository: `onnx` is served under `name`, each answer `delay_ms` late, and
-    every request after the first `fail_after` (None: never) answered with an error."""
+    """A model of the repository: `onnx` is served under `name`, each answer `delay_ms` late;
+    every request after the first `fail_after` is answered with an error, and the one after the
+    first `exit_after` kills the server (None: never)."""
 
     name: str
     onnx: Path
     delay_ms: float = 0.0
     fail_after: int | None = None
+    exit_after: int | None = None
 
 
 @dataclass
@@ -86,7 +88,7 @@ def start_mlserver(root: Path, models: list[ServedModel]) -> MLServer:
             "implementation": RUNTIME,
             "parameters": {
                 "uri": str(model.onnx),
-                "extra": {"delay_ms": model.delay_ms, "fail_after": model.fail_after},
+                "extra": {"delay_ms": model.delay_ms, "fail_after": model.fail_after, "exit_after": model.exit_after},
             },
         }
         (folder / "model-settings.json").write_text(json.dumps(model_settings))

@@ -273,6 +273,26 @@ def test_an_endpoint_that_breaks_down_under_load_is_one_line_and_a_recorded_fail
     assert "Traceback" not in err and "Traceback" not in json.dumps(result)
 
 
+@pytest.mark.parametrize(
+    "scenario",
+    [None, {"name": "server", "target_qps": 50, "latency_bound_ms": 200, "min_duration_s": 2, "workers": 2}],
+    ids=["single_stream", "server"],
+)
+def test_an_endpoint_that_goes_down_mid_run_is_one_line_and_a_recorded_failure(tmp_path, capsys, tiny_onnx, scenario):
+    # One warmup request per worker and two more answered, then the server's process is gone.
+    server = start_mlserver(tmp_path / "dying", [ServedModel(MODEL, tiny_onnx, exit_after=3)])
+    try:
+        spec = spec_file(tmp_path, v2_target(server.url), **({"scenario": scenario} if scenario else {}))
+        status, [result], err = harness(tmp_path, capsys, spec)
+        assert server.process.wait(timeout=PROGRAM_TIMEOUT_S) != 0
+    finally:
+        server.stop()
+    assert status == 1 and result["status"] == "failure"
+    [line] = endpoint_lines(err)
+    assert line == f"bench_program.py: v2 endpoint {server.url}: inference: connection closed."
+    assert "Traceback" not in err and "Traceback" not in json.dumps(result)
+
+
 def test_an_endpoint_that_is_down_under_a_scenario_is_one_line(tmp_path, capsys, refusing_url):
     spec = spec_file(tmp_path, v2_target(refusing_url), scenario=SCENARIOS["offline"])
     status, [result], err = harness(tmp_path, capsys, spec)

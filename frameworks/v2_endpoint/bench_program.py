@@ -28,6 +28,7 @@ on stderr).
 from __future__ import annotations
 
 import argparse
+import http.client
 import io
 import json
 import sys
@@ -117,6 +118,8 @@ class Endpoint:
             raise EndpointError(f"{self.describe()}: {action} answered {status}: {message}") from None
         except ConnectionRefusedError:
             raise EndpointError(f"{self.describe()}: {action}: connection refused (is the server running?)") from None
+        except http.client.HTTPException as exc:  # the HTTP library's own: a server that hung up mid-answer
+            raise EndpointError(f"{self.describe()}: {action}: {' '.join(str(exc).split())}") from None
         except OSError as exc:
             raise EndpointError(f"{self.describe()}: {action}: {exc.strerror or exc}") from None
 
