@@ -37,11 +37,15 @@ _HTTP_PORT = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
 
 @dataclass(frozen=True)
 class ServedModel:
-    """A model of the repository: `onnx` is served under `name`, each answer `delay_ms` late."""
+    """A model of the repository: `onnx` is served under `name`, each answer `delay_ms` late;
+    every request after the first `fail_after` is answered with an error, and the one after the
+    first `exit_after` kills the server (None: never)."""
 
     name: str
     onnx: Path
     delay_ms: float = 0.0
+    fail_after: int | None = None
+    exit_after: int | None = None
 
 
 @dataclass
@@ -82,7 +86,10 @@ def start_mlserver(root: Path, models: list[ServedModel]) -> MLServer:
         model_settings = {
             "name": model.name,
             "implementation": RUNTIME,
-            "parameters": {"uri": str(model.onnx), "extra": {"delay_ms": model.delay_ms}},
+            "parameters": {
+                "uri": str(model.onnx),
+                "extra": {"delay_ms": model.delay_ms, "fail_after": model.fail_after, "exit_after": model.exit_after},
+            },
         }
         (folder / "model-settings.json").write_text(json.dumps(model_settings))
     runtime_dir = root / "runtime"

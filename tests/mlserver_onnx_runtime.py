@@ -5,16 +5,21 @@ models the other frameworks run, so this small one is loaded by the real server 
 `implementation` in a model's model-settings.json). It fills the model's v2 metadata from the
 ONNX file's declared inputs and outputs, which is what the endpoint client reads to make its
 inputs. `parameters.extra.delay_ms` makes every answer that much later: an endpoint that got
-slower, for the A/B tests.
+slower, for the A/B tests. `parameters.extra.fail_after` makes every request after that many
+answer an error, and `parameters.extra.exit_after` makes the request after that many kill the
+server's process: an endpoint that breaks down, or goes down, in the middle of a load.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 
 import onnxruntime as ort
 from mlserver import MLModel
 from mlserver.codecs import NumpyCodec
+from mlserver.errors import MLServerError
 from mlserver.types import InferenceRequest, InferenceResponse, MetadataTensor
 from mlserver.utils import get_model_uri
 
@@ -41,11 +46,20 @@ class OnnxRuntimeModel(MLModel):
         self._session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
         extra = (self.settings.parameters.extra if self.settings.parameters else None) or {}
         self._delay_s = float(extra.get("delay_ms", 0)) / 1000.0
+        self._fail_after = extra.get("fail_after")
+        self._exit_after = extra.get("exit_after")
+        self._answered = 0
         self.inputs = [_metadata(meta) for meta in self._session.get_inputs()]
         self.outputs = [_metadata(meta) for meta in self._session.get_outputs()]
         return True
 
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
+        if self._exit_after is not None and self._answered >= self._exit_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+        if self._fail_after is not None and self._answered >= self._fail_after:
+            # MLServer's own error type, so the answer carries the message (any other one is a bare 500).
+            raise MLServerError(f"broken after {self._fail_after} requests, as the test asked", status_code=500)
+        self._answered += 1
         feeds = {request_input.name: NumpyCodec.decode_input(request_input) for request_input in payload.inputs}
         if self._delay_s:
             await asyncio.sleep(self._delay_s)

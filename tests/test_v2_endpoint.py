@@ -1,8 +1,10 @@
 """Serving endpoints: the v2_endpoint framework against real MLServer processes on loopback.
 
 Two servers serve the same generated ONNX model; the second answers every request a fixed
-delay late, so an A/B whose arms point at one each must be flagged. The servers are started
-once for the module, on ports the kernel chooses, and ended at teardown.
+delay late, so an A/B whose arms point at one each must be flagged, single stream and under
+LoadGen's load. The servers are started once for the module, on ports the kernel chooses, and
+ended at teardown. Load runs are short (a fraction of a second of LoadGen's min_duration), so
+many end INVALID by early stopping: the tests read what LoadGen said, never that a load held.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pytest
 
 from aipep_core.errors import UserError
 from aipep_core.job import Job
+from aipep_core.result_record_schema import check_record
 from aipep_core.spec import load_benchmarks
 from frameworks import get_framework
 from frameworks.base import CommandContext
@@ -35,6 +38,22 @@ SHIPPED_SPEC = (
     Path(__file__).resolve().parent.parent / "specifications" / "models" / "v2_endpoint" / MODEL / f"{MODEL}.json"
 )
 COLD_MODEL = "tiny_convnet_cold"
+# Answers its first requests (the probes and warmup a load run starts with), then only errors.
+BREAKING_MODEL = "tiny_convnet_breaking"
+ANSWERS_BEFORE_BREAKING = 30
+SHIPPED_SCENARIO_SPECS = {
+    name: SHIPPED_SPEC.with_name(f"{MODEL}_{name}.json")
+    for name in ("single_stream", "multi_stream", "server", "offline")
+}
+# Short runs of each scenario; the server's rate is one the tiny model holds only on a quiet machine,
+# and nothing here depends on whether it does.
+SCENARIOS = {
+    "single_stream": {"name": "single_stream", "min_duration_s": 0.3, "min_queries": 16},
+    "multi_stream": {"name": "multi_stream", "samples_per_query": 4, "latency_bound_ms": 200, "min_duration_s": 0.3},
+    "server": {"name": "server", "target_qps": 50, "latency_bound_ms": 200, "min_duration_s": 0.5, "workers": 2},
+    "offline": {"name": "offline", "min_duration_s": 0.3, "workers": 2, "max_batch": 4, "batch_timeout_ms": 1},
+}
+AB_ROUNDS = {"min_rounds": 6, "max_rounds": 6, "regression_threshold": 25}
 # Far above what a request to the tiny model costs, even on a busy machine: every round shows it.
 DELAY_MS = 100.0
 PROGRAM_TIMEOUT_S = 120
@@ -51,7 +70,11 @@ def tiny_onnx(tmp_path_factory) -> Path:
 def fast_server(tmp_path_factory, tiny_onnx):
     server = start_mlserver(
         tmp_path_factory.mktemp("fast") / "repository",
-        [ServedModel(MODEL, tiny_onnx), ServedModel(COLD_MODEL, tiny_onnx)],
+        [
+            ServedModel(MODEL, tiny_onnx),
+            ServedModel(COLD_MODEL, tiny_onnx),
+            ServedModel(BREAKING_MODEL, tiny_onnx, fail_after=ANSWERS_BEFORE_BREAKING),
+        ],
     )
     yield server
     server.stop()
@@ -183,6 +206,130 @@ def test_an_endpoint_that_answers_errors_is_one_line_and_a_recorded_failure(tmp_
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_each_scenario_runs_against_the_endpoint_with_loadgens_verdict(tmp_path, capsys, fast_server, scenario):
+    spec = spec_file(tmp_path, v2_target(fast_server.url), scenario=SCENARIOS[scenario])
+    status, [result], err = harness(tmp_path, capsys, spec)
+    assert status == 0, err
+    latency, throughput = result["data"]["NET latency"], result["data"]["NET throughput"]
+    assert {"p50", "p90", "p95", "p99", "p999"} <= set(latency["summary"])
+    assert latency["unit"] == "us" and all(value > 0 for value in latency["values"])
+    assert throughput["values"][0] > 0
+    assert throughput["unit"] == ("samples/s" if scenario == "offline" else "queries/s")
+    facts = result["meta"]["scenario"]
+    assert facts["name"] == scenario and facts["achieved_qps"] == throughput["values"][0]
+    assert facts["valid"] == (facts["invalid_reasons"] == [])
+    assert "met" in facts["early_stopping"]
+    check_record(result)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "flagged"),
+    [
+        (
+            {
+                "name": "server",
+                "target_qps": 10,
+                "latency_bound_ms": 1000,
+                "min_duration_s": 0.5,
+                "min_queries": 5,
+                "workers": 2,
+            },
+            "NET latency",
+        ),
+        ({"name": "offline", "min_duration_s": 0.3, "workers": 2}, "NET throughput"),
+    ],
+)
+def test_a_server_side_delay_is_flagged_under_load_and_an_a_a_is_not(
+    tmp_path, capsys, fast_server, slow_server, scenario, flagged
+):
+    spec = spec_file(tmp_path, v2_target(fast_server.url), scenario=scenario, **AB_ROUNDS)
+    slowed = {
+        "treatment": {"commit": "slow", "target": {"url": slow_server.url}},
+        "control": {"commit": "fast", "target": {"url": fast_server.url}},
+    }
+    status, [result], err = harness(tmp_path, capsys, spec, "--info", json.dumps(slowed))
+    assert status == 0, err
+    comparison = result["data"][flagged]["comparison"]
+    assert comparison["verdict"] == "regression"
+    if flagged == "NET throughput":
+        assert comparison["estimate_pct"] < -25
+    assert len(result["meta"]["scenario"]["rounds"]) == AB_ROUNDS["min_rounds"]
+    check_record(result)
+    same = {"treatment": {"commit": "a"}, "control": {"commit": "a2"}}
+    status, [result], err = harness(tmp_path, capsys, spec, "--info", json.dumps(same))
+    assert status == 0, err
+    assert result["data"][flagged]["comparison"]["verdict"] != "regression"
+
+
+def test_an_endpoint_that_breaks_down_under_load_is_one_line_and_a_recorded_failure(tmp_path, capsys, fast_server):
+    scenario = {"name": "server", "target_qps": 50, "latency_bound_ms": 200, "min_duration_s": 2, "workers": 2}
+    spec = spec_file(tmp_path, v2_target(fast_server.url, BREAKING_MODEL), scenario=scenario)
+    status, [result], err = harness(tmp_path, capsys, spec)
+    assert status == 1 and result["status"] == "failure"
+    [line] = endpoint_lines(err)
+    assert f"v2 endpoint {fast_server.url}: inference answered 500" in line
+    assert f"broken after {ANSWERS_BEFORE_BREAKING} requests" in line
+    assert "Traceback" not in err and "Traceback" not in json.dumps(result)
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [None, {"name": "server", "target_qps": 50, "latency_bound_ms": 200, "min_duration_s": 2, "workers": 2}],
+    ids=["single_stream", "server"],
+)
+def test_an_endpoint_that_goes_down_mid_run_is_one_line_and_a_recorded_failure(tmp_path, capsys, tiny_onnx, scenario):
+    # One warmup request per worker and two more answered, then the server's process is gone.
+    server = start_mlserver(tmp_path / "dying", [ServedModel(MODEL, tiny_onnx, exit_after=3)])
+    try:
+        spec = spec_file(tmp_path, v2_target(server.url), **({"scenario": scenario} if scenario else {}))
+        status, [result], err = harness(tmp_path, capsys, spec)
+        assert server.process.wait(timeout=PROGRAM_TIMEOUT_S) != 0
+    finally:
+        server.stop()
+    assert status == 1 and result["status"] == "failure"
+    [line] = endpoint_lines(err)
+    assert line == f"bench_program.py: v2 endpoint {server.url}: inference: connection closed."
+    assert "Traceback" not in err and "Traceback" not in json.dumps(result)
+
+
+def test_an_endpoint_that_is_down_under_a_scenario_is_one_line(tmp_path, capsys, refusing_url):
+    spec = spec_file(tmp_path, v2_target(refusing_url), scenario=SCENARIOS["offline"])
+    status, [result], err = harness(tmp_path, capsys, spec)
+    assert status == 1 and result["status"] == "failure"
+    [line] = endpoint_lines(err)
+    assert "connection refused" in line and "Traceback" not in err
+
+
+@pytest.mark.parametrize("scenario", sorted(SHIPPED_SCENARIO_SPECS))
+def test_the_shipped_scenario_specs_give_the_program_loadgens_flags(scenario):
+    (spec,) = load_benchmarks(SHIPPED_SCENARIO_SPECS[scenario])
+    test = spec.tests[0]
+    assert test.scenario.name == scenario
+    [command] = get_framework("v2_endpoint").compose(test, CommandContext(program=sys.executable))
+    assert command[command.index("--scenario") + 1] == scenario
+    assert command[command.index("--workers") + 1] == str(test.scenario.workers)
+    assert "--cold_start" not in command
+
+
+def test_the_shipped_server_spec_runs_against_the_server_an_arm_names(tmp_path, capsys, fast_server):
+    arms = {"treatment": {"target": {"url": fast_server.url}}}
+    status, [result], err = harness(tmp_path, capsys, SHIPPED_SCENARIO_SPECS["server"], "--info", json.dumps(arms))
+    assert status == 0, err
+    assert result["meta"]["scenario"]["name"] == "server"
+    assert result["data"]["NET latency"]["summary"]["p99"] > 0
+
+
+def test_a_cold_start_under_a_scenario_loads_the_model_once_before_the_load(tmp_path, capsys, fast_server):
+    loads_before = fast_server.log_text().count(f"Loaded model '{COLD_MODEL}' successfully")
+    spec = spec_file(tmp_path, v2_target(fast_server.url, COLD_MODEL), cold_start=True, scenario=SCENARIOS["offline"])
+    status, [result], err = harness(tmp_path, capsys, spec)
+    assert status == 0, err
+    assert len(result["data"]["NET cold_start"]["values"]) == 1
+    assert result["data"]["NET throughput"]["values"][0] > 0
+    assert fast_server.log_text().count(f"Loaded model '{COLD_MODEL}' successfully") == loads_before + 1
+
+
 def metadata(url: str) -> dict:
     endpoint = bench_program.Endpoint(url, MODEL)
     client = endpoint.connect()
@@ -292,6 +439,7 @@ def test_an_endpoint_test_without_a_target_is_one_line(tmp_path):
 
 
 def test_cold_start_must_be_true_or_false(tmp_path):
+    # The spec's schema checks it, so a server is unloaded only when a test asks plainly.
     with pytest.raises(UserError, match=r"^endpoint\.json: tests\[0\]\.cold_start: expected true or false"):
         load_benchmarks(spec_file(tmp_path, v2_target("http://127.0.0.1:8080"), cold_start="yes"))
 

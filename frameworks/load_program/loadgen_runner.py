@@ -6,7 +6,7 @@ second at full load" instead of single-stream latency. LoadGen issues the querie
 judges the run (percentiles, VALID/INVALID, early stopping); nothing here schedules
 arrivals or computes percentiles.
 
-Contract for a bench program (the onnxruntime and TFLite ones, and any other):
+Contract for a bench program (the onnxruntime, TFLite and v2 endpoint ones, and any other):
 
 - It imports only its runtime, numpy, the standard library, and, in load mode,
   `mlperf_loadgen`. It finds this module by putting this folder on `sys.path` itself:

@@ -2,7 +2,7 @@
 
 This script is the `{program}`-side of the v2_endpoint framework: it runs under whatever
 interpreter the benchmark names, so it imports nothing but tritonclient (a maintained client
-of the protocol), numpy and the standard library.
+of the protocol), numpy, the standard library and, in load mode, `mlperf_loadgen`.
 
 What is timed is what a client of the server waits for: each request from the moment it is
 sent until its whole answer is read (`NET latency`, single stream: one request at a time).
@@ -14,25 +14,37 @@ here is fed the same bytes as the same model run in-process.
 load request up to the first answer of an inference (`NET cold_start`): what a scale-up costs
 the first user. The warm requests follow.
 
-The request path is `RequestPath.infer(batch)`: a load generator (one per worker thread:
-tritonclient's HTTP client is not thread-safe) calls it with the sample indices of a query.
+With `--scenario NAME` (and its settings) MLPerf LoadGen issues the requests instead (see
+frameworks/load_program/loadgen_runner.py): each of the `workers` threads has a request path
+of its own (`RequestPath.infer(batch)`; tritonclient's HTTP client is not thread-safe) and
+sends one request per sample of a batch, so the endpoint meets as many requests at once as
+there are workers. An endpoint that fails under load ends the run at once with one line.
 
 Exit status: 0 on success, 2 for a usage mistake, 1 when the endpoint cannot be reached,
-refuses, answers an error or does not know the model (each one line on stderr).
+refuses, answers an error or does not know the model, or LoadGen is missing (each one line
+on stderr).
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import io
 import json
 import sys
+import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+
+# The load mode's shared module lives in a folder of its own, so no client library is shadowed.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "load_program"))
+import loadgen_runner  # noqa: E402
 
 # The onnxruntime bench program's seed: both programs draw the same bytes for the same inputs.
 INPUT_SEED = 20240601
@@ -41,6 +53,8 @@ DEFAULT_REQUEST_TIMEOUT_S = 60.0
 # How often a cold start asks whether the unloaded model is gone.
 UNLOAD_POLL_S = 0.05
 NOT_FOUND = "404"
+# Distinct ready-made requests per worker in load mode; LoadGen's sample indices wrap onto them.
+LOAD_SAMPLES = 8
 
 
 class UsageError(Exception):
@@ -104,6 +118,8 @@ class Endpoint:
             raise EndpointError(f"{self.describe()}: {action} answered {status}: {message}") from None
         except ConnectionRefusedError:
             raise EndpointError(f"{self.describe()}: {action}: connection refused (is the server running?)") from None
+        except http.client.HTTPException as exc:  # the HTTP library's own: a server that hung up mid-answer
+            raise EndpointError(f"{self.describe()}: {action}: {' '.join(str(exc).split())}") from None
         except OSError as exc:
             raise EndpointError(f"{self.describe()}: {action}: {exc.strerror or exc}") from None
 
@@ -114,6 +130,10 @@ class RequestPath:
     `infer(batch)` sends one request per sample index (modulo the samples made) and returns
     when every answer has arrived; any failure is an EndpointError. The samples are ready-made
     so that what a request costs is the protocol, not the making of its data.
+
+    tritonclient's HTTP client runs on gevent, whose connections belong to the thread that made
+    them: a load generator probes a path from its own thread, then a worker thread drives it. So
+    each thread that sends gets a client of its own; `client` is the opening thread's.
     """
 
     def __init__(self, endpoint: Endpoint, feeds: list[dict[str, np.ndarray]], outputs: list[str]):
@@ -122,6 +142,10 @@ class RequestPath:
 
         self.endpoint = endpoint
         self.client = endpoint.connect()
+        self._per_thread = threading.local()
+        self._per_thread.client = self.client
+        self._clients = [self.client]
+        self._clients_lock = threading.Lock()
         self.requests = []
         for feed in feeds:
             inputs = []
@@ -135,16 +159,26 @@ class RequestPath:
 
     def infer(self, batch: list[int]) -> None:
         with self.endpoint.asking("inference"):
+            client = self._thread_client()
             for index in batch:
-                self.client.infer(
+                client.infer(
                     self.endpoint.model,
                     self.requests[index % len(self.requests)],
                     model_version=self.endpoint.version,
                     outputs=self.outputs,
                 )
 
+    def _thread_client(self):
+        client = getattr(self._per_thread, "client", None)
+        if client is None:
+            client = self._per_thread.client = self.endpoint.connect()
+            with self._clients_lock:
+                self._clients.append(client)
+        return client
+
     def close(self) -> None:
-        self.client.close()
+        for client in self._clients:
+            client.close()
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -199,12 +233,20 @@ def _seconds(text: str) -> float:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = _OneLineParser(prog="bench_program.py", description=__doc__.splitlines()[0], allow_abbrev=False)
+    # "resolve": this program's --cold_start (the endpoint's model load) replaces the load flags' own
+    # (a process start), which means nothing for a server.
+    parser = _OneLineParser(
+        prog="bench_program.py",
+        description=__doc__.splitlines()[0],
+        allow_abbrev=False,
+        conflict_handler="resolve",
+    )
+    loadgen_runner.add_load_arguments(parser)
     parser.add_argument("--url", required=True, help="the server, such as http://127.0.0.1:8080")
     parser.add_argument("--model", required=True, help="the model's name on the server")
     parser.add_argument("--model_version", default="", help="the model's version; empty = the server's default")
-    parser.add_argument("--warmup", type=_non_negative, default=0, help="untimed requests first")
-    parser.add_argument("--iter", type=_positive, default=10, help="timed requests")
+    parser.add_argument("--warmup", type=_non_negative, default=0, help="untimed requests first (per worker)")
+    parser.add_argument("--iter", type=_positive, default=10, help="timed requests (single stream without --scenario)")
     parser.add_argument("--cold_start", action="store_true", help="unload the model, then time load + first answer")
     parser.add_argument("--request_timeout", type=_seconds, default=DEFAULT_REQUEST_TIMEOUT_S, help="seconds")
     parser.add_argument(
@@ -329,12 +371,39 @@ def observer_line(kind: str, values: list[float], metric: str = "latency") -> st
 def measure(args: argparse.Namespace) -> list[str]:
     """The observer lines of one run: the cold start first (it must find the model loaded by nobody else)."""
     endpoint = Endpoint(args.url, args.model, args.model_version, args.request_timeout)
+    settings = loadgen_runner.load_settings(args)
+    if settings is not None:
+        return measure_load(endpoint, args, settings)
     path = open_request_path(endpoint, args.input, load_if_absent=args.cold_start)
     try:
         cold_start = [observer_line("NET", [cold_start_us(path)], metric="cold_start")] if args.cold_start else []
         return [observer_line("NET", time_requests(path, args.warmup, args.iter)), *cold_start]
     finally:
         path.close()
+
+
+def measure_load(endpoint: Endpoint, args: argparse.Namespace, settings: loadgen_runner.LoadSettings) -> list[str]:
+    """LoadGen's lines for one scenario against one request path per worker. The first path is
+    opened alone, so that a cold start unloads and loads the model before anyone else asks it."""
+    paths = [open_request_path(endpoint, args.input, LOAD_SAMPLES, load_if_absent=args.cold_start)]
+    try:
+        cold_start = [observer_line("NET", [cold_start_us(paths[0])], metric="cold_start")] if args.cold_start else []
+        paths += [open_request_path(endpoint, args.input, LOAD_SAMPLES) for _ in range(settings.workers - 1)]
+        for path in paths:
+            for index in range(args.warmup):
+                path.infer([index])
+        try:
+            result = loadgen_runner.run_scenario(settings, [path.infer for path in paths])
+        except loadgen_runner.WorkerFailure as exc:
+            if isinstance(exc.__cause__, EndpointError):
+                raise exc.__cause__ from None
+            raise EndpointError(f"{endpoint.describe()}: inference under load: {exc}") from None
+        lines = io.StringIO()
+        loadgen_runner.print_results(result, stdout=lines)
+        return [*cold_start, *lines.getvalue().splitlines()]
+    finally:
+        for path in paths:
+            path.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -347,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         try:
             lines = measure(args)
-        except EndpointError as exc:
+        except (EndpointError, loadgen_runner.LoadGenMissing) as exc:
             print(f"bench_program.py: {exc}", file=sys.stderr)
             return 1
     except UsageError as exc:

@@ -3,8 +3,10 @@
 `{program}` is a Python interpreter, as for onnxruntime: the client library under test is
 whatever that interpreter imports. What differs between the arms of an A/B is usually the
 server, so an arm may name its own endpoint in `--info` (`"target": {"url": ...}`), and each
-arm's process is pointed at its own. The program prints AIPEP observer lines, so parsing is
-the default one.
+arm's process is pointed at its own. A test's `scenario` and `cold_start` reach the program
+as the same flags every bench program with a load mode reads (frameworks/load_flags.py), so
+LoadGen drives the endpoint as it drives an in-process session. The program prints AIPEP
+observer lines, so parsing is the default one.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from aipep_core.errors import UserError
 from aipep_core.spec import TestSpec
 from frameworks.base import CommandContext, Framework
+from frameworks.load_flags import load_flags
 from frameworks.onnxruntime.bench_program import INPUT_TYPES
 from frameworks.onnxruntime.framework import input_flags
 from frameworks.registry import register_framework
@@ -63,15 +65,7 @@ class V2EndpointFramework(Framework):
             "--iter",
             "{iter}",
         ]
-        if _cold_start(test.option("cold_start", False), test.where):
-            command.append("--cold_start")
-        return command + _numpy_typed(input_flags(test.inputs, f"{test.where}.inputs"))
-
-
-def _cold_start(value: Any, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise UserError(f"{where}.cold_start: expected true or false, got {value!r:.80}")
-    return value
+        return command + _numpy_typed(input_flags(test.inputs, f"{test.where}.inputs")) + load_flags(test)
 
 
 def _numpy_typed(flags: list[str]) -> list[str]:
