@@ -6,11 +6,15 @@ stand-ins print observer lines (tests/data/faipep/stand_in_benchmark.py) or repl
 benchmark_model's output (tests/data/tflite/replay_benchmark_model.py).
 """
 
+import io
 import json
+import re
 import sys
 from pathlib import Path
 
 import pytest
+import requests
+from rich.console import Console
 
 import harness.job_runner
 from aipep_core.errors import UserError
@@ -18,7 +22,11 @@ from aipep_core.spec import load_benchmarks
 from harness.cli import main
 from harness.cli_args import parse_info
 from harness.profile.cli import main as profile_main
+from harness.report_cli import main as report_main
+from harness.reporters.screen import ScreenReporter
 from harness.store.result_store import ResultStore
+from tests.server.requests_helpers import TIMEOUT, post_record
+from tests.server.server_thread import ServerThread
 
 DATA = Path(__file__).resolve().parent / "data" / "faipep"
 SPECS = DATA / "specifications"
@@ -172,16 +180,12 @@ def test_arguments_name_the_program_once_and_model_fields_fill_placeholders(tmp_
     assert [command.split()[1] for command in commands] == ["--check_input", "--model", "--check_input"]
 
 
-def test_a_tflite_spec_runs_benchmark_model_and_its_cooldown_is_not_spent_inside_a_test(
-    tmp_path, capsys, monkeypatch
-):
+def test_a_tflite_spec_runs_benchmark_model_and_its_cooldown_is_not_spent_inside_a_test(tmp_path, capsys, monkeypatch):
     slept = []
     real_sleep = harness.job_runner.time.sleep
     monkeypatch.setattr(harness.job_runner.time, "sleep", lambda s: (slept.append(s), real_sleep(s)))
     replay = program(tmp_path, "benchmark_model", REPLAY_BENCHMARK_MODEL)
-    status, results, err = run(
-        tmp_path, capsys, MOBILENET, replay, replay, "--min_rounds", "5", "--max_rounds", "5"
-    )
+    status, results, err = run(tmp_path, capsys, MOBILENET, replay, replay, "--min_rounds", "5", "--max_rounds", "5")
     assert status == 0, err
     [result] = results
     assert result["meta"]["round_order"] == ["TC", "CT", "TC", "CT", "TC"]
@@ -270,6 +274,47 @@ def test_a_generic_test_reports_the_programs_own_metrics_for_both_arms_without_a
     assert throughput["diff_summary"]["p50"] == 50.0
     assert throughput.get("comparison") is None
     assert result["data"]["MEMORY peak_kv_cache"]["values"] == [64.0] * 3 * looks[0]
+
+
+def test_a_generic_ab_shows_both_arms_and_their_difference_not_judged_on_screen_in_reports_and_on_the_server(
+    tmp_path, capsys
+):
+    script = DATA / "stand_in_generic.py"
+    treatment = program(tmp_path, "faster", script, "--rate", "150")
+    control = program(tmp_path, "slower", script, "--rate", "100")
+    status, [record], err = run(tmp_path, capsys, GENERIC, treatment, control, "--min_rounds", "5")
+    assert status == 0, err
+    with ResultStore(tmp_path / "aipep.db") as store:
+        result = store.load_run(record["id"])
+    # The screen: treatment, control, difference and change side by side, the verdict saying none was made.
+    console = Console(file=io.StringIO(), width=200)
+    ScreenReporter(console).report(result)
+    screen = console.file.getvalue()
+    assert re.search(r"control p50 .* difference .* change % .* verdict", screen)
+    assert re.search(r"tokens_per_second .* tokens/s .* 150 .* 100 .* 50 .* \+50\.0 .* not judged", screen)
+    assert re.search(r"peak_kv_cache .* MB .* 64 .* 64 .* 0 .* \+0\.0 .* not judged", screen)
+    # The reports: a section of both arms, not judged, in Markdown and in HTML, with the arms' distributions.
+    out = tmp_path / "report"
+    assert report_main(["--db", str(tmp_path / "aipep.db"), "--last", "--format", "md", "--out", str(out)]) == 0
+    markdown = (out / "report.md").read_text()
+    assert "| DECODER tokens_per_second | not judged | 100 | 150 | 50 | +50.0% | tokens/s |" in markdown
+    assert "no metric is judged" in markdown and "## Changes" not in markdown
+    assert "![DECODER tokens_per_second per arm]" in markdown
+    html_path = tmp_path / "report.html"
+    assert report_main(["--db", str(tmp_path / "aipep.db"), "--last", "--out", str(html_path)]) == 0
+    assert re.search(
+        r'<td>DECODER tokens_per_second</td><td class="verdict-not_judged">not judged</td><td>100</td><td>150</td>',
+        html_path.read_text(),
+    )
+    # The results server's page: control p50 beside p50, the verdict cell saying not judged.
+    with ServerThread(f"sqlite:///{tmp_path / 'results.db'}") as server:
+        assert post_record(server, record).status_code == 201
+        page = requests.get(f"{server.url}/results/{record['id']}", timeout=TIMEOUT).text
+    row = re.search(
+        r'<tr class="verdict-none">\s*<td><a [^>]*>DECODER tokens_per_second</a></td>(.*?)</tr>', page, re.S
+    )
+    cells = [cell.strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)]
+    assert cells[0] == "not judged" and cells[-3:] == ["100", "150", "tokens/s"]
 
 
 @pytest.mark.parametrize(
