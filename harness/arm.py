@@ -25,6 +25,7 @@ from frameworks.samples import MetricSamples, ParsedOutput
 from harness.load_results import scenario_record
 from harness.output_error import OUTPUT_FILE, read_outputs
 from harness.resource_samples import resource_samples
+from harness.run_tokens import HOST, RunTokens, run_tokens
 from platforms.base import Platform, ProcessResult
 
 
@@ -78,7 +79,8 @@ class ArmRunner:
 
     `model` brings the spec's model-wide settings (its `command_args`, its fields as
     placeholders, its `preprocess`/`postprocess` steps); `input_files` are the device paths
-    of the test's single-file input roles, for `{input_files.ROLE}`.
+    of the test's single-file input roles, for `{input_files.ROLE}`. `string_map` is the job's
+    `--string_map`: an arm's own string map overrides it for the tokens the specs kept for the arms.
     """
 
     framework: Framework
@@ -88,7 +90,9 @@ class ArmRunner:
     timeout: float | None = None
     model: ModelSpec | None = None
     input_files: dict[str, str] = field(default_factory=dict)
+    string_map: dict[str, str] = field(default_factory=dict)
     _programs: dict[str, str] = field(default_factory=dict)
+    _device_hash: str | None = None
 
     def device_program(self, arm: Arm) -> str:
         """Push a program that is a local file; leave interpreter names alone."""
@@ -97,10 +101,12 @@ class ArmRunner:
             self._programs[arm.program] = self.platform.push(local) if local.is_file() else arm.program
         return self._programs[arm.program]
 
-    def run_once(self, arm: Arm, label: str) -> ArmProcess:
+    def run_once(self, arm: Arm, label: str, index: int = 0) -> ArmProcess:
+        """`index` counts the arm's processes in this run from 0 (a single run's repeats, an A/B's
+        rounds): FAI-PEP's `{INDEX}`."""
         output_dir = self.platform.work_dir(label)
         output_file = f"{output_dir}/{OUTPUT_FILE}"
-        context = self._context(arm, output_dir, output_file)
+        context = self._context(arm, output_dir, output_file, label, index)
         processes: list[ProcessResult] = []
         collected: dict[str, list[MetricSamples]] = {}
         problems: list[str] = []
@@ -143,7 +149,7 @@ class ArmRunner:
             scenario=scenario,
         )
 
-    def _context(self, arm: Arm, output_dir: str, output_file: str) -> CommandContext:
+    def _context(self, arm: Arm, output_dir: str, output_file: str, label: str, index: int) -> CommandContext:
         extra = {"output_file": output_file}
         extra.update({f"input_files.{role}": path for role, path in self.input_files.items()})
         extra.update(
@@ -154,6 +160,7 @@ class ArmRunner:
             }
         )
         model = self.model
+        tokens = self._run_tokens(arm, output_dir, label, index)
         return CommandContext(
             program=self.device_program(arm),
             files=self.device_files,
@@ -162,7 +169,15 @@ class ArmRunner:
             model_fields={key: str(value) for key, value in model.scalar_fields().items()} if model else {},
             command_args=model.command_args if model else "",
             arm_options=arm.options,
+            tokens={**self.string_map, **arm.string_map, **tokens.defined},
+            refused_tokens=tokens.refused,
         )
+
+    def _run_tokens(self, arm: Arm, output_dir: str, label: str, index: int) -> RunTokens:
+        if self._device_hash is None:
+            self._device_hash = self.platform.describe().identifier
+        host_dir = self.platform.work_dir(f"{label}_host") if self.platform.name == HOST else None
+        return run_tokens(arm, output_dir, self._device_hash, host_dir, index)
 
     def _steps(self, name: str) -> list[tuple[str, ...]]:
         """The model's step, then the test's (FAI-PEP runs both where both are given)."""
