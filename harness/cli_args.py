@@ -260,8 +260,8 @@ def _info_arm(name: str, info: Any) -> Arm:
 
 
 def _info_string_map(name: str, value: Any) -> dict[str, str]:
-    """An arm's own string map: FAI-PEP's repo driver writes it as a JSON text (its harness reads
-    that with json.loads, and takes an object as it is when that fails), so both forms are read."""
+    """An arm's own string map: FAI-PEP's harness reads it as JSON text (json.loads) and, when that
+    fails, takes an object as it is, so both forms are read."""
     if value is None:
         return {}
     where = f"--info: {name}.string_map"

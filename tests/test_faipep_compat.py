@@ -462,8 +462,8 @@ def test_run_time_tokens_off_the_host_are_refused_with_the_reason():
 
 def test_a_per_arm_string_map_overrides_the_global_one_for_that_arm(tmp_path, capsys):
     # FAI-PEP's FrameworkBase.runBenchmark passes info["string_map"] to _replaceStringMap, which deepMerges
-    # it over --string_map; its repo driver writes it as JSON text, a hand-written --info as an object.
-    command = "{program} --iter {iter} --backend {BACKEND} --threads {THREADS} --engine {engine}"
+    # it over --string_map; it reads the arm's map as JSON text, or takes an object as it is.
+    command = "{program} --iter {iter} --round {INDEX} --backend {BACKEND} --threads {THREADS} --engine {engine}"
     spec = tokens_spec(tmp_path, command, repeat=1, engine="{BACKEND}-engine")
     benchmark = speed_benchmark(tmp_path)
     info = {
@@ -479,6 +479,9 @@ def test_a_per_arm_string_map_overrides_the_global_one_for_that_arm(tmp_path, ca
     assert len(treatment) == len(control) == 5
     assert {tuple(argv) for argv in treatment} == {("--backend", "mkl", "--threads", "4", "--engine", "mkl-engine")}
     assert {tuple(argv) for argv in control} == {("--backend", "eigen", "--threads", "4", "--engine", "eigen-engine")}
+    # In an A/B, FAI-PEP's {INDEX} (a repeat's number) is the round's number, the same for both arms.
+    for name, argv in commands.items():
+        assert argv[argv.index("--round") + 1] == name.removeprefix("round").split("_")[0]
     # The arms' maps travel in the typed job, to the lab and back, unchanged.
     job = Job(specs=(str(spec),), arms=parse_info(json.dumps(info)), string_map={"BACKEND": "global"})
     assert Job.from_json(job.to_json()) == job
