@@ -51,6 +51,8 @@ class Arm:
     in the result's meta: a model variant is `optimizers` (a list of optimizer objects, in
     place of the test's) and/or `model` (a model file in place of the spec's). `program_md5` names the program
     as an artifact on the results server: a lab worker runs only what it fetched by md5.
+    `string_map` is the arm's own FAI-PEP string map (`--info`'s per-arm `string_map`): its
+    values fill `{NAME}` when this arm runs, over the job's `string_map`.
     """
 
     name: str
@@ -59,6 +61,7 @@ class Arm:
     commit_time: int = 0
     options: dict[str, Any] = field(default_factory=dict)
     program_md5: str | None = None
+    string_map: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,10 @@ class Arms:
             raise UserError(f"arms.treatment.name: expected {TREATMENT!r}, got {self.treatment.name!r}")
         if self.control is not None and self.control.name != CONTROL:
             raise UserError(f"arms.control.name: expected {CONTROL!r}, got {self.control.name!r}")
+
+    def string_map_names(self) -> frozenset[str]:
+        """The tokens an arm gives its own value: the specs keep them for the arms to fill."""
+        return frozenset(name for arm in self.all() for name in arm.string_map)
 
     def all(self) -> list[Arm]:
         return [self.treatment] if self.control is None else [self.treatment, self.control]

@@ -10,7 +10,7 @@ import json
 import os
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -194,15 +194,21 @@ class BenchmarkSpec:
     raw: dict[str, Any]
 
 
-def load_benchmarks(path: str | Path, string_map: Mapping[str, str] | None = None) -> list[BenchmarkSpec]:
+def load_benchmarks(
+    path: str | Path, string_map: Mapping[str, str] | None = None, per_arm: Collection[str] = ()
+) -> list[BenchmarkSpec]:
     """Load one spec, or every spec named by a FAI-PEP benchmark list file (lists may name lists).
 
-    `string_map` (FAI-PEP's `--string_map`): `{NAME}` in any string of a spec file becomes its value."""
-    return _load(Path(path), (), {}, dict(string_map or {}))
+    `string_map` (FAI-PEP's `--string_map`): `{NAME}` in any string of a spec file becomes its value.
+    `per_arm` names the tokens an arm's own string map gives (`--info`'s per-arm `string_map`): they
+    are kept, for each arm's run to fill with its value (over `string_map`'s)."""
+    kept = frozenset(per_arm)
+    load_map = {name: value for name, value in (string_map or {}).items() if name not in kept}
+    return _load(Path(path), (), {}, load_map, kept)
 
 
 def _load(
-    path: Path, including: tuple[Path, ...], meta: dict[str, Any], string_map: dict[str, str]
+    path: Path, including: tuple[Path, ...], meta: dict[str, Any], string_map: dict[str, str], per_arm: frozenset[str]
 ) -> list[BenchmarkSpec]:
     """`including`: the lists that led here, outermost first, so a list that names itself is caught;
     `meta`: what those lists' `meta` objects give every spec below them (an inner list's wins)."""
@@ -221,9 +227,35 @@ def _load(
                 cycle = [*chain[chain.index(real) :], real]
                 names = " -> ".join(os.path.relpath(step, chain[0].parent) for step in cycle)
                 raise UserError(f"{path}: benchmarks: the list includes itself: {names}")
-            specs.extend(_load(included, chain, meta, string_map))
+            specs.extend(_load(included, chain, meta, string_map, per_arm))
         return specs
-    return [parse_spec(replace_tokens(document, string_map), path, meta)]
+    document = replace_tokens(document, string_map)
+    _refuse_per_arm_locations(document, per_arm, path)
+    return [parse_spec(document, path, meta)]
+
+
+def _refuse_per_arm_locations(document: Any, per_arm: frozenset[str], path: Path) -> None:
+    """A fetched file's location may not take an arm's own value: both arms run the same model files,
+    fetched once before either runs (FAI-PEP too fetches them, with `--string_map` alone applied)."""
+    if not per_arm or not isinstance(document, dict):
+        return
+    model = document.get("model")
+    groups = [("model.files", model.get("files"))] if isinstance(model, dict) else []
+    tests = document.get("tests")
+    for position, test in enumerate(tests if isinstance(tests, list) else []):
+        if isinstance(test, dict):
+            groups.append((f"tests[{position}].input_files", test.get("input_files")))
+    for where, group in groups:
+        for role, files in (group if isinstance(group, dict) else {}).items():
+            for file in files if isinstance(files, list) else [files]:
+                location = file.get("location") if isinstance(file, dict) else None
+                for name in sorted(per_arm):
+                    if isinstance(location, str) and "{" + name + "}" in location:
+                        raise UserError(
+                            f"{path.name}: {where}.{role}.location: {{{name}}} comes from --info's per-arm "
+                            "string_map, but both arms run the same files, fetched before either runs; "
+                            "give its value with --string_map"
+                        )
 
 
 def replace_tokens(value: Any, string_map: Mapping[str, str]) -> Any:

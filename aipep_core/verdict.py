@@ -23,3 +23,7 @@ class Verdict(enum.StrEnum):
 # still needs more rounds), what is good news next, and the quiet rest last: changes too small to
 # matter before no change at all.
 VERDICT_ORDER = (Verdict.REGRESSION, Verdict.INCONCLUSIVE, Verdict.IMPROVEMENT, Verdict.BELOW_FLOOR, Verdict.NO_CHANGE)
+
+# What every view writes for a metric measured in both arms but given no verdict (FAI-PEP's `generic`
+# metric judges none): a blank would read as "not run" or "lost"; this says no judgement was made.
+NOT_JUDGED = "not judged"

@@ -19,7 +19,10 @@ class CommandContext:
     """Everything a framework may put into a command, as seen from the device.
 
     `arm_options` are the running arm's own settings (such as its endpoint, for a framework
-    that sends requests to one)."""
+    that sends requests to one). `tokens` are FAI-PEP's `{NAME}` values known only when the arm
+    runs (its per-arm string map, `{TGTDIR}` and the like); FAI-PEP replaces them everywhere in
+    the benchmark, so they fill the test's and model's fields too, not only the commands.
+    `refused_tokens` name those this run cannot define, each with the reason."""
 
     program: str
     files: dict[str, str] = field(default_factory=dict)
@@ -28,6 +31,8 @@ class CommandContext:
     model_fields: dict[str, str] = field(default_factory=dict)
     command_args: str = ""
     arm_options: dict[str, Any] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    refused_tokens: dict[str, str] = field(default_factory=dict)
 
 
 class Framework:
@@ -79,7 +84,10 @@ class Framework:
                 "(without it the program decides how many iterations it runs)"
             )
         values = placeholder_values(test, context)
-        return [[substitute(arg, values, where=test.where) for arg in template] for template in templates]
+        composed = [[substitute(arg, values, where=test.where) for arg in template] for template in templates]
+        for argv in composed:
+            refuse_tokens(argv, context.refused_tokens, test.where)
+        return composed
 
     def default_command(self, test: TestSpec) -> list[str]:
         """The argv template used when a test has neither `commands` nor `arguments`."""
@@ -125,4 +133,20 @@ def placeholder_values(test: TestSpec, context: CommandContext) -> dict[str, str
         values["iter"] = str(test.iter)
     values.update({f"files.{role}": path for role, path in context.files.items()})
     values.update(context.extra)
-    return values
+    # A refused token stays as written, so the composed command shows it and refuse_tokens names it.
+    tokens = {**{name: "{" + name + "}" for name in context.refused_tokens}, **context.tokens}
+    values = {name: _with_tokens(value, tokens) for name, value in values.items()}
+    return {**values, **tokens}
+
+
+def _with_tokens(value: str, tokens: dict[str, str]) -> str:
+    for name, replacement in tokens.items():
+        value = value.replace("{" + name + "}", replacement)
+    return value
+
+
+def refuse_tokens(argv: list[str], refused: dict[str, str], where: str) -> None:
+    """A command that still holds a token this run cannot define is one line naming the token and why."""
+    for name, reason in refused.items():
+        if any("{" + name + "}" in arg for arg in argv):
+            raise UserError(f"{where}: {{{name}}}: {reason}")

@@ -149,7 +149,7 @@ def run_ab(
 
 def _run_round(runner: ArmRunner, arms: dict[str, Arm], index: int, reverse: bool) -> Round:
     order = arm_order(index, reverse)
-    done = {name: runner.run_once(arms[name], f"r{index}_{name}") for name in order}
+    done = {name: runner.run_once(arms[name], f"r{index}_{name}", index) for name in order}
     return Round(index=index, order=order, arms=done)
 
 

@@ -26,6 +26,7 @@ from frameworks.samples import MetricSamples, ParsedOutput
 from harness.load_results import scenario_record
 from harness.output_error import OUTPUT_FILE, read_outputs
 from harness.resource_samples import resource_samples
+from harness.run_tokens import HOST, RunTokens, run_tokens
 from platforms.base import Platform, ProcessResult
 
 # Tests whose processes write outputs the harness reads back.
@@ -85,6 +86,8 @@ class ArmRunner:
     of the test's single-file input roles, for `{input_files.ROLE}`. `arm_files` are the model
     files of an arm that is a model variant (in place of `device_files`); `dataset_inputs` is
     the device path of the test's dataset samples, for `{dataset_inputs}`.
+    `string_map` is the job's
+    `--string_map`: an arm's own string map overrides it for the tokens the specs kept for the arms.
     """
 
     framework: Framework
@@ -96,7 +99,9 @@ class ArmRunner:
     input_files: dict[str, str] = field(default_factory=dict)
     arm_files: dict[str, dict[str, str]] = field(default_factory=dict)
     dataset_inputs: str | None = None
+    string_map: dict[str, str] = field(default_factory=dict)
     _programs: dict[str, str] = field(default_factory=dict)
+    _device_hash: str | None = None
 
     def device_program(self, arm: Arm) -> str:
         """Push a program that is a local file; leave interpreter names alone."""
@@ -105,10 +110,12 @@ class ArmRunner:
             self._programs[arm.program] = self.platform.push(local) if local.is_file() else arm.program
         return self._programs[arm.program]
 
-    def run_once(self, arm: Arm, label: str) -> ArmProcess:
+    def run_once(self, arm: Arm, label: str, index: int = 0) -> ArmProcess:
+        """`index` counts the arm's processes in this run from 0 (a single run's repeats, an A/B's
+        rounds): FAI-PEP's `{INDEX}`."""
         output_dir = self.platform.work_dir(label)
         output_file = f"{output_dir}/{OUTPUT_FILE}"
-        context = self._context(arm, output_dir, output_file)
+        context = self._context(arm, output_dir, output_file, label, index)
         processes: list[ProcessResult] = []
         collected: dict[str, list[MetricSamples]] = {}
         problems: list[str] = []
@@ -151,7 +158,7 @@ class ArmRunner:
             scenario=scenario,
         )
 
-    def _context(self, arm: Arm, output_dir: str, output_file: str) -> CommandContext:
+    def _context(self, arm: Arm, output_dir: str, output_file: str, label: str, index: int) -> CommandContext:
         extra = {"output_file": output_file}
         extra.update({f"input_files.{role}": path for role, path in self.input_files.items()})
         if self.dataset_inputs is not None:
@@ -164,6 +171,7 @@ class ArmRunner:
             }
         )
         model = self.model
+        tokens = self._run_tokens(arm, output_dir, label, index)
         return CommandContext(
             program=self.device_program(arm),
             files=self.arm_files.get(arm.name, self.device_files),
@@ -172,7 +180,15 @@ class ArmRunner:
             model_fields={key: str(value) for key, value in model.scalar_fields().items()} if model else {},
             command_args=model.command_args if model else "",
             arm_options=arm.options,
+            tokens={**self.string_map, **arm.string_map, **tokens.defined},
+            refused_tokens=tokens.refused,
         )
+
+    def _run_tokens(self, arm: Arm, output_dir: str, label: str, index: int) -> RunTokens:
+        if self._device_hash is None:
+            self._device_hash = self.platform.describe().identifier
+        host_dir = self.platform.work_dir(f"{label}_host") if self.platform.name == HOST else None
+        return run_tokens(arm, output_dir, self._device_hash, host_dir, index)
 
     def _steps(self, name: str) -> list[tuple[str, ...]]:
         """The model's step, then the test's (FAI-PEP runs both where both are given)."""

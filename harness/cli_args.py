@@ -210,11 +210,15 @@ def parse_string_map(text: str | None) -> dict[str, str]:
         string_map = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UserError(f"--string_map: expected JSON, {exc.msg} at column {exc.colno}") from None
+    return checked_string_map(string_map, "--string_map", text)
+
+
+def checked_string_map(string_map: Any, where: str, shown: Any) -> dict[str, str]:
     if not isinstance(string_map, dict) or not all(isinstance(value, str) for value in string_map.values()):
         expected = 'a JSON object of strings such as {"MODEL_DIR": "models"}'
-        raise UserError(f"--string_map: expected {expected}, got {text!r:.80}")
+        raise UserError(f"{where}: expected {expected}, got {shown!r:.80}")
     if "pep_extra_args" in string_map:
-        raise UserError("--string_map: pep_extra_args: not supported; give extra arguments as the model's command_args")
+        raise UserError(f"{where}: pep_extra_args: not supported; give extra arguments as the model's command_args")
     return string_map
 
 
@@ -236,7 +240,6 @@ def parse_info(text: str) -> Arms:
 # FAI-PEP `--info` keys aipep does not honour: refused by name, never dropped.
 _REFUSED_INFO_KEYS = {
     "shared_libs": "shared libraries pushed beside the program are not supported",
-    "string_map": "string maps are not supported; write the values into the spec",
 }
 
 
@@ -254,7 +257,29 @@ def _info_arm(name: str, info: Any) -> Arm:
     if ARM_OPTION in info:
         # The arm's own endpoint (two servers are two arms), over the test's `target`.
         options[ARM_OPTION] = validate_arm_target(info[ARM_OPTION], f"--info: {name}.{ARM_OPTION}")
-    return Arm(name, str(program) if program else None, str(info.get("commit", "unknown")), commit_time, options)
+    return Arm(
+        name,
+        str(program) if program else None,
+        str(info.get("commit", "unknown")),
+        commit_time,
+        options,
+        string_map=_info_string_map(name, info.get("string_map")),
+    )
+
+
+def _info_string_map(name: str, value: Any) -> dict[str, str]:
+    """An arm's own string map: FAI-PEP's harness reads it as JSON text (json.loads) and, when that
+    fails, takes an object as it is, so both forms are read."""
+    if value is None:
+        return {}
+    where = f"--info: {name}.string_map"
+    string_map = value
+    if isinstance(value, str):
+        try:
+            string_map = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{where}: expected JSON, {exc.msg} at column {exc.colno}") from None
+    return checked_string_map(string_map, where, value)
 
 
 def _variant(name: str, info: dict[str, Any]) -> dict[str, Any]:

@@ -77,7 +77,11 @@ def run_job(job: Job, stop: threading.Event | None = None, progress: TextIO | No
     """Run the job; everything that can be checked before a device is opened is checked first.
 
     The A/B runs' round-by-round lines go to `progress` (standard error when None)."""
-    specs = [spec for path in job.specs for spec in load_benchmarks(path, job.string_map)]
+    specs = [
+        spec
+        for path in job.specs
+        for spec in load_benchmarks(path, job.string_map, per_arm=job.arms.string_map_names())
+    ]
     check_round_budgets(specs, job.settings)
     for spec in specs:
         check_endpoint_targets(_framework(job, spec), spec, job.arms.all())
@@ -179,6 +183,7 @@ def _run_spec(
             input_files=_input_files(test, cache, spec, platform),
             arm_files=models.arm_files,
             dataset_inputs=models.dataset_inputs,
+            string_map=job.string_map,
         )
         if versions is None:
             versions = {arm.name: program_versions(runner, arm) for arm in arms}
@@ -210,6 +215,8 @@ def _framework(job: Job, spec: BenchmarkSpec):
     return get_framework(
         job.framework or spec.model.format, "--framework" if job.framework else f"{spec.path.name}: model.format"
     )
+
+
 def _check_model_frameworks(specs: list[BenchmarkSpec], job: Job) -> None:
     """A model's `framework` must name the framework that runs it, as FAI-PEP's harness asserts."""
     for spec in specs:

@@ -24,7 +24,7 @@ def run_single(runner: ArmRunner, arm: Arm, meta: dict[str, Any], repeat: int = 
     for index in range(repeat):
         label = f"{arm.name}_{index}" if repeat > 1 else arm.name
         try:
-            process = runner.run_once(arm, label)
+            process = runner.run_once(arm, label, index)
         except ArmRunFailure as failure:
             result.status = FAILURE
             result.failure = str(failure)

@@ -32,7 +32,11 @@ class Uploader:
 
 def job_for_lab(job: Job, uploader: Uploader, job_id: str) -> Job:
     """`job` with its programs, specs and local model files uploaded, named by md5; nothing by path."""
-    specs = [spec for path in job.specs for spec in load_benchmarks(path, job.string_map)]
+    specs = [
+        spec
+        for path in job.specs
+        for spec in load_benchmarks(path, job.string_map, per_arm=job.arms.string_map_names())
+    ]
     spec_md5s = tuple(_upload_spec(spec, job, uploader) for spec in specs)
     arms = dataclasses.replace(
         job.arms,

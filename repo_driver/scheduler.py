@@ -76,7 +76,7 @@ class Driver:
     def run(self) -> int:
         """Check what can be checked before the first build, then poll until told to stop (or once)."""
         for spec in self.runs.job.specs:
-            load_benchmarks(spec, self.runs.job.string_map)
+            load_benchmarks(spec, self.runs.job.string_map, per_arm=self.runs.job.arms.string_map_names())
         for platform in self.options.platforms:
             self.builder.script(platform)
         base_commit = (

@@ -13,7 +13,7 @@ from typing import Any
 from aipep_core import number_format
 from aipep_core.names import CONTROL, NET, TREATMENT
 from aipep_core.result_record import MetricResult, RunResult
-from aipep_core.verdict import VERDICT_ORDER, Verdict
+from aipep_core.verdict import NOT_JUDGED, VERDICT_ORDER, Verdict
 from reports.figures import Distributions, Forest, ForestRow, Lines, Marker, Report, Section, Series, Table
 from reports.result_facts import origin_facts
 
@@ -29,14 +29,18 @@ def ab_report(result: RunResult) -> Report:
     compared = ranked_metrics(result)
     sections = [Section("Run", facts=origin_facts(result))]
     forest = forest_plot(compared)
-    sections.append(
-        Section(
-            "Changes",
-            paragraphs=(_changes_sentence(compared),),
-            tables=(_changes_table(compared),),
-            figures=(forest,) if forest.rows else (),
+    unjudged = not_judged_metrics(result)
+    if compared or not unjudged:
+        sections.append(
+            Section(
+                "Changes",
+                paragraphs=(_changes_sentence(compared),),
+                tables=(_changes_table(compared),),
+                figures=(forest,) if forest.rows else (),
+            )
         )
-    )
+    if unjudged:
+        sections.append(_not_judged_section(unjudged))
     over_rounds = log_ratios_over_rounds(result, compared)
     if over_rounds.series:
         sections.append(
@@ -48,7 +52,7 @@ def ab_report(result: RunResult) -> Report:
                 figures=(over_rounds,),
             )
         )
-    distributions = arm_distributions(result, compared)
+    distributions = arm_distributions(result, [*compared, *unjudged])
     if distributions:
         sections.append(Section("Distributions per arm", figures=tuple(distributions)))
     sections.append(Section("Stopping decision", facts=stopping_facts(result)))
@@ -130,8 +134,8 @@ def round_markers(meta: dict[str, Any]) -> tuple[Marker, ...]:
 
 
 def arm_distributions(result: RunResult, compared: list[MetricResult]) -> list[Distributions]:
-    """NET and every regressed metric: the treatment's samples beside the control's."""
-    shown = [m for m in compared if m.type == NET or (m.comparison and m.comparison.verdict is Verdict.REGRESSION)]
+    """NET, every regressed metric and every one not judged: the treatment's samples beside the control's."""
+    shown = [m for m in compared if m.type == NET or m.comparison is None or m.comparison.verdict is Verdict.REGRESSION]
     figures = []
     for metric in shown:
         if not metric.values or not metric.control_values:
@@ -172,10 +176,43 @@ def why_stopped(result: RunResult, rounds: int, looks: list[int]) -> str:
     ]
     look = looks.index(rounds) + 1 if rounds in looks else None
     at = f"at look {look} of {len(looks)} ({rounds} rounds)" if look else f"after {rounds} rounds"
+    if not any(m.comparison for m in result.data.values()):
+        return f"no metric is judged (the test's metric gives no verdict), so the first look ended it {at}"
     if rounds >= looks[-1]:
         still = f"; {len(open_metrics)} metric(s) still inconclusive" if open_metrics else ""
         return f"reached max_rounds {at}{still}"
     return f"every metric had a verdict {at}"
+
+
+def not_judged_metrics(result: RunResult) -> list[MetricResult]:
+    """Metrics both arms measured that carry no verdict (a FAI-PEP `generic` test's), NET first."""
+    unjudged = [m for m in result.data.values() if m.comparison is None and m.control_values]
+    return sorted(unjudged, key=lambda m: (m.type != NET, m.key))
+
+
+def _not_judged_section(unjudged: list[MetricResult]) -> Section:
+    rows = []
+    for metric in unjudged:
+        control = (metric.control_summary or {}).get("p50")
+        difference = (metric.diff_summary or {}).get("p50")
+        change = 100.0 * difference / control if difference is not None and control else None
+        rows.append(
+            (
+                metric.key,
+                NOT_JUDGED,
+                number_format.measurement(control),
+                number_format.measurement(metric.summary.get("p50")),
+                number_format.measurement(difference),
+                number_format.percent_change(change),
+                metric.unit,
+            )
+        )
+    header = ("Metric", "Verdict", "Control p50", "p50", "Difference", "Change", "Unit")
+    sentence = (
+        f"{len(unjudged)} metrics measured in both arms and {NOT_JUDGED}: the test's metric gives no verdict. "
+        "Difference is treatment p50 minus control p50; change is that difference over control p50."
+    )
+    return Section("Both arms, not judged", paragraphs=(sentence,), tables=(Table(header, tuple(rows)),))
 
 
 def _changes_sentence(compared: list[MetricResult]) -> str:

@@ -88,7 +88,7 @@ def _table(table: Table) -> str:
     rows = []
     for row in table.rows:
         cells = "".join(
-            f'<td class="verdict-{html.escape(cell)}">{html.escape(cell)}</td>'
+            f'<td class="verdict-{html.escape(cell.replace(" ", "_"))}">{html.escape(cell)}</td>'
             if name == "Verdict"
             else f"<td>{html.escape(cell)}</td>"
             for name, cell in zip(table.header, row, strict=True)

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, abort, render_template, request, send_fil
 
 from aipep_core import number_format
 from aipep_core.result_record import RunResult
-from aipep_core.verdict import Verdict
+from aipep_core.verdict import NOT_JUDGED, Verdict
 from reports.html_report import render_html
 from reports.plotly_source import PlotlyMissing
 from reports.single_result import result_report
@@ -71,7 +71,8 @@ def comparison(result_id: str) -> str:
     if document is None:
         abort(404, f"no result with id {result_id}")
     record = RunResult.from_json(json.loads(document))
-    return render_template("comparison.html", record=record, meta=record.meta, rows=comparison_rows(engine, result_id))
+    rows = comparison_rows(engine, result_id)
+    return render_template("comparison.html", record=record, meta=record.meta, rows=rows, not_judged=NOT_JUDGED)
 
 
 @dashboard.get("/results/<result_id>/report")

@@ -6,19 +6,29 @@ stand-ins print observer lines (tests/data/faipep/stand_in_benchmark.py) or repl
 benchmark_model's output (tests/data/tflite/replay_benchmark_model.py).
 """
 
+import io
 import json
+import re
 import sys
 from pathlib import Path
 
 import pytest
+import requests
+from rich.console import Console
 
 import harness.job_runner
 from aipep_core.errors import UserError
+from aipep_core.job import Arm, Job
 from aipep_core.spec import load_benchmarks
 from harness.cli import main
 from harness.cli_args import parse_info
 from harness.profile.cli import main as profile_main
+from harness.report_cli import main as report_main
+from harness.reporters.screen import ScreenReporter
+from harness.run_tokens import run_tokens
 from harness.store.result_store import ResultStore
+from tests.server.requests_helpers import TIMEOUT, post_record
+from tests.server.server_thread import ServerThread
 
 DATA = Path(__file__).resolve().parent / "data" / "faipep"
 SPECS = DATA / "specifications"
@@ -65,6 +75,32 @@ def run(tmp_path, capsys, spec, treatment, control=None, *args):
     captured = capsys.readouterr()
     results = [json.loads(line) for line in captured.out.splitlines() if line.startswith("{")]
     return status, results, captured.err
+
+
+def run_info(tmp_path, capsys, spec, info, *args):
+    """Like `run`, with the `--info` document given whole."""
+    argv = ["--db", str(tmp_path / "aipep.db"), "--model_cache", str(tmp_path / "models"), "-b", str(spec)]
+    status = main([*argv, "--info", json.dumps(info), "--simple_screen_reporter", *args])
+    captured = capsys.readouterr()
+    results = [json.loads(line) for line in captured.out.splitlines() if line.startswith("{")]
+    return status, results, captured.err
+
+
+def stored_commands(tmp_path, model):
+    """Every process's command of the model's one stored result, by log name."""
+    with ResultStore(tmp_path / "aipep.db") as store:
+        [stored] = store.find_runs(model=model, include_logs=True)
+    return {
+        name.removesuffix(".command"): text.split() for name, text in stored.logs.items() if name.endswith(".command")
+    }
+
+
+def tokens_spec(tmp_path, command, repeat=2, **fields):
+    spec = tmp_path / "tokens_like.json"
+    test = {"commands": [command], "identifier": "tokens", "iter": 2, "metric": "delay", **fields}
+    model = {"format": "pytorch", "name": "tokens_like", "repeat": repeat}
+    spec.write_text(json.dumps({"model": model, "tests": [test]}))
+    return spec
 
 
 def test_every_fixture_shape_loads():
@@ -172,16 +208,12 @@ def test_arguments_name_the_program_once_and_model_fields_fill_placeholders(tmp_
     assert [command.split()[1] for command in commands] == ["--check_input", "--model", "--check_input"]
 
 
-def test_a_tflite_spec_runs_benchmark_model_and_its_cooldown_is_not_spent_inside_a_test(
-    tmp_path, capsys, monkeypatch
-):
+def test_a_tflite_spec_runs_benchmark_model_and_its_cooldown_is_not_spent_inside_a_test(tmp_path, capsys, monkeypatch):
     slept = []
     real_sleep = harness.job_runner.time.sleep
     monkeypatch.setattr(harness.job_runner.time, "sleep", lambda s: (slept.append(s), real_sleep(s)))
     replay = program(tmp_path, "benchmark_model", REPLAY_BENCHMARK_MODEL)
-    status, results, err = run(
-        tmp_path, capsys, MOBILENET, replay, replay, "--min_rounds", "5", "--max_rounds", "5"
-    )
+    status, results, err = run(tmp_path, capsys, MOBILENET, replay, replay, "--min_rounds", "5", "--max_rounds", "5")
     assert status == 0, err
     [result] = results
     assert result["meta"]["round_order"] == ["TC", "CT", "TC", "CT", "TC"]
@@ -272,6 +304,47 @@ def test_a_generic_test_reports_the_programs_own_metrics_for_both_arms_without_a
     assert result["data"]["MEMORY peak_kv_cache"]["values"] == [64.0] * 3 * looks[0]
 
 
+def test_a_generic_ab_shows_both_arms_and_their_difference_not_judged_on_screen_in_reports_and_on_the_server(
+    tmp_path, capsys
+):
+    script = DATA / "stand_in_generic.py"
+    treatment = program(tmp_path, "faster", script, "--rate", "150")
+    control = program(tmp_path, "slower", script, "--rate", "100")
+    status, [record], err = run(tmp_path, capsys, GENERIC, treatment, control, "--min_rounds", "5")
+    assert status == 0, err
+    with ResultStore(tmp_path / "aipep.db") as store:
+        result = store.load_run(record["id"])
+    # The screen: treatment, control, difference and change side by side, the verdict saying none was made.
+    console = Console(file=io.StringIO(), width=200)
+    ScreenReporter(console).report(result)
+    screen = console.file.getvalue()
+    assert re.search(r"control p50 .* difference .* change % .* verdict", screen)
+    assert re.search(r"tokens_per_second .* tokens/s .* 150 .* 100 .* 50 .* \+50\.0 .* not judged", screen)
+    assert re.search(r"peak_kv_cache .* MB .* 64 .* 64 .* 0 .* \+0\.0 .* not judged", screen)
+    # The reports: a section of both arms, not judged, in Markdown and in HTML, with the arms' distributions.
+    out = tmp_path / "report"
+    assert report_main(["--db", str(tmp_path / "aipep.db"), "--last", "--format", "md", "--out", str(out)]) == 0
+    markdown = (out / "report.md").read_text()
+    assert "| DECODER tokens_per_second | not judged | 100 | 150 | 50 | +50.0% | tokens/s |" in markdown
+    assert "no metric is judged" in markdown and "## Changes" not in markdown
+    assert "![DECODER tokens_per_second per arm]" in markdown
+    html_path = tmp_path / "report.html"
+    assert report_main(["--db", str(tmp_path / "aipep.db"), "--last", "--out", str(html_path)]) == 0
+    assert re.search(
+        r'<td>DECODER tokens_per_second</td><td class="verdict-not_judged">not judged</td><td>100</td><td>150</td>',
+        html_path.read_text(),
+    )
+    # The results server's page: control p50 beside p50, the verdict cell saying not judged.
+    with ServerThread(f"sqlite:///{tmp_path / 'results.db'}") as server:
+        assert post_record(server, record).status_code == 201
+        page = requests.get(f"{server.url}/results/{record['id']}", timeout=TIMEOUT).text
+    row = re.search(
+        r'<tr class="verdict-none">\s*<td><a [^>]*>DECODER tokens_per_second</a></td>(.*?)</tr>', page, re.S
+    )
+    cells = [cell.strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)]
+    assert cells[0] == "not judged" and cells[-3:] == ["100", "150", "tokens/s"]
+
+
 @pytest.mark.parametrize(
     ("change", "fragment"),
     [
@@ -330,13 +403,114 @@ def test_info_in_the_repo_drivers_programs_form_is_read_like_program():
     ("arm", "fragment"),
     [
         ({"program": "/bin/a", "shared_libs": ["/lib/x.so"]}, "--info: treatment.shared_libs: shared libraries"),
-        ({"program": "/bin/a", "string_map": {}}, "--info: treatment.string_map: string maps"),
         ({"programs": {"program": {"location": "/bin/a"}, "helper": {"location": "/bin/b"}}}, "programs.helper"),
     ],
 )
 def test_info_keys_aipep_cannot_honour_are_one_line(arm, fragment):
     with pytest.raises(UserError) as caught:
         parse_info(json.dumps({"treatment": arm}))
+    assert fragment in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_run_time_tokens_take_the_values_faipep_gives_them(tmp_path, capsys):
+    # FAI-PEP's FrameworkBase._replaceStringMap defines TGTDIR, HOSTDIR, DEVICEHASH and BUILDDIR for every
+    # run; its driver numbers a model's repeats in INDEX. A test field holding a token is filled too.
+    command = (
+        "{program} --iter {iter} --tgt {TGTDIR} --host {HOSTDIR} --device {DEVICEHASH} --build {BUILDDIR} --o {out}"
+    )
+    spec = tokens_spec(tmp_path, command, out="{TGTDIR}/out_{INDEX}.txt")
+    benchmark = speed_benchmark(tmp_path)
+    status, [result], err = run_info(tmp_path, capsys, spec, {"treatment": {"program": benchmark}})
+    assert status == 0, err
+    commands = stored_commands(tmp_path, "tokens_like")
+    assert sorted(commands) == ["treatment_0", "treatment_1"]
+    device = result["meta"]["device"]["identifier"]
+    for index, argv in enumerate(commands[name] for name in sorted(commands)):
+        given = dict(zip(argv[1::2], argv[2::2], strict=True))
+        assert given["--device"] == device and given["--build"] == str(tmp_path)
+        assert given["--o"] == f"{given['--tgt']}/out_{index}.txt"
+        assert given["--tgt"] != given["--host"]
+    first, second = (dict(zip(commands[n][1::2], commands[n][2::2], strict=True)) for n in sorted(commands))
+    assert first["--tgt"] != second["--tgt"] and first["--host"] != second["--host"]  # fresh for every run
+
+
+def test_faipeproot_is_refused_in_one_line_naming_the_token(tmp_path, capsys):
+    spec = tokens_spec(tmp_path, "{program} --iter {iter} --script {FAIPEPROOT}/benchmarking/run.py")
+    status, _, err = run_info(tmp_path, capsys, spec, {"treatment": {"program": speed_benchmark(tmp_path)}})
+    assert status == 2
+    [line] = err.strip().splitlines()
+    assert "{FAIPEPROOT}: FAI-PEP's own checkout directory" in line and "--string_map" in line
+    string_map = json.dumps({"FAIPEPROOT": str(tmp_path)})
+    status, _, err = run_info(
+        tmp_path, capsys, spec, {"treatment": {"program": speed_benchmark(tmp_path)}}, "--string_map", string_map
+    )
+    assert status == 0, err
+
+
+def test_run_time_tokens_off_the_host_are_refused_with_the_reason():
+    arm = Arm("treatment", "build/speed_benchmark")
+    on_host = run_tokens(arm, "out/r0", "box", "host/r0", 3)
+    assert on_host.defined == {
+        "TGTDIR": "out/r0", "DEVICEHASH": "box", "INDEX": "3", "HOSTDIR": "host/r0", "BUILDDIR": "build"
+    }  # fmt: skip
+    off_host = run_tokens(arm, "/data/local/tmp/r0", "emulator-5554", None, 0)
+    assert set(off_host.refused) == {"FAIPEPROOT", "HOSTDIR", "BUILDDIR"}
+    assert "defined only on the host platform" in off_host.refused["HOSTDIR"]
+    interpreter = run_tokens(Arm("treatment", "python3"), "out/r0", "box", "host/r0", 0)
+    assert "'python3' names no directory" in interpreter.refused["BUILDDIR"]
+
+
+def test_a_per_arm_string_map_overrides_the_global_one_for_that_arm(tmp_path, capsys):
+    # FAI-PEP's FrameworkBase.runBenchmark passes info["string_map"] to _replaceStringMap, which deepMerges
+    # it over --string_map; it reads the arm's map as JSON text, or takes an object as it is.
+    command = "{program} --iter {iter} --round {INDEX} --backend {BACKEND} --threads {THREADS} --engine {engine}"
+    spec = tokens_spec(tmp_path, command, repeat=1, engine="{BACKEND}-engine")
+    benchmark = speed_benchmark(tmp_path)
+    info = {
+        "treatment": {"program": benchmark, "string_map": {"BACKEND": "mkl"}},
+        "control": {"program": benchmark, "string_map": json.dumps({"BACKEND": "eigen"})},
+    }
+    args = ("--string_map", json.dumps({"BACKEND": "global", "THREADS": "4"}), "--min_rounds", "5", "--max_rounds", "5")
+    status, [result], err = run_info(tmp_path, capsys, spec, info, *args)
+    assert status == 0, err
+    commands = stored_commands(tmp_path, "tokens_like")
+    treatment = [argv[argv.index("--backend") :] for name, argv in commands.items() if name.endswith("_treatment")]
+    control = [argv[argv.index("--backend") :] for name, argv in commands.items() if name.endswith("_control")]
+    assert len(treatment) == len(control) == 5
+    assert {tuple(argv) for argv in treatment} == {("--backend", "mkl", "--threads", "4", "--engine", "mkl-engine")}
+    assert {tuple(argv) for argv in control} == {("--backend", "eigen", "--threads", "4", "--engine", "eigen-engine")}
+    # In an A/B, FAI-PEP's {INDEX} (a repeat's number) is the round's number, the same for both arms.
+    for name, argv in commands.items():
+        assert argv[argv.index("--round") + 1] == name.removeprefix("round").split("_")[0]
+    # The arms' maps travel in the typed job, to the lab and back, unchanged.
+    job = Job(specs=(str(spec),), arms=parse_info(json.dumps(info)), string_map={"BACKEND": "global"})
+    assert Job.from_json(job.to_json()) == job
+    assert job.arms.control.string_map == {"BACKEND": "eigen"}
+
+
+def test_a_per_arm_token_in_a_fetched_files_location_is_one_line(tmp_path):
+    document = json.loads(SQUEEZE.read_text())
+    document["model"]["files"]["predict"]["location"] = "{BACKEND}/predict_net.pb"
+    spec = tmp_path / "per_arm_location.json"
+    spec.write_text(json.dumps(document))
+    with pytest.raises(UserError) as caught:
+        load_benchmarks(spec, {"BACKEND": "models"}, per_arm={"BACKEND"})
+    message = str(caught.value)
+    assert "model.files.predict.location: {BACKEND} comes from --info's per-arm string_map" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("string_map", "fragment"),
+    [
+        ("{", "--info: treatment.string_map: expected JSON"),
+        ({"BACKEND": 3}, "--info: treatment.string_map: expected a JSON object of strings"),
+        ({"pep_extra_args": "--x"}, "--info: treatment.string_map: pep_extra_args: not supported"),
+    ],
+)
+def test_a_per_arm_string_map_that_is_not_one_is_one_line(string_map, fragment):
+    with pytest.raises(UserError) as caught:
+        parse_info(json.dumps({"treatment": {"program": "/bin/a", "string_map": string_map}}))
     assert fragment in str(caught.value) and "\n" not in str(caught.value)
 
 

@@ -42,8 +42,16 @@ MICROKERNEL_SPEC = REPO / "specifications/models/microkernel/microkernel/microke
 FULL_JOB = Job(
     specs=("specs/a.json", "specs/b.json"),
     arms=Arms(
-        Arm("treatment", "build/new", "abc123", 1_700_000_002, {"variant": "int8", "threads": [1, 2]}, "a" * 32),
-        Arm("control", "build/old", "def456", 1_700_000_001, {"variant": "fp32"}, "b" * 32),
+        Arm(
+            "treatment",
+            "build/new",
+            "abc123",
+            1_700_000_002,
+            {"variant": "int8", "threads": [1, 2]},
+            "a" * 32,
+            {"BACKEND": "mkl"},
+        ),
+        Arm("control", "build/old", "def456", 1_700_000_001, {"variant": "fp32"}, "b" * 32, {"BACKEND": "eigen"}),
     ),
     framework="microkernel",
     platform=PlatformSelection(

@@ -10,6 +10,7 @@ from rich.text import Text
 
 from aipep_core.result_record import RunResult
 from harness.reporters.ab_table import ab_table
+from harness.reporters.arms_table import arms_table, has_two_arms
 from harness.reporters.base import Reporter
 from harness.reporters.result_title import result_title
 from harness.reporters.scenario_table import scenario_table
@@ -30,6 +31,8 @@ class ScreenReporter(Reporter):
             self.console.print(Panel(failure, title=Text(title), border_style="red"))
         elif any(metric.comparison is not None for metric in result.data.values()):
             self.console.print(ab_table(result, title))
+        elif has_two_arms(result):
+            self.console.print(arms_table(result, title))
         else:
             self.console.print(single_table(result, title))
         load = scenario_table(result) if result.ok else None
