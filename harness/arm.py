@@ -86,8 +86,8 @@ class ArmRunner:
     of the test's single-file input roles, for `{input_files.ROLE}`. `arm_files` are the model
     files of an arm that is a model variant (in place of `device_files`); `dataset_inputs` is
     the device path of the test's dataset samples, for `{dataset_inputs}`.
-    `string_map` is the job's
-    `--string_map`: an arm's own string map overrides it for the tokens the specs kept for the arms.
+    `string_map` is the job's `--string_map`: an arm's own string map overrides it for the tokens
+    the specs kept for the arms.
     """
 
     framework: Framework
