@@ -50,7 +50,8 @@ class Arm:
     `program` None is the framework's default program; `options` are per-arm settings, kept
     in the result's meta: a model variant is `optimizers` (a list of optimizer objects, in
     place of the test's) and/or `model` (a model file in place of the spec's). `program_md5` names the program
-    as an artifact on the results server: a lab worker runs only what it fetched by md5.
+    as an artifact on the results server, as the option `model_md5` names the arm's model file: a lab worker
+    runs only what it fetched by md5.
     `string_map` is the arm's own FAI-PEP string map (`--info`'s per-arm `string_map`): its
     values fill `{NAME}` when this arm runs, over the job's `string_map`.
     """

@@ -2,10 +2,11 @@
 
 Paths mean nothing on another host, and a path a message names could point at anything
 there, so on the way out every file the job needs becomes an artifact (uploaded by md5):
-each arm's program, each spec, and each file a spec names by a local path (spec_files.py).
-On the way in, the worker refuses a job that names a program, a spec or a spec's file by
-path alone, fetches every md5 into its cache and checks it, and only then runs the job, on
-its own device, with its own reporters.
+each arm's program, each arm's own model file (a model variant), each spec, and each file a
+spec names by a local path (spec_files.py). On the way in, the worker refuses a job that
+names a program, an arm's model, a spec or a spec's file by path alone, fetches every md5
+into its cache and checks it, and only then runs the job, on its own device, with its own
+reporters.
 """
 
 from __future__ import annotations
@@ -19,7 +20,11 @@ from aipep_core.errors import UserError
 from aipep_core.job import Arm, Job, ModelCacheOptions, PlatformSelection, RemoteReporter, Reporters
 from aipep_core.spec import BenchmarkSpec, load_benchmarks
 from lab.artifacts import ArtifactRefused, fetch, upload
-from lab.spec_files import spec_with_fetched_files, spec_with_uploaded_files
+from lab.spec_files import named_copy, spec_with_fetched_files, spec_with_uploaded_files
+
+# An arm's own model file (harness/variants/arm_models.py) travels as its file name and the md5 of its artifact.
+ARM_MODEL = "model"
+ARM_MODEL_MD5 = "model_md5"
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,7 @@ def job_for_lab(job: Job, uploader: Uploader, job_id: str) -> Job:
 
 
 def _uploaded_arm(arm: Arm, uploader: Uploader) -> Arm:
+    arm = _with_uploaded_model(arm, uploader)
     if arm.program is None:
         return arm
     path = Path(arm.program)
@@ -66,6 +72,19 @@ def _uploaded_arm(arm: Arm, uploader: Uploader) -> Arm:
         raise UserError(f"--info: {arm.name}.program: cannot read {arm.program}: {error.strerror}") from None
     md5 = upload(uploader.server_url, uploader.token, content, f"the {arm.name} program {path.name}")
     return dataclasses.replace(arm, program=path.name, program_md5=md5)
+
+
+def _with_uploaded_model(arm: Arm, uploader: Uploader) -> Arm:
+    """The arm with its own model file uploaded: its name (optimizers may care) and md5 travel, not its path."""
+    if ARM_MODEL not in arm.options:
+        return arm
+    path = Path(str(arm.options[ARM_MODEL])).expanduser()
+    try:
+        content = path.read_bytes()
+    except OSError as error:
+        raise UserError(f"--info: {arm.name}.model: cannot read {path}: {error.strerror}") from None
+    md5 = upload(uploader.server_url, uploader.token, content, f"the {arm.name} model {path.name}")
+    return dataclasses.replace(arm, options={**arm.options, ARM_MODEL: path.name, ARM_MODEL_MD5: md5})
 
 
 def _upload_spec(spec: BenchmarkSpec, job: Job, uploader: Uploader) -> str:
@@ -124,6 +143,7 @@ def job_for_this_worker(job: Job, setup: WorkerSetup) -> Job:
 
 
 def _fetched_arm(arm: Arm, setup: WorkerSetup) -> Arm:
+    arm = _with_fetched_model(arm, setup)
     if arm.program_md5 is None:
         if arm.program is not None:
             raise ArtifactRefused(
@@ -132,3 +152,19 @@ def _fetched_arm(arm: Arm, setup: WorkerSetup) -> Arm:
             )
         return arm
     return dataclasses.replace(arm, program=str(fetch(setup.remote.url, arm.program_md5, setup.artifact_dir, True)))
+
+
+def _with_fetched_model(arm: Arm, setup: WorkerSetup) -> Arm:
+    """The arm with its own model file fetched, checked and named by its cached copy, under its own name."""
+    if ARM_MODEL not in arm.options and ARM_MODEL_MD5 not in arm.options:
+        return arm
+    name = arm.options.get(ARM_MODEL)
+    md5 = arm.options.get(ARM_MODEL_MD5)
+    if md5 is None:
+        raise ArtifactRefused(
+            f"arms.{arm.name}.options.model: a lab worker runs only model files named by md5 ({ARM_MODEL_MD5}), "
+            f"not the path {str(name)[:200]!r}"
+        )
+    cached = fetch(setup.remote.url, md5, setup.artifact_dir)
+    copy = named_copy(cached, setup.artifact_dir, md5, {"filename": name if isinstance(name, str) else ""})
+    return dataclasses.replace(arm, options={**arm.options, ARM_MODEL: str(copy)})

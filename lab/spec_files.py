@@ -65,7 +65,7 @@ def spec_with_fetched_files(document: dict, server_url: str, artifact_dir: Path,
             md5 = location.removeprefix(prefix)
             if entry.get("md5") not in (None, md5):
                 raise ArtifactRefused(f"{spec_name}: {where}.md5: expected the md5 its artifact is named by, {md5}")
-            entry["location"] = str(_named_copy(fetch(server_url, md5, artifact_dir), artifact_dir, md5, entry))
+            entry["location"] = str(named_copy(fetch(server_url, md5, artifact_dir), artifact_dir, md5, entry))
         elif group != OUTPUT_FILES and not location.startswith(_REMOTE):
             raise ArtifactRefused(
                 f"{spec_name}: {where}.location: a lab worker reads only files submitted as artifacts, "
@@ -93,7 +93,7 @@ def file_entries(document: dict) -> Iterator[tuple[str, str, dict[str, Any]]]:
                         yield group, f"tests[{index}].{group}.{role}{suffix}", entry
 
 
-def _named_copy(cached: Path, artifact_dir: Path, md5: str, entry: dict[str, Any]) -> Path:
+def named_copy(cached: Path, artifact_dir: Path, md5: str, entry: dict[str, Any]) -> Path:
     """The cached artifact under the file name the spec gives it, in a folder of its md5."""
     name = Path(str(entry.get("filename", ""))).name
     named = artifact_dir / "files" / md5 / (name if name not in ("", ".", "..") else "file")

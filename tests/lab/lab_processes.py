@@ -55,9 +55,9 @@ class Lab:
     def worker_log(self, name: str) -> str:
         return (self.directory / f"worker-{name}" / "stderr.log").read_text(errors="replace")
 
-    def submit_arguments(self, kind: str, spec: Path, info: dict, *extra: str) -> list[str]:
+    def submit_arguments(self, kind: str, spec: Path, info: dict, *extra: str, framework: str = "generic") -> list[str]:
         arguments = [sys.executable, "-m", "lab", "submit", "--broker", self.broker_url, "--devices", kind]
-        arguments += ["-b", str(spec), "--framework", "generic", "--info", json.dumps(info)]
+        arguments += ["-b", str(spec), "--framework", framework, "--info", json.dumps(info)]
         arguments += ["--remote_reporter", self.server_url, *extra]
         return arguments
 
@@ -71,10 +71,12 @@ class Lab:
             stdin=subprocess.DEVNULL,
         )
 
-    def start_submit(self, kind: str, spec: Path, info: dict, *extra: str) -> subprocess.Popen:
+    def start_submit(
+        self, kind: str, spec: Path, info: dict, *extra: str, framework: str = "generic"
+    ) -> subprocess.Popen:
         """`aipep-lab submit` running in the background, its output piped, for tests that act while it waits."""
         return subprocess.Popen(
-            self.submit_arguments(kind, spec, info, *extra),
+            self.submit_arguments(kind, spec, info, *extra, framework=framework),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
