@@ -98,6 +98,7 @@ class RunSettings:
     round_statistic: str | None = None
     timeout: float = DEFAULT_TIMEOUT_S
     run_type: RunType = RunType.BENCHMARK
+    round_design: str | None = None
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,10 @@ DEFAULT_MAX_ROUNDS = 40
 # the trimmed mean. Background work only ever adds time to an iteration, so the fastest one
 # is the closest to what the code itself costs.
 DEFAULT_ROUND_STATISTIC = "min"
+# How a round runs its two arms: one after the other, or both at once on disjoint CPU sets
+# that swap every round (harness/duet_round.py).
+ROUND_DESIGNS = ("sequential", "duet")
+DEFAULT_ROUND_DESIGN = "sequential"
 
 # FAI-PEP writes `{MODEL_DIR}` in a file's location for "the folder this spec file is in".
 MODEL_DIR_PLACEHOLDER = "{MODEL_DIR}"
@@ -106,6 +110,7 @@ class TestSpec:
     min_rounds: int = DEFAULT_MIN_ROUNDS
     max_rounds: int = DEFAULT_MAX_ROUNDS
     round_statistic: str = DEFAULT_ROUND_STATISTIC
+    round_design: str = DEFAULT_ROUND_DESIGN
     resource_thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_RESOURCE_THRESHOLDS_PCT))
     constraints: RunConstraints | None = None
     raw: dict[str, Any] = field(default_factory=dict)
@@ -380,6 +385,7 @@ def _test(
         min_rounds=min_rounds,
         max_rounds=max_rounds,
         round_statistic=doc.get("round_statistic", DEFAULT_ROUND_STATISTIC),
+        round_design=doc.get("round_design", DEFAULT_ROUND_DESIGN),
         resource_thresholds={**DEFAULT_RESOURCE_THRESHOLDS_PCT, **doc.get("resource_thresholds", {})},
         constraints=RunConstraints.from_json(doc.get("constraints")),
         raw=doc,
