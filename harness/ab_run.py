@@ -31,6 +31,7 @@ from harness.arm import ArmProcess, ArmRunFailure, ArmRunner, process_logs
 from harness.disturbance import cpu_share, is_disturbed
 from harness.duet_round import DUET, SEQUENTIAL, DuetPlan, plan_duet, run_duet_round
 from harness.output_problems import OutputProblems
+from harness.round_work import round_work
 from harness.sequential_decision import compare_at_look, open_verdicts
 from harness.stats.comparison import Comparison
 from harness.stats.sequential import look_schedule, should_stop
@@ -147,6 +148,7 @@ def run_ab(
         rerun_rounds=state.reruns,
         looks=looks,
         round_statistic=method,
+        round_work=round_work(test, result.meta["round_design"]),
         start_time=started,
         end_time=time.time(),
         device_seconds=_device_seconds(state),

@@ -77,6 +77,9 @@ def reported_cpus(result, round_index, arm):
 def assert_concurrent_disjoint_and_swapped(result):
     assert result.ok, result.failure
     assert result.meta["round_design"] == "duet"
+    assert result.meta["round_work"] == {
+        "design": "duet", "processes_per_arm": 1, "warmup": 0, "iter": 3, "operators": True
+    }  # fmt: skip
     rounds = result.meta["rounds"]
     assert len(rounds) == ROUNDS
     for index, facts in enumerate(rounds):
@@ -130,6 +133,7 @@ def test_a_test_with_more_threads_than_half_the_cpus_says_so_and_runs_sequential
     assert f"harness: {line}\n" in capsys.readouterr().err
     assert result.meta["round_design"] == "sequential"
     assert result.meta["round_design_note"] == line
+    assert result.meta["round_work"]["design"] == "sequential"
     assert all("cpus" not in facts["treatment"] for facts in result.meta["rounds"])
 
 
