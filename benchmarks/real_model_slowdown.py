@@ -9,9 +9,10 @@ injected in two ways:
   fixed fraction of each call's own time, so every inference is that much slower, in CPU
   work like a real regression. The control gets the same launcher with a fraction of 0, so
   both arms pay the same start-up and the same wrapper;
-* one operator: a model variant whose one depthwise convolution has a wider kernel
-  (3x4 instead of 3x3, same output), so that operator does a third more work and nothing
-  else changes. The variant is generated from the same seeded weights every time.
+* one operator: a model variant whose one depthwise convolution has a larger kernel
+  (5x5 instead of 3x3, padded to the same output), so that operator does 25/9 of its
+  multiply-adds and nothing else changes. The variant is generated from the same seeded
+  weights every time.
 """
 
 from __future__ import annotations
@@ -82,9 +83,10 @@ def slowed_interpreter(directory: Path, framework: str, percent: float, swap: tu
 
 
 def onnx_operator_variant(source: Path, destination: Path, node_name: str) -> Path:
-    """The model with one depthwise convolution's kernel widened from 3x3 to 3x4 (same output shape).
+    """The model with one depthwise convolution's kernel grown from 3x3 to 5x5 (same output shape).
 
-    The added column of weights is seeded, so the variant is the same file every time."""
+    The original weights sit in the middle of the new kernel, the ring around them is seeded,
+    so the variant is the same file every time."""
     import numpy as np
     import onnx
     from onnx import numpy_helper
@@ -95,13 +97,14 @@ def onnx_operator_variant(source: Path, destination: Path, node_name: str) -> Pa
     weight = weights[node.input[1]]
     array = numpy_helper.to_array(weight)
     rng = np.random.default_rng(4)
-    column = rng.standard_normal((*array.shape[:3], 1)).astype(np.float32) * np.float32(0.1)
-    weight.CopyFrom(numpy_helper.from_array(np.concatenate([array, column], axis=3), name=weight.name))
+    grown = rng.standard_normal((*array.shape[:2], 5, 5)).astype(np.float32) * np.float32(0.01)
+    grown[:, :, 1:4, 1:4] = array
+    weight.CopyFrom(numpy_helper.from_array(grown, name=weight.name))
     for attribute in node.attribute:
         if attribute.name == "kernel_shape":
-            attribute.ints[:] = [3, 4]
+            attribute.ints[:] = [5, 5]
         elif attribute.name == "pads":
-            attribute.ints[:] = [1, 1, 1, 2]
+            attribute.ints[:] = [2, 2, 2, 2]
     onnx.checker.check_model(model)
     destination.write_bytes(model.SerializeToString(deterministic=True))
     return destination
