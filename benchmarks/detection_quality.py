@@ -257,6 +257,8 @@ def main() -> None:
     fewer = [int(k) for k in args.fewer_iterations.split(",") if k]
     if args.replay:
         saved = json.loads(args.replay.read_text())
+        if "trials" not in saved:  # saved before round designs: microkernel trials keyed by slowdown
+            saved = {"model": "microkernel", "slowed": SLOWED, "trials": {"sequential": saved}}
         base_test = _base_test(saved["model"], saved.get("operators", False))
         decision_test = dataclasses.replace(base_test, min_rounds=args.min_rounds, max_rounds=args.max_rounds)
         for design, trials in saved["trials"].items():
