@@ -198,7 +198,7 @@ def test_a_bad_round_design_flag_is_one_line_and_exit_2(tmp_path, capsys):
     assert err.count("\n") == 1 and "--round_design" in err and "'parallel'" in err
 
 
-def test_the_round_design_flag_travels_in_the_job_and_overrides_the_spec():
+def test_the_round_design_flag_travels_in_the_job():
     job = parse_job(["-b", "spec.json", "--info", "{}", "--round_design", "duet"])
     assert job.settings.round_design == "duet"
     assert Job.from_json(job.to_json()).settings.round_design == "duet"
