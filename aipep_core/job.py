@@ -108,6 +108,7 @@ class RunSettings:
     timeout: float = DEFAULT_TIMEOUT_S
     run_type: RunType = RunType.BENCHMARK
     min_abs_change_us: float | None = None
+    round_design: str | None = None
 
 
 @dataclass(frozen=True)

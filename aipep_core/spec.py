@@ -50,6 +50,10 @@ DEFAULT_MIN_ABS_CHANGE_US = 5.0
 # the trimmed mean. Background work only ever adds time to an iteration, so the fastest one
 # is the closest to what the code itself costs.
 DEFAULT_ROUND_STATISTIC = "min"
+# How a round runs its two arms: one after the other, or both at once on disjoint CPU sets
+# that swap every round (harness/duet_round.py).
+ROUND_DESIGNS = ("sequential", "duet")
+DEFAULT_ROUND_DESIGN = "sequential"
 
 # FAI-PEP's `generic` metric: the test's commands run as written and every metric the program
 # prints is reported under its own name, treatment beside control, with no verdict (FAI-PEP
@@ -142,6 +146,7 @@ class TestSpec:
     min_rounds: int = DEFAULT_MIN_ROUNDS
     max_rounds: int = DEFAULT_MAX_ROUNDS
     round_statistic: str = DEFAULT_ROUND_STATISTIC
+    round_design: str = DEFAULT_ROUND_DESIGN
     resource_thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_RESOURCE_THRESHOLDS_PCT))
     constraints: RunConstraints | None = None
     target: EndpointTarget | None = None
@@ -505,6 +510,7 @@ def _test(index: int, doc: dict[str, Any], path: Path, model_platform_args: dict
         min_rounds=min_rounds,
         max_rounds=max_rounds,
         round_statistic=doc.get("round_statistic", DEFAULT_ROUND_STATISTIC),
+        round_design=doc.get("round_design", DEFAULT_ROUND_DESIGN),
         resource_thresholds={**DEFAULT_RESOURCE_THRESHOLDS_PCT, **doc.get("resource_thresholds", {})},
         constraints=constraints,
         target=EndpointTarget.from_json(doc.get("target")),

@@ -18,7 +18,19 @@ keeps every sample, and then applies to the same samples:
 It prints one table: false-positive rate (A/A) and recall per slowdown per
 detector, and the median device-seconds per aipep verdict.
 
+With `--model mobilenet_onnxruntime` or `mobilenet_tflite` the same is done on
+MobileNetV1 with controlled slowdowns (benchmarks/real_model_slowdown.py): on the
+whole network (`--slowdown_kind net`, percent of every inference) or on one
+operator (`--slowdown_kind operator`, onnxruntime: one depthwise convolution does a
+third more work). `--round_designs sequential,duet` records trials of each round
+design, interleaved, under the same load; each design gets its own table, with the
+share of verdicts that end inconclusive, the spread of the paired per-round
+log-ratio, and the same decisions replayed on fewer iterations per process (the
+cost of a round: device time per round shrinks by the iterations left out).
+
     python benchmarks/detection_quality.py --trials 20 --save samples.json
+    python benchmarks/detection_quality.py --model mobilenet_onnxruntime --slowdowns 0,2,5 \
+        --round_designs sequential,duet --trials 5 --max_rounds 30
 """
 
 from __future__ import annotations
@@ -45,9 +57,12 @@ sys.path.insert(0, str(REPO))
 
 from aipep_core.job import Arm  # noqa: E402
 from aipep_core.spec import load_benchmarks  # noqa: E402
+from benchmarks.real_model_slowdown import load_average, onnx_operator_variant, slowed_interpreter  # noqa: E402
 from frameworks import get_framework  # noqa: E402
 from harness.ab_run import run_ab  # noqa: E402
 from harness.arm import ArmRunner  # noqa: E402
+from harness.generated_models import generate_model  # noqa: E402
+from harness.resource_samples import is_resource_key  # noqa: E402
 from harness.sequential_decision import decide_sequentially  # noqa: E402
 from harness.stats.summary import DEFAULT_ROUND_STATISTIC, round_statistic  # noqa: E402
 from platforms import get_platform  # noqa: E402
@@ -57,6 +72,13 @@ BUILD = REPO / "specifications/frameworks/microkernel/host/build.sh"
 SOURCE = REPO / "examples/microkernel"
 SLOWED = "Conv latency"
 STATISTICS = ("median", "p10", "trimmed_mean", "min")
+MODELS = {
+    "mobilenet_onnxruntime": (REPO / "specifications/models/onnxruntime/mobilenet_v1/mobilenet_v1.json", "model"),
+    "mobilenet_tflite": (REPO / "specifications/models/tflite/mobilenet_v1/mobilenet_v1.json", "graph"),
+}
+SLOWED_OPERATOR = "DepthwiseConv_1"
+# The name onnxruntime reports that node under, once fused with its ReLU6 and moved to the NCHWc layout.
+SLOWED_OPERATOR_KEY = "Relu6_depthwise_1_out_nchwc latency"
 
 
 def build(destination: Path, conv_units: int) -> Path:
@@ -101,12 +123,13 @@ def run_trial(runner: ArmRunner, treatment: Path, control: Path) -> dict:
     keys = [key for key, metric in result.data.items() if metric.round_values is not None]
     rounds = result.meta["rounds"]
     return {
-        "round_seconds": [r["treatment"]["wall_seconds"] + r["control"]["wall_seconds"] for r in rounds],
-        "rerun_seconds": sum(
-            r["treatment"]["wall_seconds"] + r["control"]["wall_seconds"] for r in result.meta["rerun_rounds"]
-        ),
+        "design": result.meta["round_design"],
+        "round_seconds": [r["device_seconds"] for r in rounds],
+        "arm_seconds": [[r["treatment"]["wall_seconds"], r["control"]["wall_seconds"]] for r in rounds],
+        "rerun_seconds": sum(r["device_seconds"] for r in result.meta["rerun_rounds"]),
         "reruns": len(result.meta["rerun_rounds"]),
         "disturbed": [r["disturbed"] for r in rounds],
+        "load": os.getloadavg()[0],
         "iterations": {
             key: {
                 "treatment": _per_round_values(result.data[key].values, len(rounds)),
@@ -122,22 +145,48 @@ def _per_round_values(values: list[float], rounds: int) -> list[list[float]]:
     return [values[i * per_round : (i + 1) * per_round] for i in range(rounds)]
 
 
-def aipep_detects(trial: dict, test, method: str) -> tuple[bool, float]:
+def aipep_decides(trial: dict, test, method: str, iterations: int | None = None) -> tuple[dict, float]:
+    """The verdicts the harness reaches on the trial's rounds, and the device seconds it took.
+
+    `iterations`: replay as if each process had run only its first so many timed iterations;
+    each round's device time then loses the time of the iterations left out."""
     metrics = {
         key: (
-            [round_statistic(v, method) for v in arms["treatment"]],
-            [round_statistic(v, method) for v in arms["control"]],
+            [round_statistic(_first(v, key, iterations), method) for v in arms["treatment"]],
+            [round_statistic(_first(v, key, iterations), method) for v in arms["control"]],
         )
         for key, arms in trial["iterations"].items()
     }
     comparisons, used = decide_sequentially(metrics, test)
-    seconds = sum(trial["round_seconds"][:used]) + trial["rerun_seconds"] * used / len(trial["round_seconds"])
-    return comparisons[SLOWED].verdict.value == "regression", seconds
+    round_seconds = _round_seconds(trial, iterations)
+    seconds = sum(round_seconds[:used]) + trial["rerun_seconds"] * used / len(round_seconds)
+    return {key: c.verdict.value for key, c in comparisons.items()}, seconds
 
 
-def fai_pep_detects(trial: dict) -> bool:
-    control_runs = trial["iterations"][SLOWED]["control"]
-    latest = float(np.percentile(trial["iterations"][SLOWED]["treatment"][-1], 50))
+def _first(values: list[float], key: str, iterations: int | None) -> list[float]:
+    return values if iterations is None or is_resource_key(key) else values[:iterations]
+
+
+def _round_seconds(trial: dict, iterations: int | None) -> list[float]:
+    if iterations is None or "arm_seconds" not in trial:
+        return trial["round_seconds"]
+    net = trial["iterations"]["NET latency"]
+    seconds = []
+    for index, (treatment, control) in enumerate(trial["arm_seconds"]):
+        left_out = [sum(net[arm][index][iterations:]) / 1e6 for arm in ("treatment", "control")]
+        walls = [treatment - left_out[0], control - left_out[1]]
+        seconds.append(max(walls) if trial.get("design") == "duet" else sum(walls))
+    return seconds
+
+
+def aipep_detects(trial: dict, test, method: str, slowed: str = SLOWED) -> tuple[bool, float]:
+    verdicts, seconds = aipep_decides(trial, test, method)
+    return verdicts[slowed] == "regression", seconds
+
+
+def fai_pep_detects(trial: dict, slowed: str = SLOWED) -> bool:
+    control_runs = trial["iterations"][slowed]["control"]
+    latest = float(np.percentile(trial["iterations"][slowed]["treatment"][-1], 50))
     prior_p90 = [float(np.percentile(run, 90)) for run in control_runs]
     if len(prior_p90) < 5:
         return False
@@ -145,31 +194,31 @@ def fai_pep_detects(trial: dict) -> bool:
     return latest > threshold
 
 
-def pooled(trial: dict) -> tuple[np.ndarray, np.ndarray]:
-    arms = trial["iterations"][SLOWED]
+def pooled(trial: dict, slowed: str = SLOWED) -> tuple[np.ndarray, np.ndarray]:
+    arms = trial["iterations"][slowed]
     return np.concatenate(arms["treatment"]), np.concatenate(arms["control"])
 
 
-def asv_detects(trial: dict) -> bool:
-    treatment, control = pooled(trial)
+def asv_detects(trial: dict, slowed: str = SLOWED) -> bool:
+    treatment, control = pooled(trial, slowed)
     p = scipy_stats.mannwhitneyu(treatment, control, alternative="two-sided").pvalue
     return p < 0.002 and np.median(treatment) / np.median(control) > 1.1
 
 
-def pyperf_detects(trial: dict) -> bool:
-    treatment, control = pooled(trial)
+def pyperf_detects(trial: dict, slowed: str = SLOWED) -> bool:
+    treatment, control = pooled(trial, slowed)
     p = scipy_stats.ttest_ind(treatment, control).pvalue
     return p < 0.05 and treatment.mean() > control.mean()
 
 
-def google_benchmark_detects(trial: dict) -> bool:
-    treatment, control = pooled(trial)
+def google_benchmark_detects(trial: dict, slowed: str = SLOWED) -> bool:
+    treatment, control = pooled(trial, slowed)
     p = scipy_stats.mannwhitneyu(treatment, control, alternative="two-sided").pvalue
     return p < 0.05 and np.median(treatment) > np.median(control)
 
 
-def pinpoint_detects(trial: dict) -> bool:
-    treatment, control = pooled(trial)
+def pinpoint_detects(trial: dict, slowed: str = SLOWED) -> bool:
+    treatment, control = pooled(trial, slowed)
     p_ks = scipy_stats.ks_2samp(treatment, control).pvalue
     p_mw = scipy_stats.mannwhitneyu(treatment, control, alternative="two-sided").pvalue
     return min(p_ks, p_mw) <= 0.01 and np.median(treatment) > np.median(control)
@@ -190,77 +239,190 @@ def main() -> None:
     parser.add_argument("--slowdowns", default="0,1,2,5,10", help="percent of extra Conv work")
     parser.add_argument("--max_rounds", type=int, default=40)
     parser.add_argument("--min_rounds", type=int, default=8)
-    parser.add_argument("--iter", type=int, default=20, help="iterations per process")
+    parser.add_argument("--iter", type=int, help="iterations per process (default: 20, or the model spec's)")
     parser.add_argument("--load_workers", type=int, default=os.cpu_count() or 2, help="bursty load processes (0: none)")
     parser.add_argument("--save", type=Path, help="write every sample of every trial here (JSON)")
     parser.add_argument("--taskset", help="pin every benchmark process to these CPUs (platform_args.taskset)")
     parser.add_argument("--also_thresholds", default="1", help="more regression thresholds (percent) to replay")
     parser.add_argument("--replay", type=Path, help="report on samples saved by --save instead of measuring")
+    parser.add_argument("--model", choices=["microkernel", *MODELS], default="microkernel")
+    parser.add_argument("--slowdown_kind", choices=["net", "operator"], default="net", help="MobileNetV1 only")
+    parser.add_argument("--operators", action="store_true", help="MobileNetV1: keep the profiled per-operator pass")
+    parser.add_argument("--round_designs", default="sequential", help="comma list of sequential, duet")
+    parser.add_argument("--fewer_iterations", default="5,10", help="replay on this many iterations per process")
     args = parser.parse_args()
     slowdowns = [int(s) for s in args.slowdowns.split(",")]
-    base_test = load_benchmarks(SPEC)[0].tests[0]
-    live_test = dataclasses.replace(base_test, iter=args.iter, min_rounds=args.max_rounds, max_rounds=args.max_rounds)
+    designs = args.round_designs.split(",")
+    thresholds = [float(t) for t in args.also_thresholds.split(",") if t]
+    fewer = [int(k) for k in args.fewer_iterations.split(",") if k]
+    if args.replay:
+        saved = json.loads(args.replay.read_text())
+        if "trials" not in saved:  # saved before round designs: microkernel trials keyed by slowdown
+            saved = {"model": "microkernel", "slowed": SLOWED, "trials": {"sequential": saved}}
+        base_test = _base_test(saved["model"], saved.get("operators", False))
+        decision_test = dataclasses.replace(base_test, min_rounds=args.min_rounds, max_rounds=args.max_rounds)
+        for design, trials in saved["trials"].items():
+            trials = {int(s): t for s, t in trials.items()}
+            report(trials, sorted(trials), decision_test, thresholds, saved["slowed"], design, fewer)
+        return
+    operators = args.operators or args.slowdown_kind == "operator"
+    base_test = _base_test(args.model, operators)
+    iterations = args.iter or (20 if args.model == "microkernel" else base_test.iter)
+    live_test = dataclasses.replace(base_test, iter=iterations, min_rounds=args.max_rounds, max_rounds=args.max_rounds)
     if args.taskset:
         live_test = dataclasses.replace(live_test, platform_args={**live_test.platform_args, "taskset": args.taskset})
     decision_test = dataclasses.replace(base_test, min_rounds=args.min_rounds, max_rounds=args.max_rounds)
-    thresholds = [float(t) for t in args.also_thresholds.split(",") if t]
-    if args.replay:
-        trials = {int(s): t for s, t in json.loads(args.replay.read_text()).items()}
-        report(trials, sorted(trials), decision_test, thresholds)
-        return
     work = Path(tempfile.mkdtemp(prefix="aipep-detection-"))
     platform = get_platform("host")
-    trials: dict[int, list[dict]] = {s: [] for s in slowdowns}
+    trials: dict[str, dict[int, list[dict]]] = {design: {s: [] for s in slowdowns} for design in designs}
+    print(f"before: {load_average()}", file=sys.stderr, flush=True)
     try:
-        control = build(work / "control", 100)
-        treatments = {s: build(work / f"treatment_{s}", 100 + s) for s in slowdowns}
-        runner = ArmRunner(get_framework("microkernel"), platform, live_test, {}, timeout=120)
+        runner, arms, slowed = _prepare(args.model, args.slowdown_kind, slowdowns, live_test, platform, work)
         started = time.time()
         with BurstyLoad(args.load_workers, seed=1234):
             for trial in range(args.trials):
                 for slowdown in slowdowns:
-                    trials[slowdown].append(run_trial(runner, treatments[slowdown], control))
+                    for design in designs if trial % 2 == 0 else designs[::-1]:
+                        designed = dataclasses.replace(runner, test=dataclasses.replace(live_test, round_design=design))
+                        trials[design][slowdown].append(run_trial(designed, *arms[slowdown]))
                 elapsed = time.time() - started
-                print(f"trial {trial + 1}/{args.trials} done ({elapsed:.0f} s)", file=sys.stderr, flush=True)
+                print(
+                    f"trial {trial + 1}/{args.trials} done ({elapsed:.0f} s, {load_average()})",
+                    file=sys.stderr,
+                    flush=True,
+                )
     finally:
         platform.close()
         shutil.rmtree(work, ignore_errors=True)
     if args.save:
-        args.save.write_text(json.dumps({str(s): t for s, t in trials.items()}))
-    report(trials, slowdowns, decision_test, thresholds)
+        document = {"model": args.model, "operators": operators, "slowed": slowed, "trials": trials}
+        args.save.write_text(json.dumps(document))
+    for design in designs:
+        report(trials[design], slowdowns, decision_test, thresholds, slowed, design, fewer)
 
 
-def report(trials: dict[int, list[dict]], slowdowns: list[int], test, extra_thresholds: list[float]) -> None:
-    """One row per detector; aipep once per round statistic, and again at other thresholds.
+def _base_test(model: str, operators: bool):
+    spec = SPEC if model == "microkernel" else MODELS[model][0]
+    test = load_benchmarks(spec)[0].tests[0]
+    if model != "microkernel" and not operators:
+        test = dataclasses.replace(test, raw={**test.raw, "operators": False})
+    return test
+
+
+def _prepare(model: str, kind: str, slowdowns: list[int], test, platform, work: Path):
+    """The runner, each slowdown's (treatment, control) programs, and the metric that is slowed."""
+    if model == "microkernel":
+        control = build(work / "control", 100)
+        arms = {s: (build(work / f"treatment_{s}", 100 + s), control) for s in slowdowns}
+        return ArmRunner(get_framework("microkernel"), platform, test, {}, timeout=120), arms, SLOWED
+    spec_path, role = MODELS[model]
+    (benchmark,) = load_benchmarks(spec_path)
+    (model_file,) = benchmark.model.files.values()
+    model_path = work / model_file.filename
+    generate_model(model_file.location.removeprefix("generated://"), model_path)
+    framework = benchmark.model.format
+    runner = ArmRunner(get_framework(framework), platform, test, {role: str(model_path)}, timeout=300)
+    if kind == "net":
+        arms = {
+            s: (
+                slowed_interpreter(work / f"treatment_{s}", framework, s),
+                slowed_interpreter(work / "control", framework, 0),
+            )
+            for s in slowdowns
+        }
+        return runner, arms, "NET latency"
+    if framework != "onnxruntime":
+        raise SystemExit("--slowdown_kind operator: only onnxruntime reports per-operator times")
+    variant = onnx_operator_variant(model_path, work / "variant.onnx", SLOWED_OPERATOR)
+    control = slowed_interpreter(work / "control", framework, 0)
+    treatment = slowed_interpreter(work / "treatment", framework, 0, swap=(model_path, variant))
+    arms = {s: (treatment if s else control, control) for s in slowdowns}
+    return runner, arms, SLOWED_OPERATOR_KEY
+
+
+def report(
+    trials: dict[int, list[dict]],
+    slowdowns: list[int],
+    test,
+    extra_thresholds: list[float],
+    slowed: str,
+    design: str,
+    fewer_iterations: list[int],
+) -> None:
+    """One row per detector; aipep once per round statistic, and again at other thresholds and
+    on fewer iterations per process.
 
     A regression verdict needs the estimate above the spec's threshold, so a slowdown equal
     to the threshold is flagged only about half the time however good the data; the rows at
     a lower threshold show what the same samples give a user who cares about smaller changes.
     """
-    header = f"{'detector':32}" + "".join(f"{'FPR (A/A)' if s == 0 else f'recall {s}%':>12}" for s in slowdowns)
-    print(f"\n{len(trials[slowdowns[0]])} trials per slowdown; slowed operator: {SLOWED}")
-    print(header + f"{'median dev-s/verdict':>22}")
-    variants = [(method, test) for method in STATISTICS]
-    variants += [(DEFAULT_ROUND_STATISTIC, dataclasses.replace(test, regression_threshold=t)) for t in extra_thresholds]
-    for method, variant in variants:
-        rates, seconds = [], []
-        for slowdown in slowdowns:
-            outcomes = [aipep_detects(trial, variant, method) for trial in trials[slowdown]]
-            rates.append(statistics.fmean(hit for hit, _ in outcomes))
-            seconds.extend(s for _, s in outcomes)
-        label = f"aipep ({method}{', default' if method == DEFAULT_ROUND_STATISTIC else ''})"
-        if variant.regression_threshold != test.regression_threshold:
-            label = f"aipep ({method}, threshold {variant.regression_threshold:g}%)"
-        print(f"{label:32}" + "".join(f"{r:>12.2f}" for r in rates) + f"{statistics.median(seconds):>22.1f}")
-    full = statistics.median(sum(t["round_seconds"]) + t["rerun_seconds"] for ts in trials.values() for t in ts)
-    for name, detector in OTHER_DETECTORS.items():
-        rates = [statistics.fmean(detector(trial) for trial in trials[s]) for s in slowdowns]
-        print(f"{name:32}" + "".join(f"{r:>12.2f}" for r in rates) + f"{full:>22.1f}")
-    reruns = [t["reruns"] for ts in trials.values() for t in ts]
-    print(
-        f"\nother detectors see all {test.max_rounds} rounds; disturbed rounds re-run per trial: "
-        f"median {statistics.median(reruns)}, max {max(reruns)}"
+    every = [t for ts in trials.values() for t in ts]
+    loads = [t["load"] for t in every if "load" in t]
+    load = (
+        f"; 1-min load average at trial ends: median {statistics.median(loads):.2f}, max {max(loads):.2f}"
+        if loads
+        else ""
     )
+    print(f"\nround design: {design}; {len(trials[slowdowns[0]])} trials per slowdown; slowed: {slowed}{load}")
+    columns = "".join(f"{'FPR (A/A)' if s == 0 else f'recall {s}%':>11}" for s in slowdowns)
+    print(f"{'detector':44}" + columns + f"{'A/A no_change':>14}{'inconclusive':>13}{'med dev-s/verdict':>18}")
+    variants = [(method, test, None) for method in STATISTICS]
+    for threshold in extra_thresholds:
+        variant = dataclasses.replace(test, regression_threshold=threshold)
+        variants += [(DEFAULT_ROUND_STATISTIC, variant, None)]
+        variants += [(DEFAULT_ROUND_STATISTIC, variant, k) for k in fewer_iterations]
+    for method, variant, iterations in variants:
+        rates, seconds, verdicts = [], [], []
+        others_flagged = []
+        for slowdown in slowdowns:
+            decided = [aipep_decides(trial, variant, method, iterations) for trial in trials[slowdown]]
+            rates.append(statistics.fmean(v[slowed] == "regression" for v, _ in decided))
+            seconds.extend(s for _, s in decided)
+            verdicts.append([v[slowed] for v, _ in decided])
+            others_flagged.extend(
+                any(value == "regression" for key, value in v.items() if key != slowed and not is_resource_key(key))
+                for v, _ in decided
+            )
+        label = f"aipep ({method}{', default' if method == DEFAULT_ROUND_STATISTIC else ''})"
+        if variant.regression_threshold != test.regression_threshold or iterations is not None:
+            label = f"aipep ({method}, threshold {variant.regression_threshold:g}%"
+            label += f", first {iterations} iter)" if iterations is not None else ")"
+        no_change = statistics.fmean(v == "no_change" for v in verdicts[0]) if slowdowns[0] == 0 else float("nan")
+        inconclusive = statistics.fmean(v == "inconclusive" for vs in verdicts for v in vs)
+        print(
+            f"{label:44}"
+            + "".join(f"{r:>11.2f}" for r in rates)
+            + f"{no_change:>14.2f}{inconclusive:>13.2f}{statistics.median(seconds):>18.1f}"
+        )
+        if any(others_flagged) and len(trial_keys(every)) > 1:
+            print(f"{'':44}other metrics flagged regression in {statistics.fmean(others_flagged):.2f} of decisions")
+    full = statistics.median(sum(t["round_seconds"]) + t["rerun_seconds"] for t in every)
+    for name, detector in OTHER_DETECTORS.items():
+        rates = [statistics.fmean(detector(trial, slowed) for trial in trials[s]) for s in slowdowns]
+        print(f"{name:44}" + "".join(f"{r:>11.2f}" for r in rates) + f"{'':>14}{'':>13}{full:>18.1f}")
+    reruns = [t["reruns"] for t in every]
+    spread = [paired_spread(t, slowed) for t in every]
+    print(
+        f"other detectors see all {len(every[0]['round_seconds'])} rounds; disturbed rounds re-run per trial: "
+        f"median {statistics.median(reruns)}, max {max(reruns)}; median device-seconds per round "
+        f"{statistics.median(s for t in every for s in t['round_seconds']):.2f}; spread of the paired per-round "
+        f"log-ratio of {slowed} ({DEFAULT_ROUND_STATISTIC}; MAD x 1.4826, median over trials): "
+        f"{statistics.median(spread) * 100:.2f}%"
+    )
+
+
+def trial_keys(trials: list[dict]) -> set[str]:
+    return {key for t in trials for key in t["iterations"] if not is_resource_key(key)}
+
+
+def paired_spread(trial: dict, slowed: str) -> float:
+    """Robust spread of ln(treatment/control) of the per-round statistic: what duet rounds should shrink."""
+    arms = trial["iterations"][slowed]
+    ratios = np.log(
+        np.array([round_statistic(v, DEFAULT_ROUND_STATISTIC) for v in arms["treatment"]])
+        / np.array([round_statistic(v, DEFAULT_ROUND_STATISTIC) for v in arms["control"]])
+    )
+    return float(np.median(np.abs(ratios - np.median(ratios))) * 1.4826)
 
 
 if __name__ == "__main__":

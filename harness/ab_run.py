@@ -6,6 +6,9 @@ budget. The data are analysed only at the rounds of the look schedule, with
 the alpha each look may spend, and the run stops once every metric has a
 verdict or max_rounds is reached.
 
+A test's `round_design` may instead run both arms of a round at once on disjoint CPU
+sets that swap every round (harness/duet_round.py); the meta says which design ran.
+
 A model's `cooldown` is not spent between the arms of a round: the alternating order
 already gives each arm the other's heat equally often, so the pause would only make a
 run longer. The job runner spends it between tests, FAI-PEP's meaning.
@@ -27,8 +30,10 @@ from aipep_core.verdict import Verdict
 from frameworks.samples import MetricSamples
 from harness.arm import ArmProcess, ArmRunFailure, ArmRunner, process_logs
 from harness.disturbance import cpu_share, is_disturbed
+from harness.duet_round import DUET, SEQUENTIAL, DuetPlan, plan_duet, run_duet_round
 from harness.load_results import add_tail_percentiles, qualify_verdicts, round_value, scenario_meta
 from harness.output_problems import OutputProblems
+from harness.round_work import round_work
 from harness.sequential_decision import compare_at_look, open_verdicts
 from harness.stats.comparison import Comparison
 from harness.stats.sequential import look_schedule, should_stop
@@ -41,15 +46,29 @@ class Round:
     order: tuple[str, str]
     arms: dict[str, ArmProcess]
     disturbed: bool = False
+    cpus: dict[str, list[int]] | None = None
+
+    @property
+    def device_seconds(self) -> float:
+        """The device's time for the round: both arms' walls, or the longer one when they ran at once."""
+        walls = [process.wall_seconds for process in self.arms.values()]
+        return max(walls) if self.cpus is not None else sum(walls)
 
     def describe(self) -> dict[str, Any]:
-        facts: dict[str, Any] = {"round": self.index, "order": list(self.order), "disturbed": self.disturbed}
+        facts: dict[str, Any] = {
+            "round": self.index,
+            "order": list(self.order),
+            "disturbed": self.disturbed,
+            "device_seconds": self.device_seconds,
+        }
         for name, process in self.arms.items():
             facts[name] = {
                 "wall_seconds": process.wall_seconds,
                 "cpu_seconds": process.cpu_seconds,
                 "load_before": process.processes[0].load_before,
             }
+            if self.cpus is not None:
+                facts[name]["cpus"] = self.cpus[name]
         return facts
 
 
@@ -95,12 +114,13 @@ def run_ab(
     state = AbState()
     result = RunResult(meta=dict(meta))
     budget = rerun_budget(test.max_rounds)
+    duet = _duet_plan(runner, result.meta, progress)
     while len(state.rounds) < test.max_rounds:
         index = len(state.rounds)
         if stop is not None and stop.is_set():
             raise RunStopped(f"stopped on request after {index} rounds")
         try:
-            round_ = _run_round(runner, arms, index, reverse)
+            round_ = _run_round(runner, arms, index, reverse, duet)
         except ArmRunFailure as failure:
             result.status = FAILURE
             result.failure = f"round {index}: {failure}"
@@ -133,6 +153,7 @@ def run_ab(
         rerun_rounds=state.reruns,
         looks=looks,
         round_statistic=method,
+        round_work=round_work(test, result.meta["round_design"]),
         start_time=started,
         end_time=time.time(),
         device_seconds=_device_seconds(state),
@@ -147,8 +168,26 @@ def run_ab(
     return result
 
 
-def _run_round(runner: ArmRunner, arms: dict[str, Arm], index: int, reverse: bool) -> Round:
+def _duet_plan(runner: ArmRunner, meta: dict[str, Any], progress: TextIO | None) -> DuetPlan | None:
+    """The CPU sets of duet rounds when the test asks for them and the device has the CPUs;
+    `meta.round_design` names the design that runs, `meta.round_design_note` why it is not the one asked for."""
+    meta["round_design"] = SEQUENTIAL
+    if runner.test.round_design != DUET:
+        return None
+    plan, refusal = plan_duet(runner.test, runner.platform.cpu_ids())
+    if refusal is not None:
+        meta["round_design_note"] = refusal
+        _say(progress, refusal)
+        return None
+    meta["round_design"] = DUET
+    return plan
+
+
+def _run_round(runner: ArmRunner, arms: dict[str, Arm], index: int, reverse: bool, duet: DuetPlan | None) -> Round:
     order = arm_order(index, reverse)
+    if duet is not None:
+        done, cpus = run_duet_round(runner, {name: arms[name] for name in order}, index, duet)
+        return Round(index=index, order=order, arms=done, cpus=cpus)
     done = {name: runner.run_once(arms[name], f"r{index}_{name}", index) for name in order}
     return Round(index=index, order=order, arms=done)
 
@@ -249,9 +288,7 @@ def _all_values(state: AbState, arm: str, key: str) -> list[MetricSamples]:
 
 
 def _device_seconds(state: AbState) -> float:
-    kept = sum(p.wall_seconds for r in state.rounds for p in r.arms.values())
-    rerun = sum(facts[arm]["wall_seconds"] for facts in state.reruns for arm in (TREATMENT, CONTROL) if arm in facts)
-    return kept + rerun
+    return sum(r.device_seconds for r in state.rounds) + sum(facts["device_seconds"] for facts in state.reruns)
 
 
 def _progress_line(rounds: int, max_rounds: int, comparisons: dict[str, Comparison]) -> str:

@@ -26,7 +26,7 @@ from aipep_core.job import (
 )
 from aipep_core.model_variants import parse_optimizers
 from aipep_core.names import CONTROL, TREATMENT
-from aipep_core.spec import DEFAULT_ROUND_STATISTIC, validate_arm_target
+from aipep_core.spec import DEFAULT_ROUND_STATISTIC, ROUND_DESIGNS, validate_arm_target
 from aipep_core.user_dirs import cache_dir, data_dir
 from harness.downloads import DEFAULT_MAX_BYTES
 from harness.reporters.results_server import ACCESS_TOKEN_ENV
@@ -151,6 +151,12 @@ def build_parser(
         choices=ROUND_STATISTICS,
         help=f"one process's iterations reduce to this per round (default {DEFAULT_ROUND_STATISTIC}); overrides specs",
     )
+    flags.add_argument(
+        "--round_design",
+        choices=ROUND_DESIGNS,
+        help="sequential: the arms of a round one after the other; duet: both at once on disjoint CPU sets, "
+        "swapped every round (default: each test's round_design, else sequential); overrides specs",
+    )
     add_option_flags(parser.add_argument_group("platform options (each for the platforms named)"))
     return parser
 
@@ -183,6 +189,7 @@ def job_from_flags(flags: argparse.Namespace) -> Job:
             min_rounds=flags.min_rounds,
             max_rounds=flags.max_rounds,
             round_statistic=flags.round_statistic,
+            round_design=flags.round_design,
             timeout=flags.timeout,
             run_type=RunType(flags.run_type),
         ),

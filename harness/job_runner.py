@@ -20,7 +20,7 @@ from typing import TextIO
 from aipep_core.errors import DeviceError, RunFailure, UserError
 from aipep_core.job import Job, RunStopped, RunType
 from aipep_core.result_record import RunResult
-from aipep_core.spec import BenchmarkSpec, TestSpec, load_benchmarks
+from aipep_core.spec import ROUND_DESIGNS, BenchmarkSpec, TestSpec, load_benchmarks
 from aipep_core.user_dirs import cache_dir
 from frameworks import get_framework
 from harness.ab_run import run_ab
@@ -45,7 +45,15 @@ from harness.variants.quality_run import run_quality
 from platforms import get_platform
 from platforms.registry import check_platform_options
 
-_OVERRIDES = ("regression_threshold", "min_abs_change_us", "alpha", "min_rounds", "max_rounds", "round_statistic")
+_OVERRIDES = (
+    "regression_threshold",
+    "min_abs_change_us",
+    "alpha",
+    "min_rounds",
+    "max_rounds",
+    "round_statistic",
+    "round_design",
+)
 
 # FAI-PEP's `metric: power` reads a power monitor wired to the device's battery.
 POWER_REFUSAL = (
@@ -96,6 +104,8 @@ def run_job(job: Job, stop: threading.Event | None = None, progress: TextIO | No
     floor = job.settings.min_abs_change_us
     if floor is not None and not (math.isfinite(floor) and floor >= 0):
         raise UserError(f"--min_abs_change_us: expected microseconds >= 0 (0: no floor), got {floor:g}")
+    if job.settings.round_design is not None and job.settings.round_design not in ROUND_DESIGNS:
+        raise UserError(f"round_design: expected one of {', '.join(ROUND_DESIGNS)}, got {job.settings.round_design!r}")
     platform_options = check_platform_options(job.platform.name, job.platform.options)
     devices = _devices(job)
     undelivered = Undelivered()

@@ -176,6 +176,11 @@ class Platform:
         """`constraints`: limits the process must run under; a platform that cannot enforce them raises UserError."""
         raise NotImplementedError
 
+    def cpu_ids(self) -> list[int] | None:
+        """The CPUs a benchmark process may run on, for rounds that give each arm its own; None: not known,
+        and then no round is pinned by aipep."""
+        return None
+
     def refuse_constraints(self, constraints: RunConstraints | None) -> None:
         """For a platform that cannot enforce constraints: a run that asks for them is refused, never run unlimited."""
         if constraints is not None:

@@ -83,6 +83,10 @@ class HostPlatform(Platform):
             argv, env=env, cwd=cwd, timeout=self.timeout if timeout is None else timeout, constraints=constraints
         )
 
+    def cpu_ids(self) -> list[int]:
+        """The CPUs this harness may use; its benchmark processes inherit the same set."""
+        return sorted(os.sched_getaffinity(0))
+
     def close(self) -> None:
         shutil.rmtree(self._work_root, ignore_errors=True)
 

@@ -66,6 +66,7 @@ FULL_JOB = Job(
         min_rounds=6,
         max_rounds=40,
         round_statistic="median",
+        round_design="duet",
         timeout=30.0,
         run_type=RunType.VERIFY,
         min_abs_change_us=2.5,
@@ -193,7 +194,7 @@ def test_the_command_line_builds_the_job_a_caller_would_build_by_hand():
         "--remote_access_token", "secret",
         "--timeout", "30", "--user_identifier", "nightly", "--run_type", "verify", "--fail_on_regression",
         "--regression_threshold", "5", "--alpha", "0.01", "--min_rounds", "6", "--max_rounds", "40",
-        "--round_statistic", "median", "--min_abs_change_us", "2.5",
+        "--round_statistic", "median", "--min_abs_change_us", "2.5", "--round_design", "duet",
         "--string_map", '{"MODEL_DIR": "models/squeezenet"}',
     ])  # fmt: skip
     assert job == Job(
@@ -213,7 +214,9 @@ def test_the_command_line_builds_the_job_a_caller_would_build_by_hand():
                 "temperature_files": ["t1", "t2"],
             },
         ),
-        settings=RunSettings(5.0, 0.01, 6, 40, "median", 30.0, RunType.VERIFY, min_abs_change_us=2.5),
+        settings=RunSettings(
+            5.0, 0.01, 6, 40, "median", 30.0, RunType.VERIFY, min_abs_change_us=2.5, round_design="duet"
+        ),
         model_cache=ModelCacheOptions("cache/models", "models/root", 12.5),
         reporters=Reporters(
             screen=False,

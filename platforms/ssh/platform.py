@@ -15,7 +15,7 @@ import paramiko
 
 from aipep_core.errors import UserError
 from aipep_core.run_constraints import RunConstraints
-from platforms.affinity import with_affinity
+from platforms.affinity import parse_cpu_list, with_affinity
 from platforms.base import DeviceDescription, Platform, PlatformOption, ProcessResult
 from platforms.bounded_output import MEASUREMENT_PREFIXES, BoundedCapture
 from platforms.cgroup_limits import check_fits_machine, out_of_memory_line
@@ -111,6 +111,11 @@ class SshPlatform(Platform):
         details["remote_dir"] = self.remote_dir or "/"
         return DeviceDescription(platform=self.name, identifier=str(self.address), details=details)
 
+    def cpu_ids(self) -> list[int] | None:
+        """The CPUs a process started over SSH may use, as the board's kernel lists them."""
+        output = self.connection().execute("grep Cpus_allowed_list /proc/self/status")
+        return parse_cpu_list(output.stdout.decode(errors="replace").partition(":")[2])
+
     def health(self) -> dict[str, float | None]:
         output = self.connection().execute(health_script(self.temperature_files))
         return parse_health(output.stdout.decode(errors="replace"))
@@ -180,8 +185,10 @@ class SshPlatform(Platform):
         if constraints is not None:
             check_fits_machine(constraints, self._cores(), f"board {self.address}")
         argv = with_affinity(list(argv), platform_args)
-        wrapped = wrap(argv, env, cwd, make_dirs=tuple(self._pending_dirs), constraints=constraints)
-        self._pending_dirs.clear()
+        # A directory stays pending until a run whose wrapper made it has ended: a duet round runs two
+        # processes at once, and the other arm's directory must exist before its own program starts.
+        making = tuple(self._pending_dirs)
+        wrapped = wrap(argv, env, cwd, make_dirs=making, constraints=constraints)
         connection = self.connection()
         limit = self.timeout if timeout is None else timeout
         stdout, stderr = BoundedCapture(MEASUREMENT_PREFIXES), BoundedCapture()
@@ -198,6 +205,7 @@ class SshPlatform(Platform):
             raise
         finally:
             channel.close()
+            self._pending_dirs[:] = [path for path in self._pending_dirs if path not in making]
         refusal = read_refusal(wrapped.marker, stderr.text())
         if refusal is not None:
             raise UserError(f"{refusal} (board {self.address})")

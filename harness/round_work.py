@@ -1,0 +1,26 @@
+"""What one round of an A/B run holds, named in every result's meta.
+
+Device time per verdict is the rounds a decision needs times the work of one round: each
+arm's process start and model load, its warm-up, its timed iterations and, where the
+framework has one, its separate profiled per-operator pass. Which of these a round pays
+decides what a verdict costs, so a result carries them, and two results' costs (or two
+round designs') can be compared from their records alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aipep_core.spec import TestSpec
+
+
+def round_work(test: TestSpec, design: str) -> dict[str, Any]:
+    """The work of one round: the design, and per arm one process of `warmup` + `iter` runs; `operators` is
+    the test's field of that name: false turns off a framework's separate profiled pass (onnxruntime's)."""
+    return {
+        "design": design,
+        "processes_per_arm": 1,
+        "warmup": test.warmup,
+        "iter": test.iter,
+        "operators": test.option("operators", True) is not False,
+    }
