@@ -26,11 +26,11 @@ with the figures: the numbers are only as quiet as the machine.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +43,7 @@ import onnxruntime as ort  # noqa: E402
 
 from aipep_core.job import Arm, Arms, Job  # noqa: E402
 from aipep_core.spec import parse_spec  # noqa: E402
+from benchmarks.bare_baseline import back_to_back_rate, interleaved  # noqa: E402
 from frameworks import get_framework  # noqa: E402
 from frameworks.onnxruntime import bench_program as onnxruntime_program  # noqa: E402
 from frameworks.v2_endpoint import bench_program as endpoint_program  # noqa: E402
@@ -147,21 +148,7 @@ def bare_pool(url: str, model: str, workers: int, seconds: float) -> float:
         for path in paths:
             for _ in range(WARMUP):
                 path.infer([0])
-        counts = [0] * workers
-        stop = time.perf_counter() + seconds
-
-        def loop(index: int) -> None:
-            while time.perf_counter() < stop:
-                paths[index].infer([0])
-                counts[index] += 1
-
-        started = time.perf_counter()
-        threads = [threading.Thread(target=loop, args=(index,)) for index in range(workers)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        return sum(counts) / (time.perf_counter() - started)
+        return back_to_back_rate([functools.partial(path.infer, [0]) for path in paths], seconds)
     finally:
         for path in paths:
             path.close()
@@ -174,11 +161,9 @@ def under_load(url: str, model: str, worker_counts: list[int], seconds: float, r
     try:
         with tempfile.TemporaryDirectory(prefix="aipep-endpoint-load-") as workdir:
             for workers in worker_counts:
-                through, bare = [], []
-                for _ in range(repeats):
-                    through.append(offline_through_aipep(host, Path(workdir), url, model, workers, seconds))
-                    bare.append(bare_pool(url, model, workers, seconds))
-                rows.append((workers, statistics.median(through), statistics.median(bare)))
+                through = functools.partial(offline_through_aipep, host, Path(workdir), url, model, workers, seconds)
+                bare = functools.partial(bare_pool, url, model, workers, seconds)
+                rows.append((workers, *interleaved(through, bare, repeats)))
     finally:
         host.close()
     return rows

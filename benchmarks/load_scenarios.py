@@ -17,12 +17,10 @@ load hits both alike.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
-import statistics
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +30,7 @@ import onnxruntime as ort  # noqa: E402
 
 from aipep_core.job import Arm, Arms, Job  # noqa: E402
 from aipep_core.spec import parse_spec  # noqa: E402
+from benchmarks.bare_baseline import back_to_back_rate, interleaved  # noqa: E402
 from frameworks import get_framework  # noqa: E402
 from frameworks.onnxruntime import bench_program  # noqa: E402
 from harness.arm import ArmRunner  # noqa: E402
@@ -89,30 +88,7 @@ def bare_loop(model_path: Path, workers: int, seconds: float) -> float:
     feeds = bench_program.make_inputs(sessions[0], [])
     for session in sessions:
         session.run(None, feeds)
-    counts = [0] * workers
-    stop = time.perf_counter() + seconds
-
-    def loop(index: int) -> None:
-        while time.perf_counter() < stop:
-            sessions[index].run(None, feeds)
-            counts[index] += 1
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=loop, args=(index,)) for index in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sum(counts) / (time.perf_counter() - started)
-
-
-def interleaved(first, second, repeats: int) -> tuple[float, float]:
-    """Medians of `repeats` alternating runs of two measurements."""
-    firsts, seconds = [], []
-    for _ in range(repeats):
-        firsts.append(first())
-        seconds.append(second())
-    return statistics.median(firsts), statistics.median(seconds)
+    return back_to_back_rate([functools.partial(session.run, None, feeds) for session in sessions], seconds)
 
 
 def main() -> None:

@@ -6,11 +6,11 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 from cgroup_quota import OWN_CPU_QUOTA
+from stale_cgroups import a_stale_and_a_young_cgroup
 
 from aipep_core.errors import UserError
 from aipep_core.job import Arm
@@ -169,17 +169,7 @@ def test_an_empty_cgroup_left_by_a_crashed_harness_is_removed_by_the_next_run():
     probe = TrackedRun(constraints=RunConstraints(cpus=0.5))
     parent = probe.limits.directories[0].parent
     probe.close()
-    left = parent / "aipep-left-by-a-crash"
-    left.mkdir()
-    long_ago = time.time() - 3600
-    os.utime(left, (long_ago, long_ago))
-    young = parent / "aipep-a-run-starting-now"
-    young.mkdir()
-    try:
+    with a_stale_and_a_young_cgroup(parent) as (left, young):
         TrackedRun(constraints=RunConstraints(cpus=0.5)).close()
         assert not left.exists()
         assert young.exists()
-    finally:
-        for directory in (left, young):
-            if directory.exists():
-                directory.rmdir()

@@ -11,15 +11,16 @@ import json
 import os
 import shutil
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("paramiko", reason="the ssh extra (paramiko) is not installed")
 
+import ssh_boards  # noqa: E402
 from cgroup_quota import OWN_CPU_QUOTA  # noqa: E402
-from sshd_fixture import SSHD, start_sshd  # noqa: E402
+from sshd_fixture import SSHD  # noqa: E402
+from stale_cgroups import a_stale_and_a_young_cgroup  # noqa: E402
 
 from aipep_core.errors import UserError  # noqa: E402
 from aipep_core.job import Arm  # noqa: E402
@@ -28,7 +29,6 @@ from aipep_core.spec import parse_spec  # noqa: E402
 from frameworks import get_framework  # noqa: E402
 from harness.ab_run import run_ab  # noqa: E402
 from harness.arm import ArmRunner  # noqa: E402
-from platforms import get_platform  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
     not SSHD.exists(), reason=f"{SSHD} is missing: apt-get install -y openssh-server to run the SSH platform tests"
@@ -60,25 +60,8 @@ time.sleep(float(sys.argv[2]))
 """
 )
 
-
-@pytest.fixture(autouse=True)
-def private_lock_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-
-
-@pytest.fixture(scope="module")
-def sshd(tmp_path_factory):
-    server = start_sshd(tmp_path_factory.mktemp("sshd"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def board(sshd, tmp_path):
-    platform = get_platform("ssh", **sshd.options(remote_dir=str(tmp_path / "remote")))
-    platform.prepare()
-    yield platform
-    platform.close()
+# The shared board fixtures, bound by assignment so pytest finds them here (an import would read as unused).
+board, private_lock_dir, sshd = ssh_boards.board, ssh_boards.private_lock_dir, ssh_boards.sshd
 
 
 def board_makes_cgroups(board) -> bool:
@@ -135,19 +118,10 @@ def test_a_timed_out_run_leaves_no_cgroup_on_the_board(limited_board):
 def test_an_empty_cgroup_left_on_the_board_by_a_killed_run_is_removed_by_the_next_run(limited_board):
     _, report = run_reporting(limited_board, RunConstraints(cpus=1))
     parent = Path(report["cgroups"][0]).parent
-    left, young = parent / "aipep-left-by-a-killed-run", parent / "aipep-a-run-starting-now"
-    left.mkdir()
-    young.mkdir()
-    long_ago = time.time() - 3600
-    os.utime(left, (long_ago, long_ago))
-    try:
+    with a_stale_and_a_young_cgroup(parent) as (left, young):
         run_reporting(limited_board, RunConstraints(cpus=1))
         assert not left.exists()
         assert young.exists()
-    finally:
-        for directory in (left, young):
-            if directory.exists():
-                directory.rmdir()
 
 
 def test_a_memory_limit_on_the_board_ends_in_the_one_line_out_of_memory_failure(sshd, limited_board, tmp_path):
@@ -191,14 +165,8 @@ def read_only_cgroups_board(tmp_path):
         'done < /proc/self/mounts); do mount -o remount,bind,ro "$m" || exit 1; done; exec "$@"'
     )
     launcher = (unshare, "--mount", "--propagation", "private", "/bin/sh", "-c", remount, "sh")
-    server = start_sshd(tmp_path / "sshd", launcher=launcher)
-    platform = get_platform("ssh", **server.options(remote_dir=str(tmp_path / "remote")))
-    try:
-        platform.prepare()
+    with ssh_boards.board_on_its_own_sshd(tmp_path, launcher) as platform:
         yield platform
-    finally:
-        platform.close()
-        server.stop()
 
 
 def test_a_board_where_the_user_may_not_create_cgroups_refuses_in_one_line(read_only_cgroups_board):

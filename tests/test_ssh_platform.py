@@ -18,6 +18,7 @@ import pytest
 
 pytest.importorskip("paramiko", reason="the ssh extra (paramiko) is not installed")
 
+import ssh_boards  # noqa: E402
 from sshd_fixture import SSHD, generate_key, start_sshd  # noqa: E402
 
 from aipep_core.errors import UserError  # noqa: E402
@@ -42,25 +43,8 @@ MICROKERNEL_SPEC = (
 PRINT_ARGV_AND_VARIABLE = "import json, os, sys; print(json.dumps(sys.argv[1:] + [os.environ['HOSTILE']]))"
 GONE_WITHIN_S = 10.0
 
-
-@pytest.fixture(autouse=True)
-def private_lock_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-
-
-@pytest.fixture(scope="module")
-def sshd(tmp_path_factory):
-    server = start_sshd(tmp_path_factory.mktemp("sshd"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def board(sshd, tmp_path):
-    platform = get_platform("ssh", **sshd.options(remote_dir=str(tmp_path / "remote")))
-    platform.prepare()
-    yield platform
-    platform.close()
+# The shared board fixtures, bound by assignment so pytest finds them here (an import would read as unused).
+board, private_lock_dir, sshd = ssh_boards.board, ssh_boards.private_lock_dir, ssh_boards.sshd
 
 
 def test_push_run_pull_round_trip(board, tmp_path):

@@ -44,9 +44,22 @@ from pathlib import Path
 
 import numpy as np
 
-# The load mode's shared module lives in a folder of its own, so no runtime is shadowed.
+# The shared modules live in folders of their own, so no runtime is shadowed.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "load_program"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "program_parts"))
 import loadgen_runner  # noqa: E402
+from program_parts import (  # noqa: E402
+    INPUT_SEED,
+    InputSpec,
+    OneLineParser,
+    UsageError,
+    non_negative,
+    observer_line,
+    parse_shape,
+    positive,
+    random_array,
+    refuse_unknown_inputs,
+)
 
 # FAI-PEP / spec type names → numpy dtypes. The framework module reads this
 # table to refuse a bad spec early, which is why onnxruntime is imported in
@@ -87,24 +100,6 @@ GRAPH_OPTIMIZATIONS = {
     "extended": "ORT_ENABLE_EXTENDED",
     "all": "ORT_ENABLE_ALL",
 }
-INPUT_SEED = 20240601
-PREFIX = "AIPEP"
-
-
-class UsageError(Exception):
-    """A mistake in the flags or the files they name; exit status 2."""
-
-
-@dataclass(frozen=True)
-class InputSpec:
-    name: str
-    shape: tuple[int, ...]
-    dtype: str
-
-
-class _OneLineParser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:
-        raise UsageError(message)
 
 
 def parse_input_flag(text: str) -> InputSpec:
@@ -115,38 +110,15 @@ def parse_input_flag(text: str) -> InputSpec:
     name, dims, type_name = parts
     if type_name not in INPUT_TYPES:
         raise UsageError(f"--input {text}: unknown type {type_name!r}, expected one of {', '.join(INPUT_TYPES)}")
-    try:
-        shape = tuple(int(dim) for dim in dims.split(",")) if dims else ()
-    except ValueError:
-        raise UsageError(f"--input {text}: dimensions must be comma-separated integers") from None
-    if any(dim < 0 for dim in shape):
-        raise UsageError(f"--input {text}: dimensions must be >= 0")
-    return InputSpec(name, shape, INPUT_TYPES[type_name])
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
-
-
-def _positive(text: str) -> int:
-    value = _non_negative(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("expected an integer >= 1, got 0")
-    return value
+    return InputSpec(name, parse_shape(text, dims), INPUT_TYPES[type_name])
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = _OneLineParser(prog="bench_program.py", description=__doc__.splitlines()[0], allow_abbrev=False)
+    parser = OneLineParser(prog="bench_program.py", description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--model", required=True, help="the .onnx file")
-    parser.add_argument("--warmup", type=_non_negative, default=0, help="untimed runs first")
-    parser.add_argument("--iter", type=_positive, default=10, help="timed runs")
-    parser.add_argument("--threads", type=_non_negative, default=1, help="intra-op threads; 0 = runtime default")
+    parser.add_argument("--warmup", type=non_negative, default=0, help="untimed runs first")
+    parser.add_argument("--iter", type=positive, default=10, help="timed runs")
+    parser.add_argument("--threads", type=non_negative, default=1, help="intra-op threads; 0 = runtime default")
     parser.add_argument("--provider", default="CPUExecutionProvider", help="execution provider")
     parser.add_argument("--graph_optimization", choices=sorted(GRAPH_OPTIMIZATIONS), default="all")
     parser.add_argument(
@@ -188,15 +160,12 @@ def make_inputs(session, requested: list[InputSpec]) -> dict[str, np.ndarray]:
     """Seeded random feeds: the same bytes in every process, so both arms of an A/B see the same data."""
     by_name = {spec.name: spec for spec in requested}
     declared = session.get_inputs()
-    unknown = sorted(set(by_name) - {meta.name for meta in declared})
-    if unknown:
-        names = ", ".join(meta.name for meta in declared)
-        raise UsageError(f"--input {unknown[0]}: the model has no such input, its inputs are {names}")
+    refuse_unknown_inputs(requested, [meta.name for meta in declared])
     rng = np.random.default_rng(INPUT_SEED)
     feeds = {}
     for meta in declared:
         spec = by_name.get(meta.name) or _declared_input(meta)
-        feeds[meta.name] = _random_array(rng, spec.shape, spec.dtype)
+        feeds[meta.name] = random_array(rng, spec.shape, spec.dtype)
     return feeds
 
 
@@ -205,14 +174,6 @@ def _declared_input(meta) -> InputSpec:
         raise UsageError(f"--input {meta.name}: the model's type {meta.type} cannot be generated, name a type")
     shape = tuple(dim if isinstance(dim, int) and dim > 0 else 1 for dim in meta.shape)
     return InputSpec(meta.name, shape, _ORT_TYPES[meta.type])
-
-
-def _random_array(rng: np.random.Generator, shape: tuple[int, ...], dtype: str) -> np.ndarray:
-    if dtype == "bool":
-        return rng.integers(0, 2, size=shape).astype(bool)
-    if np.issubdtype(np.dtype(dtype), np.floating):
-        return rng.random(size=shape, dtype=np.float64).astype(dtype)
-    return rng.integers(0, 16, size=shape).astype(dtype)
 
 
 def run_dataset(session, path: str, feeds: dict) -> list[np.ndarray]:
@@ -326,11 +287,6 @@ def profile_nodes(ort, args, providers: list[str], feeds: dict) -> dict[str, Nod
             file=sys.stderr,
         )
     return node_times(profile, args.iter)
-
-
-def observer_line(kind: str, values: list[float], **extra: str) -> str:
-    record = {"type": kind, "metric": "latency", "unit": "us", "values": [round(v, 3) for v in values], **extra}
-    return f"{PREFIX} {json.dumps(record)}"
 
 
 def write_outputs(path: str, session, outputs: list) -> None:

@@ -25,11 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-# The load mode's shared module lives in a folder of its own, so no runtime is shadowed.
+# The shared modules live in folders of their own, so no runtime is shadowed.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "load_program"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "program_parts"))
 import loadgen_runner  # noqa: E402
+from program_parts import OneLineParser, UsageError, observer_line  # noqa: E402
 
-PREFIX = "AIPEP"
 INPUT_TYPES = {
     "float": "float32",
     "float32": "float32",
@@ -41,15 +42,6 @@ INPUT_TYPES = {
     "int64": "int64",
     "bool": "bool",
 }
-
-
-class UsageError(Exception):
-    """A mistake in the flags; exit status 2."""
-
-
-class _OneLineParser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:
-        raise UsageError(message)
 
 
 def load_interpreter_class():
@@ -73,7 +65,7 @@ def parse_input_flag(text: str) -> tuple[str, tuple[int, ...], str]:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = _OneLineParser(prog="bench_program.py", allow_abbrev=False)
+    parser = OneLineParser(prog="bench_program.py", allow_abbrev=False)
     parser.add_argument("--model", required=True)
     parser.add_argument("--warmup", type=int, default=0)
     parser.add_argument("--iter", type=int, default=10)
@@ -171,8 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"bench_program.py: error: {exc}", file=sys.stderr)
         return 2
-    record = {"type": "NET", "metric": "latency", "unit": "us", "values": [round(v, 3) for v in latencies]}
-    print(f"{PREFIX} {json.dumps(record)}")
+    print(observer_line("NET", latencies))
     return 0
 
 

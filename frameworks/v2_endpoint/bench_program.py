@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import io
-import json
 import sys
 import threading
 import time
@@ -42,13 +41,23 @@ from pathlib import Path
 
 import numpy as np
 
-# The load mode's shared module lives in a folder of its own, so no client library is shadowed.
+# The shared modules live in folders of their own, so no client library is shadowed.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "load_program"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "program_parts"))
 import loadgen_runner  # noqa: E402
+from program_parts import (  # noqa: E402
+    INPUT_SEED,
+    InputSpec,
+    OneLineParser,
+    UsageError,
+    non_negative,
+    observer_line,
+    parse_shape,
+    positive,
+    random_array,
+    refuse_unknown_inputs,
+)
 
-# The onnxruntime bench program's seed: both programs draw the same bytes for the same inputs.
-INPUT_SEED = 20240601
-PREFIX = "AIPEP"
 DEFAULT_REQUEST_TIMEOUT_S = 60.0
 # How often a cold start asks whether the unloaded model is gone.
 UNLOAD_POLL_S = 0.05
@@ -57,21 +66,8 @@ NOT_FOUND = "404"
 LOAD_SAMPLES = 8
 
 
-class UsageError(Exception):
-    """A mistake in the flags; exit status 2."""
-
-
 class EndpointError(Exception):
     """The endpoint was unreachable, refused, answered an error or does not know the model; exit status 1."""
-
-
-@dataclass(frozen=True)
-class InputSpec:
-    """`dtype` is a numpy dtype name."""
-
-    name: str
-    shape: tuple[int, ...]
-    dtype: str
 
 
 @dataclass(frozen=True)
@@ -181,11 +177,6 @@ class RequestPath:
             client.close()
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:
-        raise UsageError(message)
-
-
 def parse_input_flag(text: str) -> InputSpec:
     """`name:d0,d1,...:dtype` (a numpy dtype name); split from the right because names may hold colons."""
     parts = text.rsplit(":", 2)
@@ -196,30 +187,7 @@ def parse_input_flag(text: str) -> InputSpec:
         np.dtype(dtype)
     except TypeError:
         raise UsageError(f"--input {text}: unknown dtype {dtype!r}") from None
-    try:
-        shape = tuple(int(dim) for dim in dims.split(",")) if dims else ()
-    except ValueError:
-        raise UsageError(f"--input {text}: dimensions must be comma-separated integers") from None
-    if any(dim < 0 for dim in shape):
-        raise UsageError(f"--input {text}: dimensions must be >= 0")
-    return InputSpec(name, shape, dtype)
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
-
-
-def _positive(text: str) -> int:
-    value = _non_negative(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("expected an integer >= 1, got 0")
-    return value
+    return InputSpec(name, parse_shape(text, dims), dtype)
 
 
 def _seconds(text: str) -> float:
@@ -235,7 +203,7 @@ def _seconds(text: str) -> float:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     # "resolve": this program's --cold_start (the endpoint's model load) replaces the load flags' own
     # (a process start), which means nothing for a server.
-    parser = _OneLineParser(
+    parser = OneLineParser(
         prog="bench_program.py",
         description=__doc__.splitlines()[0],
         allow_abbrev=False,
@@ -245,8 +213,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--url", required=True, help="the server, such as http://127.0.0.1:8080")
     parser.add_argument("--model", required=True, help="the model's name on the server")
     parser.add_argument("--model_version", default="", help="the model's version; empty = the server's default")
-    parser.add_argument("--warmup", type=_non_negative, default=0, help="untimed requests first (per worker)")
-    parser.add_argument("--iter", type=_positive, default=10, help="timed requests (single stream without --scenario)")
+    parser.add_argument("--warmup", type=non_negative, default=0, help="untimed requests first (per worker)")
+    parser.add_argument("--iter", type=positive, default=10, help="timed requests (single stream without --scenario)")
     parser.add_argument("--cold_start", action="store_true", help="unload the model, then time load + first answer")
     parser.add_argument("--request_timeout", type=_seconds, default=DEFAULT_REQUEST_TIMEOUT_S, help="seconds")
     parser.add_argument(
@@ -299,10 +267,7 @@ def model_feeds(metadata: dict, requested: list[InputSpec], samples: int = 1) ->
 
     declared = metadata.get("inputs", [])
     by_name = {spec.name: spec for spec in requested}
-    unknown = sorted(set(by_name) - {entry["name"] for entry in declared})
-    if unknown:
-        names = ", ".join(entry["name"] for entry in declared) or "none"
-        raise UsageError(f"--input {unknown[0]}: the model has no such input, its inputs are {names}")
+    refuse_unknown_inputs(requested, [entry["name"] for entry in declared])
     if not declared:
         raise UsageError(f"model {metadata.get('name')!r}: its metadata declares no inputs to generate")
     specs = []
@@ -317,16 +282,7 @@ def model_feeds(metadata: dict, requested: list[InputSpec], samples: int = 1) ->
             spec = InputSpec(entry["name"], shape, np.dtype(dtype).name)
         specs.append(spec)
     rng = np.random.default_rng(INPUT_SEED)
-    return [{spec.name: _random_array(rng, spec.shape, spec.dtype) for spec in specs} for _ in range(samples)]
-
-
-def _random_array(rng: np.random.Generator, shape: tuple[int, ...], dtype: str) -> np.ndarray:
-    """As the onnxruntime program draws: the same generator calls give the same bytes."""
-    if dtype == "bool":
-        return rng.integers(0, 2, size=shape).astype(bool)
-    if np.issubdtype(np.dtype(dtype), np.floating):
-        return rng.random(size=shape, dtype=np.float64).astype(dtype)
-    return rng.integers(0, 16, size=shape).astype(dtype)
+    return [{spec.name: random_array(rng, spec.shape, spec.dtype) for spec in specs} for _ in range(samples)]
 
 
 def cold_start_us(path: RequestPath) -> float:
@@ -361,11 +317,6 @@ def time_requests(path: RequestPath, warmup: int, iterations: int) -> list[float
         path.infer([index])
         latencies.append((time.perf_counter_ns() - start) / 1000.0)
     return latencies
-
-
-def observer_line(kind: str, values: list[float], metric: str = "latency") -> str:
-    record = {"type": kind, "metric": metric, "unit": "us", "values": [round(v, 3) for v in values]}
-    return f"{PREFIX} {json.dumps(record)}"
 
 
 def measure(args: argparse.Namespace) -> list[str]:

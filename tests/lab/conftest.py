@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.lab.lab_processes import Lab
+from tests.lab.lab_processes import running_lab
 from tests.lab.rabbitmq_server import start_rabbitmq
 from tests.lab.redis_server import start_redis
 from tests.server.server_thread import ServerThread
@@ -38,7 +38,5 @@ def results_server(tmp_path):
 
 @pytest.fixture
 def lab(redis, results_server, tmp_path):
-    running = Lab(redis.url, results_server.url, results_server.token, tmp_path / "lab")
-    running.directory.mkdir()
-    yield running
-    running.stop_all()
+    with running_lab(redis.url, results_server, tmp_path / "lab") as running:
+        yield running

@@ -8,10 +8,13 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 STOP_TIMEOUT_S = 20.0
+STATUS_TIMEOUT_S = 120.0
 
 
 @dataclass
@@ -84,6 +87,19 @@ class Lab:
             stdin=subprocess.DEVNULL,
         )
 
+    def status(self, *extra: str) -> subprocess.CompletedProcess:
+        """`aipep-lab status` with `extra` flags, which must succeed."""
+        shown = subprocess.run(
+            [sys.executable, "-m", "lab", "status", "--broker", self.broker_url, *extra],
+            capture_output=True,
+            text=True,
+            env=self.environment(),
+            timeout=STATUS_TIMEOUT_S,
+            stdin=subprocess.DEVNULL,
+        )
+        assert shown.returncode == 0, shown.stderr
+        return shown
+
     def kill_worker(self, process: subprocess.Popen) -> None:
         """SIGKILL the worker and everything it started, as a power loss would."""
         os.killpg(process.pid, signal.SIGKILL)
@@ -99,6 +115,24 @@ class Lab:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=STOP_TIMEOUT_S)
+
+
+@contextmanager
+def running_lab(broker_url: str, results_server, directory: Path) -> Iterator[Lab]:
+    """A Lab on `broker_url` reporting to `results_server`; its workers are stopped afterwards."""
+    lab = Lab(broker_url, results_server.url, results_server.token, directory)
+    lab.directory.mkdir()
+    try:
+        yield lab
+    finally:
+        lab.stop_all()
+
+
+def end_submitter(submitter: subprocess.Popen) -> None:
+    """A submitter still running when its test ends (a failed assertion) is killed."""
+    if submitter.poll() is None:
+        submitter.kill()
+        submitter.wait(timeout=STOP_TIMEOUT_S)
 
 
 class CollectedLines:

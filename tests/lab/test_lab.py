@@ -11,16 +11,14 @@ import time
 from pathlib import Path
 
 import requests
-from sqlalchemy import update
 
 from aipep_core.job import Arm, Arms, Job
 from lab.broker_url import shown_broker_url
 from lab.celery_app import RUN_JOB_TASK, lab_app
 from repo_driver.cli import main as driver_main
-from server.schema import artifacts
 from tests.git_repos import SLOW_CONV, DriverSetup
-from tests.lab.lab_processes import CollectedLines, Lab
-from tests.line_deadline import readline_within
+from tests.lab.damaged_artifacts import submit_with_a_damaged_artifact
+from tests.lab.lab_processes import CollectedLines, Lab, end_submitter
 from tests.ports import kernel_chosen_port
 from tests.sshd_fixture import start_sshd
 
@@ -112,9 +110,7 @@ def test_a_job_whose_worker_is_killed_completes_on_another_and_is_stored_once(la
         lab.start_worker("rescue-box", "gamma", visibility_timeout_s=3)
         out, err = submitter.communicate(timeout=WAIT_S + 30)
     finally:
-        if submitter.poll() is None:
-            submitter.kill()
-            submitter.wait(timeout=30)
+        end_submitter(submitter)
     assert submitter.returncode == 0, err
     # The wait showed the job running on each worker in turn.
     assert f"running on {socket.gethostname()} device host:doomed-box" in err
@@ -163,20 +159,10 @@ def test_an_artifact_with_a_wrong_md5_is_refused(lab, results_server, tmp_path):
     markers = tmp_path / "markers"
     spec = write_spec(tmp_path, markers, {"quick": 0})
     info = {"treatment": {"program": str(program), "commit": "c3"}}
-    submitter = lab.start_submit("delta", spec, info, "--wait", "--timeout", str(WAIT_S))
-    try:
-        assert "queued for 'delta'" in readline_within(submitter.stderr, WAIT_S)
-        with results_server.engine.begin() as connection:
-            damaged = update(artifacts).where(artifacts.c.md5 == md5).values(content=b"#!/bin/sh\necho evil\n")
-            connection.execute(damaged)
-        lab.start_worker("delta-box", "delta")
-        out, err = submitter.communicate(timeout=WAIT_S + 30)
-    finally:
-        if submitter.poll() is None:
-            submitter.kill()
-            submitter.wait(timeout=30)
-    assert submitter.returncode == 2, err
-    assert f"artifact {md5}: the bytes downloaded have md5" in err.splitlines()[-1]
+    evil = b"#!/bin/sh\necho evil\n"
+    submitted = submit_with_a_damaged_artifact(lab, results_server, "delta", spec, info, md5, evil, WAIT_S)
+    assert submitted.returncode == 2, submitted.stderr
+    assert f"artifact {md5}: the bytes downloaded have md5" in submitted.stderr.splitlines()[-1]
     assert not list(markers.glob("started.*"))
     assert stored_results(lab) == []
 
@@ -293,15 +279,7 @@ def test_status_shows_each_worker_and_the_jobs_waiting_per_kind(lab, redis, tmp_
     assert queued.returncode == 0, queued.stderr
 
     def status() -> str:
-        shown = subprocess.run(
-            [sys.executable, "-m", "lab", "status", "--broker", lab.broker_url],
-            capture_output=True,
-            text=True,
-            env=lab.environment(),
-            timeout=WAIT_S,
-            stdin=subprocess.DEVNULL,
-        )
-        assert shown.returncode == 0, shown.stderr
+        shown = lab.status()
         assert redis.password not in shown.stdout + shown.stderr
         return shown.stdout
 

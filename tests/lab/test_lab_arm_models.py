@@ -8,14 +8,13 @@ import hashlib
 import json
 from pathlib import Path
 
-from sqlalchemy import update
-
 from aipep_core.job import Arm, Arms, Job
 from aipep_core.verdict import Verdict
 from harness.generated_models import generate_model
 from lab.celery_app import RUN_JOB_TASK, lab_app
 from lab.lab_job import Uploader, job_for_lab
-from server.schema import artifacts
+from tests.lab.damaged_artifacts import submit_with_a_damaged_artifact
+from tests.lab.lab_processes import end_submitter
 from tests.lab.test_lab import WAIT_S, stored_results, write_program
 from tests.line_deadline import readline_within
 from tests.test_variants import DIGITS_SPEC, quick_spec
@@ -25,13 +24,6 @@ INT8 = [{"type": "onnx_quantize", "mode": "dynamic", "weight_type": "int8"}]
 
 def md5_of(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
-
-
-def end(submitter) -> None:
-    """A submitter still running when its test ends (a failed assertion) is killed."""
-    if submitter.poll() is None:
-        submitter.kill()
-        submitter.wait(timeout=30)
 
 
 def generic_model_spec(directory: Path, markers: Path) -> Path:
@@ -67,7 +59,7 @@ def test_an_fp32_against_int8_ab_runs_the_control_arms_own_model_from_its_artifa
         lab.start_worker("tau-box", "tau")
         out, err = submitter.communicate(timeout=WAIT_S + 30)
     finally:
-        end(submitter)
+        end_submitter(submitter)
     assert submitter.returncode == 0, err + lab.worker_log("tau-box")
     (result,) = stored_results(lab)
     cached = lab.directory / "worker-tau-box" / "cache" / "artifacts" / "files" / md5 / own.name
@@ -89,18 +81,11 @@ def test_an_arm_model_with_a_wrong_md5_is_refused_and_nothing_runs(lab, results_
     md5 = md5_of(own)
     program = str(write_program(tmp_path))
     info = {"treatment": {"program": program}, "control": {"program": program, "model": str(own)}}
-    submitter = lab.start_submit("upsilon", spec, info, "--wait", "--timeout", str(WAIT_S))
-    try:
-        assert "queued for 'upsilon'" in readline_within(submitter.stderr, WAIT_S)
-        # The server's copy of the arm's model is damaged after the upload.
-        with results_server.engine.begin() as connection:
-            connection.execute(update(artifacts).where(artifacts.c.md5 == md5).values(content=b"other weights\n"))
-        lab.start_worker("upsilon-box", "upsilon")
-        out, err = submitter.communicate(timeout=WAIT_S + 30)
-    finally:
-        end(submitter)
-    assert submitter.returncode == 2, err
-    assert f"artifact {md5}: the bytes downloaded have md5" in err.splitlines()[-1]
+    # The server's copy of the arm's model is damaged after the upload.
+    damaged = b"other weights\n"
+    submitted = submit_with_a_damaged_artifact(lab, results_server, "upsilon", spec, info, md5, damaged, WAIT_S)
+    assert submitted.returncode == 2, submitted.stderr
+    assert f"artifact {md5}: the bytes downloaded have md5" in submitted.stderr.splitlines()[-1]
     assert not list(markers.glob("started.*"))
     assert stored_results(lab) == []
 

@@ -7,7 +7,6 @@ A real Redis broker, real workers as processes, the real results server and a re
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -89,16 +88,7 @@ class LabDriver:
 
 
 def lab_status(lab) -> list[str]:
-    shown = subprocess.run(
-        [sys.executable, "-m", "lab", "status", "--broker", lab.broker_url],
-        capture_output=True,
-        text=True,
-        env=lab.environment(),
-        timeout=WAIT_S,
-        stdin=subprocess.DEVNULL,
-    )
-    assert shown.returncode == 0, shown.stderr
-    return shown.stdout.splitlines()
+    return lab.status().stdout.splitlines()
 
 
 def running(lines: list[str], device: str) -> bool:

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 
 import pytest
 
-from tests.lab.lab_processes import Lab
+from tests.lab.lab_processes import running_lab
 from tests.lab.test_lab import WAIT_S, stored_results, wait_for, write_program, write_spec
 
 
 @pytest.fixture
 def amqp_lab(rabbitmq, results_server, tmp_path):
-    running = Lab(rabbitmq.url, results_server.url, results_server.token, tmp_path / "lab")
-    running.directory.mkdir()
-    yield running
-    running.stop_all()
+    with running_lab(rabbitmq.url, results_server, tmp_path / "lab") as running:
+        yield running
 
 
 def test_a_rabbitmq_lab_runs_jobs_and_shows_its_status(amqp_lab, rabbitmq, tmp_path):
@@ -34,16 +30,7 @@ def test_a_rabbitmq_lab_runs_jobs_and_shows_its_status(amqp_lab, rabbitmq, tmp_p
     assert queued.returncode == 0, queued.stderr
 
     def status() -> list[str]:
-        arguments = [sys.executable, "-m", "lab", "status", "--broker", lab.broker_url]
-        shown = subprocess.run(
-            [*arguments, "--devices", "upsilon-unserved"],
-            capture_output=True,
-            text=True,
-            env=lab.environment(),
-            timeout=WAIT_S,
-            stdin=subprocess.DEVNULL,
-        )
-        assert shown.returncode == 0, shown.stderr
+        shown = lab.status("--devices", "upsilon-unserved")
         assert rabbitmq.password not in shown.stdout + shown.stderr
         return shown.stdout.splitlines()
 

@@ -10,13 +10,11 @@ import socket
 from pathlib import Path
 
 import requests
-from sqlalchemy import update
 
 from aipep_core.job import Arm, Arms, Job
 from lab.celery_app import RUN_JOB_TASK, lab_app
-from server.schema import artifacts
+from tests.lab.damaged_artifacts import submit_with_a_damaged_artifact
 from tests.lab.test_lab import WAIT_S, stored_results, write_program
-from tests.line_deadline import readline_within
 from tests.test_faipep_compat import ACCURACY, DATA, program
 
 
@@ -65,20 +63,10 @@ def test_an_input_file_with_a_wrong_md5_is_refused_and_nothing_runs(lab, results
     spec.write_text(json.dumps(document))
     md5 = hashlib.md5(images.read_bytes()).hexdigest()
     info = {"treatment": {"program": str(write_program(tmp_path))}}
-    submitter = lab.start_submit("rho", spec, info, "--wait", "--timeout", str(WAIT_S))
-    try:
-        assert "queued for 'rho'" in readline_within(submitter.stderr, WAIT_S)
-        # The server's copy of the input file is damaged after the upload.
-        with results_server.engine.begin() as connection:
-            connection.execute(update(artifacts).where(artifacts.c.md5 == md5).values(content=b"fish\n"))
-        lab.start_worker("rho-box", "rho")
-        out, err = submitter.communicate(timeout=WAIT_S + 30)
-    finally:
-        if submitter.poll() is None:
-            submitter.kill()
-            submitter.wait(timeout=30)
-    assert submitter.returncode == 2, err
-    assert f"artifact {md5}: the bytes downloaded have md5" in err.splitlines()[-1]
+    # The server's copy of the input file is damaged after the upload.
+    submitted = submit_with_a_damaged_artifact(lab, results_server, "rho", spec, info, md5, b"fish\n", WAIT_S)
+    assert submitted.returncode == 2, submitted.stderr
+    assert f"artifact {md5}: the bytes downloaded have md5" in submitted.stderr.splitlines()[-1]
     assert not list(markers.glob("started.*"))
     assert stored_results(lab) == []
 

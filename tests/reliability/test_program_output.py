@@ -314,19 +314,11 @@ def test_a_log_too_big_for_a_row_is_stored_bounded_with_the_rest_of_the_run(tmp_
 @pytest.fixture
 def ssh_board(tmp_path, monkeypatch):
     pytest.importorskip("paramiko", reason="the ssh extra (paramiko) is not installed")
-    from sshd_fixture import start_sshd
-
-    from platforms import get_platform
+    from ssh_boards import board_on_its_own_sshd
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    server = start_sshd(tmp_path / "sshd")
-    platform = get_platform("ssh", **server.options(remote_dir=str(tmp_path / "remote")))
-    try:
-        platform.prepare()
+    with board_on_its_own_sshd(tmp_path) as platform:
         yield platform
-    finally:
-        platform.close()
-        server.stop()
 
 
 def test_a_board_program_printing_30_mb_comes_back_bounded_with_every_measurement(ssh_board, tmp_path):
