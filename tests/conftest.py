@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -13,6 +14,13 @@ REPO = Path(__file__).resolve().parent.parent
 MICROKERNEL_SOURCE = REPO / "examples" / "microkernel"
 MICROKERNEL_BUILD = REPO / "specifications" / "frameworks" / "microkernel" / "host" / "build.sh"
 MICROKERNEL_SPEC = REPO / "specifications" / "models" / "microkernel" / "microkernel" / "microkernel.json"
+
+# A shell without job control starts its background commands with Ctrl-C ignored, and an
+# ignored signal stays ignored across exec: the programs that tests interrupt with SIGINT
+# would then never see it. A handled signal is reset to its default at exec, so handling it
+# here gives every child the Ctrl-C a user's terminal would deliver, however the suite started.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
