@@ -73,6 +73,9 @@ class ServeProcess:
         try:
             return self.process.wait(timeout=TIMEOUT)
         finally:
+            if self.process.poll() is None:  # a server that ignored Ctrl-C must not outlive its test
+                self.process.kill()
+                self.process.wait(timeout=TIMEOUT)
             self.process.stdout.close()
             self.process.stderr.close()
 
