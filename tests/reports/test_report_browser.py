@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from playwright.sync_api import sync_playwright
 
 from harness.report_cli import main
+from tests import chromium_browser
 from tests.reports.report_files import html_figures
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 WAIT_MS = 30_000
+browser = chromium_browser.browser
 # A figure has drawn when its SVG holds a trace with a shape that has an outline (a marker, a line, a box, a bar).
 _SHAPES = "svg.main-svg g.trace path[d]:not([d='']), svg.main-svg g.trace rect"
 DRAWN = f"n => [...document.querySelectorAll('div.figure')].filter(d => d.querySelector(\"{_SHAPES}\")).length == n"
@@ -20,16 +17,6 @@ SHAPES_PER_FIGURE = (
     "() => Object.fromEntries([...document.querySelectorAll('div.figure')]"
     f'.map(d => [d.dataset.figure, d.querySelectorAll("{_SHAPES}").length]))'
 )
-
-
-@pytest.fixture
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (.ci/run does)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def chosen(request, kind: str) -> tuple[list[str], int]:

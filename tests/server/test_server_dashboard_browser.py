@@ -6,37 +6,16 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-from playwright.sync_api import sync_playwright
-
+from tests import chromium_browser
 from tests.server.requests_helpers import post_record
 from tests.server.sample_history import History, history_records
 from tests.server.server_thread import ServerThread
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 WAIT_MS = 30_000
+browser = chromium_browser.browser
 
 HISTORY = History(commits=12, rounds=10, iterations=8, slow_commit=6)
-
-
-@pytest.fixture
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (.ci/run does)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def test_a_user_follows_a_regression_from_the_chart_to_its_comparison(tmp_path, browser):
