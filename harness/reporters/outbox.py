@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from aipep_core.atomic_file import write_atomically
 from aipep_core.user_dirs import data_dir
-from harness.reporters.atomic_file import write_atomically
 from harness.reporters.path_names import path_component
 from harness.store.result_store import normal_run_id
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from aipep_core.atomic_file import write_atomically
 from aipep_core.result_record import RunResult
-from harness.reporters.atomic_file import write_atomically
 from harness.reporters.base import Reporter
 from harness.reporters.path_names import path_component
 from reports.html_report import render_html

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from aipep_core.atomic_file import write_atomically
 from aipep_core.result_record import RunResult
 from aipep_core.strict_json import strict_json
-from harness.reporters.atomic_file import write_atomically
 from harness.reporters.base import Reporter
 from harness.reporters.path_names import path_component
 
