@@ -50,9 +50,10 @@ DEFAULT_MIN_ABS_CHANGE_US = 5.0
 # the trimmed mean. Background work only ever adds time to an iteration, so the fastest one
 # is the closest to what the code itself costs.
 DEFAULT_ROUND_STATISTIC = "min"
-# How a round runs its two arms: one after the other, or both at once on disjoint CPU sets
-# that swap every round (harness/duet_round.py).
-ROUND_DESIGNS = ("sequential", "duet")
+# How a round runs its two arms: one after the other, both at once on disjoint CPU sets that
+# swap every round (harness/duet_round.py), or both loaded at once and then taking turns one
+# timed iteration each (harness/alternating_round.py).
+ROUND_DESIGNS = ("sequential", "duet", "alternating")
 DEFAULT_ROUND_DESIGN = "sequential"
 
 # FAI-PEP's `generic` metric: the test's commands run as written and every metric the program
@@ -420,7 +421,7 @@ def _file(role: str, doc: dict[str, Any], where: str | None) -> ModelFile:
         name = token.group(1)
         raise UserError(
             f"{where}.{role}.location: {{{name}}} is not defined; give its value with "
-            f"--string_map '{{\"{name}\": \"...\"}}' (FAI-PEP defines no such token itself)"
+            f'--string_map \'{{"{name}": "..."}}\' (FAI-PEP defines no such token itself)'
         )
     return ModelFile(role=role, filename=doc["filename"], location=location, md5=doc.get("md5"))
 
@@ -480,7 +481,7 @@ def _test(index: int, doc: dict[str, Any], path: Path, model_platform_args: dict
     constraints = RunConstraints.from_json(doc.get("constraints"))
     if constraints is not None and constraints.in_docker != (constraints.image is not None):
         raise UserError(
-            f"{where}.constraints.image: expected a Docker image name exactly when runner is \"docker\", "
+            f'{where}.constraints.image: expected a Docker image name exactly when runner is "docker", '
             f"got image {constraints.image!r} with runner {constraints.runner or 'cgroups'!r}"
         )
     return TestSpec(

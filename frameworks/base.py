@@ -15,6 +15,23 @@ from frameworks.samples import MetricSamples
 
 
 @dataclass(frozen=True)
+class TurnPipes:
+    """Where an arm of an alternating round hands the turn over (device paths of two named pipes).
+
+    The harness names them; the bench program makes them and takes turns through them
+    (frameworks/program_parts/turn_taking.py). `deadline_s` bounds every wait for the partner."""
+
+    receive: str
+    send: str
+    first: bool
+    deadline_s: float
+
+    def flags(self) -> list[str]:
+        first = ["--turn_first"] if self.first else []
+        return ["--turn_fifos", f"{self.receive},{self.send}", *first, "--turn_deadline", f"{self.deadline_s:g}"]
+
+
+@dataclass(frozen=True)
 class CommandContext:
     """Everything a framework may put into a command, as seen from the device.
 
@@ -33,6 +50,7 @@ class CommandContext:
     arm_options: dict[str, Any] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
     refused_tokens: dict[str, str] = field(default_factory=dict)
+    turns: TurnPipes | None = None
 
 
 class Framework:
@@ -51,6 +69,9 @@ class Framework:
     # True when the default command of a `quality` test runs `{dataset_inputs}` (when the test
     # has a dataset) and writes the outputs to `{output_file}`: the harness's quality pass.
     runs_quality_pass: ClassVar[bool] = False
+    # True when the default command's program takes `TurnPipes.flags()` and then times each
+    # iteration only in its turn: the framework can run alternating rounds.
+    takes_turns: ClassVar[bool] = False
 
     def default_program(self) -> str | None:
         """The program to run when the user names none (a shipped benchmark)."""
@@ -69,7 +90,24 @@ class Framework:
             templates = [arguments if arguments[:1] == ["{program}"] else ["{program}", *arguments]]
         else:
             templates = [[*self.default_command(test), *test.flags_for(self.name)]]
-        return self.substituted(with_command_args(templates, context), test, context)
+        composed = self.substituted(with_command_args(templates, context), test, context)
+        if context.turns is not None:
+            if self.why_no_turns(test) is not None:
+                raise ValueError(f"{self.name}: {self.why_no_turns(test)}; the harness must not ask for turns")
+            composed[0] += context.turns.flags()
+        return composed
+
+    def why_no_turns(self, test: TestSpec) -> str | None:
+        """Why this test's arms cannot take turns iteration by iteration (None: they can)."""
+        if not self.takes_turns:
+            return f"the {self.name} framework's program cannot take turns"
+        if test.commands_for(self.name) or test.arguments is not None:
+            return "the test runs its own commands"
+        if test.scenario is not None or test.cold_start:
+            return "a load scenario or cold start runs no timed loop"
+        if test.metric != "delay":
+            return f"metric {test.metric} is not timed iteration by iteration"
+        return None
 
     def compose_step(self, commands: tuple[str, ...], test: TestSpec, context: CommandContext) -> list[list[str]]:
         """A `preprocess`/`postprocess` step's commands, with the same placeholders and `command_args`

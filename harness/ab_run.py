@@ -7,7 +7,8 @@ the alpha each look may spend, and the run stops once every metric has a
 verdict or max_rounds is reached.
 
 A test's `round_design` may instead run both arms of a round at once on disjoint CPU
-sets that swap every round (harness/duet_round.py); the meta says which design ran.
+sets that swap every round (harness/duet_round.py), or start both at once and let them take
+turns one timed iteration each (harness/alternating_round.py); the meta says which design ran.
 
 A model's `cooldown` is not spent between the arms of a round: the alternating order
 already gives each arm the other's heat equally often, so the pause would only make a
@@ -28,6 +29,7 @@ from aipep_core.result_record import FAILURE, MetricComparison, MetricResult, Ru
 from aipep_core.spec import GENERIC_METRIC, TestSpec
 from aipep_core.verdict import Verdict
 from frameworks.samples import MetricSamples
+from harness.alternating_round import ALTERNATING, run_alternating_round, why_not_alternating
 from harness.arm import ArmProcess, ArmRunFailure, ArmRunner, process_logs
 from harness.disturbance import cpu_share, is_disturbed
 from harness.duet_round import DUET, SEQUENTIAL, DuetPlan, plan_duet, run_duet_round
@@ -47,12 +49,13 @@ class Round:
     arms: dict[str, ArmProcess]
     disturbed: bool = False
     cpus: dict[str, list[int]] | None = None
+    at_once: bool = False
 
     @property
     def device_seconds(self) -> float:
         """The device's time for the round: both arms' walls, or the longer one when they ran at once."""
         walls = [process.wall_seconds for process in self.arms.values()]
-        return max(walls) if self.cpus is not None else sum(walls)
+        return max(walls) if self.at_once else sum(walls)
 
     def describe(self) -> dict[str, Any]:
         facts: dict[str, Any] = {
@@ -114,13 +117,13 @@ def run_ab(
     state = AbState()
     result = RunResult(meta=dict(meta))
     budget = rerun_budget(test.max_rounds)
-    duet = _duet_plan(runner, result.meta, progress)
+    design = _round_design(runner, result.meta, progress)
     while len(state.rounds) < test.max_rounds:
         index = len(state.rounds)
         if stop is not None and stop.is_set():
             raise RunStopped(f"stopped on request after {index} rounds")
         try:
-            round_ = _run_round(runner, arms, index, reverse, duet)
+            round_ = _run_round(runner, arms, index, reverse, design)
         except ArmRunFailure as failure:
             result.status = FAILURE
             result.failure = f"round {index}: {failure}"
@@ -168,27 +171,35 @@ def run_ab(
     return result
 
 
-def _duet_plan(runner: ArmRunner, meta: dict[str, Any], progress: TextIO | None) -> DuetPlan | None:
-    """The CPU sets of duet rounds when the test asks for them and the device has the CPUs;
-    `meta.round_design` names the design that runs, `meta.round_design_note` why it is not the one asked for."""
+def _round_design(runner: ArmRunner, meta: dict[str, Any], progress: TextIO | None) -> str | DuetPlan:
+    """The design the rounds run: the test's when the device and framework allow it (a duet's CPU
+    sets), else sequential; `meta.round_design` names the design that runs, `meta.round_design_note`
+    why it is not the one asked for."""
     meta["round_design"] = SEQUENTIAL
-    if runner.test.round_design != DUET:
-        return None
-    plan, refusal = plan_duet(runner.test, runner.platform.cpu_ids())
+    asked = runner.test.round_design
+    if asked == DUET:
+        plan, refusal = plan_duet(runner.test, runner.platform.cpu_ids())
+    elif asked == ALTERNATING:
+        plan, refusal = ALTERNATING, why_not_alternating(runner)
+    else:
+        return SEQUENTIAL
     if refusal is not None:
         meta["round_design_note"] = refusal
         _say(progress, refusal)
-        return None
-    meta["round_design"] = DUET
+        return SEQUENTIAL
+    meta["round_design"] = asked
     return plan
 
 
-def _run_round(runner: ArmRunner, arms: dict[str, Arm], index: int, reverse: bool, duet: DuetPlan | None) -> Round:
+def _run_round(runner: ArmRunner, arms: dict[str, Arm], index: int, reverse: bool, design: str | DuetPlan) -> Round:
     order = arm_order(index, reverse)
-    if duet is not None:
-        done, cpus = run_duet_round(runner, {name: arms[name] for name in order}, index, duet)
-        return Round(index=index, order=order, arms=done, cpus=cpus)
-    done = {name: runner.run_once(arms[name], f"r{index}_{name}", index) for name in order}
+    ordered = {name: arms[name] for name in order}
+    if isinstance(design, DuetPlan):
+        done, cpus = run_duet_round(runner, ordered, index, design)
+        return Round(index=index, order=order, arms=done, cpus=cpus, at_once=True)
+    if design == ALTERNATING:
+        return Round(index=index, order=order, arms=run_alternating_round(runner, ordered, index), at_once=True)
+    done = {name: runner.run_once(arm, f"r{index}_{name}", index) for name, arm in ordered.items()}
     return Round(index=index, order=order, arms=done)
 
 

@@ -20,7 +20,7 @@ from aipep_core.model_variants import QUALITY_METRIC
 from aipep_core.result_record import FAILURE, RunResult
 from aipep_core.run_constraints import RunConstraints
 from aipep_core.spec import ModelSpec, TestSpec
-from frameworks.base import CommandContext, Framework
+from frameworks.base import CommandContext, Framework, TurnPipes
 from frameworks.observer_lines import parse_observer_output
 from frameworks.samples import MetricSamples, ParsedOutput
 from harness.load_results import scenario_record
@@ -110,12 +110,13 @@ class ArmRunner:
             self._programs[arm.program] = self.platform.push(local) if local.is_file() else arm.program
         return self._programs[arm.program]
 
-    def run_once(self, arm: Arm, label: str, index: int = 0) -> ArmProcess:
+    def run_once(self, arm: Arm, label: str, index: int = 0, turns: TurnPipes | None = None) -> ArmProcess:
         """`index` counts the arm's processes in this run from 0 (a single run's repeats, an A/B's
-        rounds): FAI-PEP's `{INDEX}`."""
+        rounds): FAI-PEP's `{INDEX}`. `turns`: the benchmark takes turns with its partner arm's
+        process (an alternating round)."""
         output_dir = self.platform.work_dir(label)
         output_file = f"{output_dir}/{OUTPUT_FILE}"
-        context = self._context(arm, output_dir, output_file, label, index)
+        context = replace(self._context(arm, output_dir, output_file, label, index), turns=turns)
         processes: list[ProcessResult] = []
         collected: dict[str, list[MetricSamples]] = {}
         problems: list[str] = []

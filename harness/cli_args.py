@@ -155,7 +155,8 @@ def build_parser(
         "--round_design",
         choices=ROUND_DESIGNS,
         help="sequential: the arms of a round one after the other; duet: both at once on disjoint CPU sets, "
-        "swapped every round (default: each test's round_design, else sequential); overrides specs",
+        "swapped every round; alternating: both loaded at once, then taking turns one timed iteration each "
+        "(default: each test's round_design, else sequential); overrides specs",
     )
     add_option_flags(parser.add_argument_group("platform options (each for the platforms named)"))
     return parser

@@ -16,13 +16,14 @@ run one design is no reason to lose the run, and the meta says which design prod
 from __future__ import annotations
 
 import dataclasses
-from concurrent.futures import ThreadPoolExecutor
+import functools
 from dataclasses import dataclass
 
 from aipep_core.job import Arm
 from aipep_core.names import CONTROL, TREATMENT
 from aipep_core.spec import TestSpec
 from harness.arm import ArmProcess, ArmRunner
+from harness.arms_at_once import run_arms_at_once
 from platforms.affinity import cpu_mask, mask_cpus
 
 DUET = "duet"
@@ -73,15 +74,11 @@ def run_duet_round(
     cpus = plan.cpus_for(index)
     for arm in arms.values():
         runner.device_program(arm)  # pushed here, one at a time, never by both threads at once
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="aipep-duet") as pool:
-        futures = {
-            name: pool.submit(_pinned(runner, cpus[name]).run_once, arm, f"r{index}_{name}", index)
-            for name, arm in arms.items()
-        }
-        failures = [future.exception() for future in futures.values() if future.exception() is not None]
-    if failures:
-        raise failures[0]
-    return {name: future.result() for name, future in futures.items()}, cpus
+    calls = {
+        name: functools.partial(_pinned(runner, cpus[name]).run_once, arm, f"r{index}_{name}", index)
+        for name, arm in arms.items()
+    }
+    return run_arms_at_once(calls), cpus
 
 
 def _pinned(runner: ArmRunner, cpus: list[int]) -> ArmRunner:

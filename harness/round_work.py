@@ -12,15 +12,18 @@ from __future__ import annotations
 from typing import Any
 
 from aipep_core.spec import TestSpec
+from harness.alternating_round import ALTERNATING
 
 
 def round_work(test: TestSpec, design: str) -> dict[str, Any]:
     """The work of one round: the design, and per arm one process of `warmup` + `iter` runs; `operators` is
-    the test's field of that name: false turns off a framework's separate profiled pass (onnxruntime's)."""
+    the test's field of that name: false turns off a framework's separate profiled pass (onnxruntime's);
+    `iterations_per_turn` is how many timed iterations an arm of an alternating round runs per turn."""
     return {
         "design": design,
         "processes_per_arm": 1,
         "warmup": test.warmup,
         "iter": test.iter,
         "operators": test.option("operators", True) is not False,
+        "iterations_per_turn": 1 if design == ALTERNATING else None,
     }

@@ -20,4 +20,3 @@ def write_report(report: Report, out: Path, report_format: str = HTML) -> Path:
         return write_markdown(report, out)
     write_atomically(out, render_html(report))
     return out
-

@@ -78,7 +78,8 @@ def assert_concurrent_disjoint_and_swapped(result):
     assert result.ok, result.failure
     assert result.meta["round_design"] == "duet"
     assert result.meta["round_work"] == {
-        "design": "duet", "processes_per_arm": 1, "warmup": 0, "iter": 3, "operators": True
+        "design": "duet", "processes_per_arm": 1, "warmup": 0, "iter": 3, "operators": True,
+        "iterations_per_turn": None,
     }  # fmt: skip
     rounds = result.meta["rounds"]
     assert len(rounds) == ROUNDS
@@ -187,7 +188,8 @@ def test_a_bad_round_design_in_a_spec_is_one_line_naming_the_field(tmp_path, cap
     )
     err = capsys.readouterr().err
     assert status == 2
-    assert err.count("\n") == 1 and "bad.json" in err and "round_design" in err and "sequential, duet" in err
+    assert err.count("\n") == 1 and "bad.json" in err and "round_design" in err
+    assert "sequential, duet, alternating" in err
     assert "Traceback" not in err
 
 

@@ -48,6 +48,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "load_program"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "program_parts"))
 import loadgen_runner  # noqa: E402
+import turn_taking  # noqa: E402
 from program_parts import (  # noqa: E402
     INPUT_SEED,
     InputSpec,
@@ -132,6 +133,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no_operators", action="store_true", help="skip the profiled per-operator pass")
     parser.add_argument("--output", help="write the last run's outputs here as JSON {name: {shape, values}}")
     loadgen_runner.add_load_arguments(parser)
+    turn_taking.add_turn_arguments(parser)
     parser.add_argument(
         "--dataset_inputs",
         help="a .npy file of samples, one per row: after timing, each runs once, in order, "
@@ -200,16 +202,20 @@ def run_dataset(session, path: str, feeds: dict) -> list[np.ndarray]:
     return [np.concatenate(values) if values[0].ndim else np.stack(values) for values in per_output]
 
 
-def time_network(session, feeds: dict, warmup: int, iterations: int) -> tuple[list[float], list]:
-    """Per-iteration latency in microseconds, and the outputs of the last run."""
+def time_network(session, feeds: dict, warmup: int, iterations: int, turns=None) -> tuple[list[float], list]:
+    """Per-iteration latency in microseconds, and the outputs of the last run; with `turns`, each
+    timed run waits for its turn with the partner process (turn_taking.py)."""
+    turns = turns or turn_taking.NoTurns()
     outputs = None
     for _ in range(warmup):
         outputs = session.run(None, feeds)
     latencies = []
-    for _ in range(iterations):
-        start = time.perf_counter_ns()
-        outputs = session.run(None, feeds)
-        latencies.append((time.perf_counter_ns() - start) / 1000.0)
+    with turns.timed_pass():
+        for _ in range(iterations):
+            with turns.turn():
+                start = time.perf_counter_ns()
+                outputs = session.run(None, feeds)
+                latencies.append((time.perf_counter_ns() - start) / 1000.0)
     return latencies, outputs
 
 
@@ -269,12 +275,12 @@ def _node_names(kernels: list[dict]) -> dict[tuple[str, str], str]:
     return names
 
 
-def profile_nodes(ort, args, providers: list[str], feeds: dict) -> dict[str, NodeTimes]:
+def profile_nodes(ort, args, providers: list[str], feeds: dict, turns) -> dict[str, NodeTimes]:
     profile_dir = tempfile.mkdtemp(prefix="aipep-ort-profile-")
     try:
         options = session_options(ort, args.threads, args.graph_optimization, os.path.join(profile_dir, "profile"))
         session = ort.InferenceSession(args.model, options, providers=providers)
-        time_network(session, feeds, args.warmup, args.iter)
+        time_network(session, feeds, args.warmup, args.iter, turns)
         with open(session.end_profiling()) as handle:
             profile = json.load(handle)
     finally:
@@ -346,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
             available = ", ".join(ort.get_available_providers())
             raise UsageError(f"--provider {args.provider}: not available in this build, expected one of {available}")
         providers = [args.provider]
+        turns = turn_taking.turns_from_args(args, UsageError)
         try:
             if settings is not None:
                 return run_load(ort, args, providers, settings)
@@ -356,15 +363,18 @@ def main(argv: list[str] | None = None) -> int:
             if args.cold_start:
                 session.run(None, feeds)
                 loadgen_runner.print_cold_start(loadgen_runner.cold_start_seconds())
-            latencies, outputs = time_network(session, feeds, args.warmup, args.iter)
+            latencies, outputs = time_network(session, feeds, args.warmup, args.iter, turns)
             if args.dataset_inputs is not None:
                 outputs = run_dataset(session, args.dataset_inputs, feeds)
             if args.output:
                 write_outputs(args.output, session, outputs)
             del session
-            nodes = {} if args.no_operators else profile_nodes(ort, args, providers, feeds)
+            nodes = {} if args.no_operators else profile_nodes(ort, args, providers, feeds, turns)
         except UsageError:
             raise
+        except turn_taking.TurnError as exc:
+            print(f"bench_program.py: taking turns: {exc}", file=sys.stderr)
+            return 1
         except Exception as exc:  # onnxruntime raises its own exception types for load and run failures
             message = " ".join(str(exc).split())
             print(f"bench_program.py: onnxruntime {ort.__version__} failed: {message}", file=sys.stderr)

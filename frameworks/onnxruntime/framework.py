@@ -30,6 +30,7 @@ class OnnxRuntimeFramework(Framework):
     name = "onnxruntime"
     runtime_packages = ("onnxruntime", "onnxruntime-gpu", "numpy")
     runs_quality_pass = True
+    takes_turns = True
 
     def default_program(self) -> str:
         return sys.executable

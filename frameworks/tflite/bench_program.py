@@ -29,6 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "load_program"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "program_parts"))
 import loadgen_runner  # noqa: E402
+import turn_taking  # noqa: E402
 from program_parts import OneLineParser, UsageError, observer_line  # noqa: E402
 
 INPUT_TYPES = {
@@ -73,6 +74,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--input", action="append", default=[], type=parse_input_flag)
     parser.add_argument("--output", help="write the last outputs here as JSON")
     loadgen_runner.add_load_arguments(parser)
+    turn_taking.add_turn_arguments(parser)
     args = parser.parse_args(argv)
     if args.warmup < 0 or args.iter < 1 or args.threads < 1:
         raise UsageError("--warmup must be >= 0, --iter and --threads >= 1")
@@ -93,15 +95,19 @@ def prepare(interpreter, requested: list[tuple[str, tuple[int, ...], str]]) -> N
         interpreter.set_tensor(detail["index"], rng.random(shape).astype(detail["dtype"]))
 
 
-def time_invoke(interpreter, warmup: int, iterations: int) -> list[float]:
-    """Microseconds per timed invoke(); the bare loop harness_overhead.py compares against."""
+def time_invoke(interpreter, warmup: int, iterations: int, turns=None) -> list[float]:
+    """Microseconds per timed invoke(); the bare loop harness_overhead.py compares against. With
+    `turns`, each timed invoke() waits for its turn with the partner process (turn_taking.py)."""
+    turns = turns or turn_taking.NoTurns()
     for _ in range(warmup):
         interpreter.invoke()
     latencies = []
-    for _ in range(iterations):
-        start = time.perf_counter_ns()
-        interpreter.invoke()
-        latencies.append((time.perf_counter_ns() - start) / 1000.0)
+    with turns.timed_pass():
+        for _ in range(iterations):
+            with turns.turn():
+                start = time.perf_counter_ns()
+                interpreter.invoke()
+                latencies.append((time.perf_counter_ns() - start) / 1000.0)
     return latencies
 
 
@@ -144,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parse_args(sys.argv[1:] if argv is None else argv)
         settings = loadgen_runner.load_settings(args)
         interpreter_class = load_interpreter_class()
+        turns = turn_taking.turns_from_args(args, UsageError)
         try:
             if settings is not None:
                 return run_load(interpreter_class, args, settings)
@@ -152,11 +159,14 @@ def main(argv: list[str] | None = None) -> int:
             if args.cold_start:
                 interpreter.invoke()
                 loadgen_runner.print_cold_start(loadgen_runner.cold_start_seconds())
-            latencies = time_invoke(interpreter, args.warmup, args.iter)
+            latencies = time_invoke(interpreter, args.warmup, args.iter, turns)
             if args.output:
                 write_outputs(args.output, interpreter)
         except UsageError:
             raise
+        except turn_taking.TurnError as exc:
+            print(f"bench_program.py: taking turns: {exc}", file=sys.stderr)
+            return 1
         except Exception as exc:  # the runtime raises ValueError/RuntimeError for load and run failures
             print(f"bench_program.py: TFLite interpreter failed: {' '.join(str(exc).split())}", file=sys.stderr)
             return 1

@@ -30,6 +30,7 @@ MODEL_ROLE = "graph"
 class TFLiteFramework(Framework):
     name = "tflite"
     runtime_packages = ("ai-edge-litert", "tflite-runtime", "numpy")
+    takes_turns = True
 
     def default_program(self) -> str:
         return sys.executable
