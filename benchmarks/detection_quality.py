@@ -132,6 +132,7 @@ def run_trial(runner: ArmRunner, treatment: Path, control: Path) -> dict:
         "reruns": len(result.meta["rerun_rounds"]),
         "disturbed": [r["disturbed"] for r in rounds],
         "load": os.getloadavg()[0],
+        "units": {key: result.data[key].unit for key in keys},
         "iterations": {
             key: {
                 "treatment": _per_round_values(result.data[key].values, len(rounds)),
@@ -159,10 +160,18 @@ def aipep_decides(trial: dict, test, method: str, iterations: int | None = None)
         )
         for key, arms in trial["iterations"].items()
     }
-    comparisons, used = decide_sequentially(metrics, test)
+    comparisons, used = decide_sequentially(metrics, test, _units(trial))
     round_seconds = _round_seconds(trial, iterations)
     seconds = sum(round_seconds[:used]) + trial["rerun_seconds"] * used / len(round_seconds)
     return {key: c.verdict.value for key, c in comparisons.items()}, seconds
+
+
+def _units(trial: dict) -> dict[str, str]:
+    """Each metric's unit, which decides whether the absolute floor applies, as in the live runner.
+    Samples saved before units were kept came from bench programs that time in microseconds."""
+    if "units" in trial:
+        return trial["units"]
+    return {key: "us" for key in trial["iterations"] if key.endswith(" latency") and not is_resource_key(key)}
 
 
 def _first(values: list[float], key: str, iterations: int | None) -> list[float]:
@@ -414,18 +423,40 @@ def report(
         f"log-ratio of {slowed} ({DEFAULT_ROUND_STATISTIC}; MAD x 1.4826, median over trials): "
         f"{statistics.median(spread) * 100:.2f}%"
     )
+    if slowed == "NET latency":
+        round_cost_table(every, slowed, [5, 10, 20, *fewer_iterations])
+
+
+def round_cost_table(every: list[dict], slowed: str, counts: list[int]) -> None:
+    """What a round should hold: the paired spread and the device time of a round when each process
+    keeps only its first k timed iterations. Rounds needed for a given precision grow with the
+    spread squared, so seconds per round x spread^2 ranks the choices by device time per verdict."""
+    full = len(every[0]["iterations"][slowed]["treatment"][0])
+    rows = []
+    for k in sorted({*counts, full}):
+        if k > full:
+            continue
+        spread = statistics.median(paired_spread(t, slowed, k) for t in every)
+        seconds = statistics.median(s for t in every for s in _round_seconds(t, None if k == full else k))
+        rows.append((k, spread, seconds, seconds * spread**2))
+    best = min(cost for *_, cost in rows)
+    header = ("iterations per process", "paired spread", "device-s per round", "relative device-s per verdict")
+    print(f"{header[0]:>24}{header[1]:>15}{header[2]:>20}{header[3]:>31}")
+    for k, spread, seconds, cost in rows:
+        print(f"{k:>24}{spread * 100:>14.2f}%{seconds:>20.2f}{cost / best:>31.2f}")
 
 
 def trial_keys(trials: list[dict]) -> set[str]:
     return {key for t in trials for key in t["iterations"] if not is_resource_key(key)}
 
 
-def paired_spread(trial: dict, slowed: str) -> float:
-    """Robust spread of ln(treatment/control) of the per-round statistic: what duet rounds should shrink."""
+def paired_spread(trial: dict, slowed: str, iterations: int | None = None) -> float:
+    """Robust spread of ln(treatment/control) of the per-round statistic (on each process's first
+    `iterations` only, when given): what a better round design should shrink."""
     arms = trial["iterations"][slowed]
     ratios = np.log(
-        np.array([round_statistic(v, DEFAULT_ROUND_STATISTIC) for v in arms["treatment"]])
-        / np.array([round_statistic(v, DEFAULT_ROUND_STATISTIC) for v in arms["control"]])
+        np.array([round_statistic(_first(v, slowed, iterations), DEFAULT_ROUND_STATISTIC) for v in arms["treatment"]])
+        / np.array([round_statistic(_first(v, slowed, iterations), DEFAULT_ROUND_STATISTIC) for v in arms["control"]])
     )
     return float(np.median(np.abs(ratios - np.median(ratios))) * 1.4826)
 
