@@ -39,6 +39,9 @@ TELL_PARTNER = '[ -p "$1" ] || mkfifo -m 600 "$1" 2>/dev/null; printf x > "$1"'
 def why_not_alternating(runner: ArmRunner) -> str | None:
     """The one line saying why this test cannot run alternating rounds, or None when it can."""
     reason = runner.framework.why_no_turns(runner.test)
+    constraints = runner.test.constraints
+    if reason is None and constraints is not None and constraints.in_docker:
+        reason = "the docker runner gives each process a file system of its own, with no pipe to share"
     return None if reason is None else f"round_design alternating: {reason}; running sequential rounds"
 
 

@@ -23,6 +23,7 @@ from frameworks import get_framework
 from frameworks.base import TurnPipes
 from frameworks.onnxruntime.framework import BENCH_PROGRAM
 from harness.ab_run import run_ab
+from harness.alternating_round import why_not_alternating
 from harness.arm import ArmRunner
 from harness.generated_models import generate_model
 from platforms import get_platform
@@ -195,6 +196,15 @@ def test_a_test_that_cannot_take_turns_says_so_and_runs_sequential_rounds(host, 
 def test_what_keeps_a_framework_that_takes_turns_from_taking_them(tmp_path, fields, reason):
     assert get_framework("onnxruntime").why_no_turns(convnet_test(tmp_path, **fields)) == reason
     assert get_framework("onnxruntime").why_no_turns(convnet_test(tmp_path)) is None
+
+
+def test_docker_runs_say_so_and_run_sequential_rounds(host, tmp_path, tiny_convnet):
+    test = convnet_test(tmp_path, constraints={"runner": "docker", "image": "aipep-test:1"})
+    runner = ArmRunner(get_framework("onnxruntime"), host, test, {"model": str(tiny_convnet)})
+    assert why_not_alternating(runner) == (
+        "round_design alternating: the docker runner gives each process a file system of its own, "
+        "with no pipe to share; running sequential rounds"
+    )
 
 
 def turn_program(tmp_path: Path, *flags: str, iterations: int = 3) -> list[str]:

@@ -292,6 +292,10 @@ def test_a_version_probe_that_fails_is_recorded_not_fatal(tmp_path):
     broken.write_text("#!/bin/sh\necho 'no interpreter here' >&2\nexit 3\n")
     broken.chmod(0o755)
     (benchmark,) = load_benchmarks(TINY_SPEC)
-    runner = ArmRunner(get_framework("onnxruntime"), get_platform("host"), benchmark.tests[0], {})
-    found = program_versions(runner, Arm("treatment", str(broken), "c1"))
+    host = get_platform("host")
+    try:
+        runner = ArmRunner(get_framework("onnxruntime"), host, benchmark.tests[0], {})
+        found = program_versions(runner, Arm("treatment", str(broken), "c1"))
+    finally:
+        host.close()
     assert found == {PROBE_FAILED: "exited with status 3; stderr tail:\nno interpreter here"}
