@@ -92,8 +92,9 @@ class Framework:
             templates = [[*self.default_command(test), *test.flags_for(self.name)]]
         composed = self.substituted(with_command_args(templates, context), test, context)
         if context.turns is not None:
-            if self.why_no_turns(test) is not None:
-                raise ValueError(f"{self.name}: {self.why_no_turns(test)}; the harness must not ask for turns")
+            refusal = self.why_no_turns(test)
+            if refusal is not None:
+                raise ValueError(f"{self.name}: {refusal}; the harness must not ask for turns")
             composed[0] += context.turns.flags()
         return composed
 

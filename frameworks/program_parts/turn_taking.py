@@ -39,10 +39,6 @@ class TurnError(Exception):
     """The turns cannot be taken: a pipe cannot be made, or the partner never handed over the turn."""
 
 
-class TurnTimeout(TurnError):
-    """The partner process did not hand over the turn within the deadline."""
-
-
 def add_turn_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--turn_fifos",
@@ -87,16 +83,12 @@ class Turns:
         self._have_turn = False
         os.write(self._send, TOKEN)
 
-    def close(self) -> None:
-        os.close(self._receive)
-        os.close(self._send)
-
     def _wait(self) -> None:
         deadline = time.monotonic() + self._deadline_s
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise TurnTimeout(f"the partner process handed over no turn within {self._deadline_s:g} s")
+                raise TurnError(f"the partner process handed over no turn within {self._deadline_s:g} s")
             readable, _, _ = select.select([self._receive], [], [], left)
             word = os.read(self._receive, 1) if readable else b""
             if word == PARTNER_ENDED:
@@ -115,9 +107,6 @@ class NoTurns:
     @contextmanager
     def turn(self) -> Iterator[None]:
         yield
-
-    def close(self) -> None:
-        pass
 
 
 def turns_from_args(args: argparse.Namespace, usage_error: type[Exception]) -> Turns | NoTurns:
