@@ -237,7 +237,9 @@ def turn_program(tmp_path: Path, *flags: str, iterations: int = 3) -> list[str]:
 def test_two_processes_alternate_through_both_passes(tmp_path):
     fifos = tmp_path / "a", tmp_path / "b"
     second = subprocess.Popen(turn_program(tmp_path, "S", "--turn_fifos", f"{fifos[1]},{fifos[0]}"))
-    first = subprocess.run(turn_program(tmp_path, "F", "--turn_fifos", f"{fifos[0]},{fifos[1]}", "--turn_first"))
+    first = subprocess.run(
+        turn_program(tmp_path, "F", "--turn_fifos", f"{fifos[0]},{fifos[1]}", "--turn_first"), timeout=PROGRAM_TIMEOUT_S
+    )
     assert second.wait(timeout=PROGRAM_TIMEOUT_S) == 0 and first.returncode == 0
     assert (tmp_path / "log").read_text() == "FS" * 6
 
