@@ -109,6 +109,7 @@ class RunSettings:
     run_type: RunType = RunType.BENCHMARK
     min_abs_change_us: float | None = None
     round_design: str | None = None
+    stop_when: str | None = None
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,9 @@ share of verdicts that end inconclusive, the spread of the paired per-round
 log-ratio, and the same decisions replayed on fewer iterations per process (the
 cost of a round: device time per round shrinks by the iterations left out).
 `alternating` rounds (both arms loaded at once, then taking turns one timed
-iteration each) are a third design.
+iteration each) are a third design. With the per-operator pass (`--operators`, or
+`--slowdown_kind operator`) a last table replays the trials under each `stop_when`:
+waiting for NET's verdict against waiting for every operator's.
 
     python benchmarks/detection_quality.py --trials 20 --save samples.json
     python benchmarks/detection_quality.py --model mobilenet_onnxruntime --slowdowns 0,2,5 \
@@ -58,14 +60,14 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from aipep_core.job import Arm  # noqa: E402
-from aipep_core.spec import load_benchmarks  # noqa: E402
+from aipep_core.spec import STOP_RULES, load_benchmarks  # noqa: E402
 from benchmarks.real_model_slowdown import load_average, onnx_operator_variant, slowed_interpreter  # noqa: E402
 from frameworks import get_framework  # noqa: E402
 from harness.ab_run import run_ab  # noqa: E402
 from harness.arm import ArmRunner  # noqa: E402
 from harness.generated_models import generate_model  # noqa: E402
 from harness.resource_samples import is_resource_key  # noqa: E402
-from harness.sequential_decision import decide_sequentially  # noqa: E402
+from harness.sequential_decision import decide_sequentially, is_net  # noqa: E402
 from harness.stats.summary import DEFAULT_ROUND_STATISTIC, round_statistic  # noqa: E402
 from platforms import get_platform  # noqa: E402
 
@@ -377,7 +379,10 @@ def report(
         if loads
         else ""
     )
-    print(f"\nround design: {design}; {len(trials[slowdowns[0]])} trials per slowdown; slowed: {slowed}{load}")
+    print(
+        f"\nround design: {design}; stop_when {test.stop_when}; {len(trials[slowdowns[0]])} trials per slowdown; "
+        f"slowed: {slowed}{load}"
+    )
     columns = "".join(f"{'FPR (A/A)' if s == 0 else f'recall {s}%':>11}" for s in slowdowns)
     print(f"{'detector':44}" + columns + f"{'A/A no_change':>14}{'inconclusive':>13}{'med dev-s/verdict':>18}")
     variants = [(method, test, None) for method in STATISTICS]
@@ -409,7 +414,7 @@ def report(
             + f"{no_change:>14.2f}{inconclusive:>13.2f}{statistics.median(seconds):>18.1f}"
         )
         if any(others_flagged) and len(trial_keys(every)) > 1:
-            print(f"{'':44}other metrics flagged regression in {statistics.fmean(others_flagged):.2f} of decisions")
+            print(f"{'':44}another metric flagged regression in {statistics.fmean(others_flagged):.2f} of trials")
     full = statistics.median(sum(t["round_seconds"]) + t["rerun_seconds"] for t in every)
     for name, detector in OTHER_DETECTORS.items():
         rates = [statistics.fmean(detector(trial, slowed) for trial in trials[s]) for s in slowdowns]
@@ -423,8 +428,35 @@ def report(
         f"log-ratio of {slowed} ({DEFAULT_ROUND_STATISTIC}; MAD x 1.4826, median over trials): "
         f"{statistics.median(spread) * 100:.2f}%"
     )
+    if len(trial_keys(every)) > 1:
+        stop_rule_table(trials, slowdowns, test, slowed)
     if slowed == "NET latency":
         round_cost_table(every, slowed, [5, 10, 20, *fewer_iterations])
+
+
+def stop_rule_table(trials: dict[int, list[dict]], slowdowns: list[int], test, slowed: str) -> None:
+    """The same trials replayed under each stop rule: what waiting for every operator's verdict buys
+    (operators decided, the slowed one found) and what it costs (device seconds per verdict, per cell)."""
+    print(f"\nstop rules on the same samples ({DEFAULT_ROUND_STATISTIC}, threshold {test.regression_threshold:g}%):")
+    cells = "".join(f"{'FPR (A/A)' if s == 0 else f'recall {s}%':>11}{'med s':>7}" for s in slowdowns)
+    print(f"{'stop_when':14}{cells}{'A/A no_change':>14}{'ops inconclusive':>17}{'false op regressions':>21}")
+    for rule in STOP_RULES:
+        variant = dataclasses.replace(test, stop_when=rule)
+        row, inconclusive, false_ops, no_change = "", [], [], float("nan")
+        for slowdown in slowdowns:
+            decided = [aipep_decides(trial, variant, DEFAULT_ROUND_STATISTIC) for trial in trials[slowdown]]
+            found = statistics.fmean(v[slowed] == "regression" for v, _ in decided)
+            row += f"{found:>11.2f}{statistics.median(s for _, s in decided):>7.1f}"
+            if slowdown == 0:
+                no_change = statistics.fmean(v[slowed] == "no_change" for v, _ in decided)
+            for verdicts, _ in decided:
+                operators = {k: v for k, v in verdicts.items() if not is_net(k) and not is_resource_key(k)}
+                inconclusive += [v == "inconclusive" for v in operators.values()]
+                false_ops += [v == "regression" for k, v in operators.items() if k != slowed]
+        print(
+            f"{rule:14}{row}{no_change:>14.2f}{statistics.fmean(inconclusive):>17.2f}"
+            f"{sum(false_ops):>12} of {len(false_ops):<6}"
+        )
 
 
 def round_cost_table(every: list[dict], slowed: str, counts: list[int]) -> None:

@@ -36,9 +36,9 @@ from harness.duet_round import DUET, SEQUENTIAL, DuetPlan, plan_duet, run_duet_r
 from harness.load_results import add_tail_percentiles, qualify_verdicts, round_value, scenario_meta
 from harness.output_problems import OutputProblems
 from harness.round_work import round_work
-from harness.sequential_decision import compare_at_look, open_verdicts
+from harness.sequential_decision import compare_at_look, may_stop
 from harness.stats.comparison import Comparison
-from harness.stats.sequential import look_schedule, should_stop
+from harness.stats.sequential import look_schedule
 from harness.stats.summary import diff_summary, round_statistic, summarize
 
 
@@ -107,8 +107,8 @@ def run_ab(
     progress: TextIO | None = sys.stderr,
     stop: threading.Event | None = None,
 ) -> RunResult:
-    """Rounds until every metric has a verdict or max_rounds; a failed round ends the run as a
-    failed result with its logs, a stop raises RunStopped (nothing to record)."""
+    """Rounds until the verdicts the test's stop_when waits for are in, or max_rounds; a failed round
+    ends the run as a failed result with its logs, a stop raises RunStopped (nothing to record)."""
     test = runner.test
     method = test.round_statistic
     arms = {TREATMENT: treatment, CONTROL: control}
@@ -145,7 +145,7 @@ def run_ab(
                     _per_round(state, method, test), test, look, len(looks), _units(state)
                 )
             _say(progress, _progress_line(len(state.rounds), test.max_rounds, state.comparisons))
-            if should_stop(open_verdicts(state.comparisons), len(state.rounds), test.max_rounds):
+            if may_stop(state.comparisons, test, look, len(looks), len(state.rounds)):
                 break
         else:
             _say(progress, f"round {len(state.rounds)}/{test.max_rounds} done")
@@ -155,6 +155,7 @@ def run_ab(
         rounds=[r.describe() for r in state.rounds],
         rerun_rounds=state.reruns,
         looks=looks,
+        stop_when=test.stop_when,
         round_statistic=method,
         round_work=round_work(test, result.meta["round_design"]),
         start_time=started,

@@ -26,7 +26,7 @@ from aipep_core.job import (
 )
 from aipep_core.model_variants import parse_optimizers
 from aipep_core.names import CONTROL, TREATMENT
-from aipep_core.spec import DEFAULT_ROUND_STATISTIC, ROUND_DESIGNS, validate_arm_target
+from aipep_core.spec import DEFAULT_ROUND_STATISTIC, ROUND_DESIGNS, STOP_RULES, validate_arm_target
 from aipep_core.user_dirs import cache_dir, data_dir
 from harness.downloads import DEFAULT_MAX_BYTES
 from harness.reporters.results_server import ACCESS_TOKEN_ENV
@@ -158,6 +158,13 @@ def build_parser(
         "swapped every round; alternating: both loaded at once, then taking turns one timed iteration each "
         "(default: each test's round_design, else sequential); overrides specs",
     )
+    flags.add_argument(
+        "--stop_when",
+        choices=STOP_RULES,
+        help="net: a run may stop once NET has its verdict and the operators have had the rounds to show a "
+        "regression; every_metric: only once every operator has one too (default: each test's stop_when, "
+        "else every_metric); overrides specs",
+    )
     add_option_flags(parser.add_argument_group("platform options (each for the platforms named)"))
     return parser
 
@@ -191,6 +198,7 @@ def job_from_flags(flags: argparse.Namespace) -> Job:
             max_rounds=flags.max_rounds,
             round_statistic=flags.round_statistic,
             round_design=flags.round_design,
+            stop_when=flags.stop_when,
             timeout=flags.timeout,
             run_type=RunType(flags.run_type),
         ),

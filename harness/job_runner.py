@@ -20,7 +20,7 @@ from typing import TextIO
 from aipep_core.errors import DeviceError, RunFailure, UserError
 from aipep_core.job import Job, RunStopped, RunType
 from aipep_core.result_record import RunResult
-from aipep_core.spec import ROUND_DESIGNS, BenchmarkSpec, TestSpec, load_benchmarks
+from aipep_core.spec import ROUND_DESIGNS, STOP_RULES, BenchmarkSpec, TestSpec, load_benchmarks
 from aipep_core.user_dirs import cache_dir
 from frameworks import get_framework
 from harness.ab_run import run_ab
@@ -53,6 +53,7 @@ _OVERRIDES = (
     "max_rounds",
     "round_statistic",
     "round_design",
+    "stop_when",
 )
 
 # FAI-PEP's `metric: power` reads a power monitor wired to the device's battery.
@@ -106,6 +107,8 @@ def run_job(job: Job, stop: threading.Event | None = None, progress: TextIO | No
         raise UserError(f"--min_abs_change_us: expected microseconds >= 0 (0: no floor), got {floor:g}")
     if job.settings.round_design is not None and job.settings.round_design not in ROUND_DESIGNS:
         raise UserError(f"round_design: expected one of {', '.join(ROUND_DESIGNS)}, got {job.settings.round_design!r}")
+    if job.settings.stop_when is not None and job.settings.stop_when not in STOP_RULES:
+        raise UserError(f"stop_when: expected one of {', '.join(STOP_RULES)}, got {job.settings.stop_when!r}")
     platform_options = check_platform_options(job.platform.name, job.platform.options)
     devices = _devices(job)
     undelivered = Undelivered()

@@ -12,7 +12,9 @@ from typing import Any
 
 from aipep_core import number_format
 from aipep_core.names import CONTROL, NET, TREATMENT
+from aipep_core.resource_metrics import PROCESS
 from aipep_core.result_record import MetricResult, RunResult
+from aipep_core.spec import NET_DECIDED
 from aipep_core.verdict import NOT_JUDGED, VERDICT_ORDER, Verdict
 from reports.figures import Distributions, Forest, ForestRow, Lines, Marker, Report, Section, Series, Table
 from reports.result_facts import origin_facts
@@ -181,6 +183,12 @@ def why_stopped(result: RunResult, rounds: int, looks: list[int]) -> str:
     if rounds >= looks[-1]:
         still = f"; {len(open_metrics)} metric(s) still inconclusive" if open_metrics else ""
         return f"reached max_rounds {at}{still}"
+    open_operators = [m for m in result.data.values() if m.key in open_metrics and m.type not in (NET, PROCESS)]
+    if result.meta.get("stop_when") == NET_DECIDED and open_operators:
+        return (
+            f"NET had its verdict {at}, when an operator could already show a regression (stop_when net); "
+            f"{len(open_operators)} operator(s) stayed inconclusive"
+        )
     return f"every metric had a verdict {at}"
 
 

@@ -67,6 +67,7 @@ FULL_JOB = Job(
         max_rounds=40,
         round_statistic="median",
         round_design="duet",
+        stop_when="net",
         timeout=30.0,
         run_type=RunType.VERIFY,
         min_abs_change_us=2.5,
@@ -195,6 +196,7 @@ def test_the_command_line_builds_the_job_a_caller_would_build_by_hand():
         "--timeout", "30", "--user_identifier", "nightly", "--run_type", "verify", "--fail_on_regression",
         "--regression_threshold", "5", "--alpha", "0.01", "--min_rounds", "6", "--max_rounds", "40",
         "--round_statistic", "median", "--min_abs_change_us", "2.5", "--round_design", "duet",
+        "--stop_when", "net",
         "--string_map", '{"MODEL_DIR": "models/squeezenet"}',
     ])  # fmt: skip
     assert job == Job(
@@ -215,7 +217,16 @@ def test_the_command_line_builds_the_job_a_caller_would_build_by_hand():
             },
         ),
         settings=RunSettings(
-            5.0, 0.01, 6, 40, "median", 30.0, RunType.VERIFY, min_abs_change_us=2.5, round_design="duet"
+            5.0,
+            0.01,
+            6,
+            40,
+            "median",
+            30.0,
+            RunType.VERIFY,
+            min_abs_change_us=2.5,
+            round_design="duet",
+            stop_when="net",
         ),
         model_cache=ModelCacheOptions("cache/models", "models/root", 12.5),
         reporters=Reporters(

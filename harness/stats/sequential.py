@@ -49,6 +49,14 @@ def min_rounds_for(alpha_look: float) -> int:
     return n
 
 
+def min_rounds_for_family(alpha_look: float, family: int) -> int:
+    """The fewest rounds at which one test of a Benjamini-Hochberg family of `family` p-values can be
+    significant: BH holds the smallest p-value to alpha_look / family, the bar a lone mover must pass."""
+    if family < 1:
+        raise StatisticsInputError(f"family is {family}, expected at least 1 p-value")
+    return min_rounds_for(probability(alpha_look, "alpha_look", open_interval=True) / family)
+
+
 def alpha_for_look(alpha: float, look_index: int, n_looks: int) -> float:
     """The significance level for look `look_index` (0-based) of `n_looks` looks."""
     level = probability(alpha, "alpha", open_interval=True)
@@ -98,5 +106,5 @@ def look_schedule(min_rounds: int, max_rounds: int, *, alpha: float = DEFAULT_AL
 
 
 def should_stop(verdicts: Iterable[Verdict], rounds: int, max_rounds: int) -> bool:
-    """Stop once every metric has a verdict, or when the round budget is spent."""
+    """Stop once every verdict the run waits for is in, or when the round budget is spent."""
     return rounds >= max_rounds or all(v is not Verdict.INCONCLUSIVE for v in verdicts)

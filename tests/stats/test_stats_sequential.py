@@ -5,11 +5,13 @@ from scipy import stats as scipy_stats
 from aipep_core.verdict import Verdict
 from harness.stats.comparison import compare_metric
 from harness.stats.errors import StatisticsInputError
+from harness.stats.multiple_testing import benjamini_hochberg
 from harness.stats.sequential import (
     MAX_LOOKS,
     alpha_for_look,
     look_schedule,
     min_rounds_for,
+    min_rounds_for_family,
     should_stop,
 )
 
@@ -33,6 +35,23 @@ def test_min_rounds_for(alpha_look, expected):
 def test_min_rounds_for_refuses_a_level_outside_zero_one(bad):
     with pytest.raises(StatisticsInputError):
         min_rounds_for(bad)
+
+
+@pytest.mark.parametrize(("alpha_look", "family", "expected"), [(0.0125, 66, 13), (0.0125, 2, 8), (0.05, 1, 5)])
+def test_min_rounds_for_family_is_where_a_lone_member_can_pass_bh(alpha_look, family, expected):
+    assert min_rounds_for_family(alpha_look, family) == expected
+    # The best one-sided exact signed-rank p-value of n rounds (all one way) is scipy's too, and BH
+    # scales the smallest of `family` p-values by family: significant at `expected` rounds, not before.
+    for n, significant in ((expected, True), (expected - 1, False)):
+        best = scipy_stats.wilcoxon(np.arange(1.0, n + 1), alternative="greater", method="exact").pvalue
+        assert best == pytest.approx(2.0**-n)
+        q = benjamini_hochberg([best] + [1.0] * (family - 1))[0]
+        assert (q < alpha_look) is significant
+
+
+def test_min_rounds_for_family_refuses_an_empty_family():
+    with pytest.raises(StatisticsInputError):
+        min_rounds_for_family(0.05, 0)
 
 
 def test_alpha_is_split_evenly_over_the_looks():
