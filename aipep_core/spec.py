@@ -59,7 +59,7 @@ DEFAULT_ROUND_DESIGN = "sequential"
 # "every_metric": every operator's as well as NET's, the design's rule and the default.
 # "net": NET's, once the operators have had the rounds to show a regression; they then report
 # what those rounds support. On MobileNetV1 a few operators (the classifier's Gemm, the first
-# convolution) move by 10-15% from one process to the next, so "every_metric" runs to
+# convolution) move by about 10% from one process to the next, so "every_metric" runs to
 # max_rounds almost always; the shipped MobileNetV1 specs ask for "net" (see the README).
 NET_DECIDED, EVERY_METRIC = "net", "every_metric"
 STOP_RULES = (NET_DECIDED, EVERY_METRIC)

@@ -6,7 +6,7 @@ exactly the same rule.
 
 Which verdicts a run waits for is the test's `stop_when`. Waiting for every operator
 (`every_metric`) costs most where operators are many and noisy: on MobileNetV1 the classifier's
-Gemm and the first convolution move by 10-15% from one process to the next, so pinning them
+Gemm and the first convolution move by about 10% from one process to the next, so pinning them
 inside a 2% band takes hundreds of rounds and the run goes to max_rounds nearly always. With
 `net` the run waits for NET's verdict, but never stops before an operator could be a
 regression: Benjamini-Hochberg holds a lone operator to alpha over the family size, which the
