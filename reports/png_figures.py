@@ -6,6 +6,7 @@ so the HTML report (and the server that serves it) does not need it.
 
 from __future__ import annotations
 
+import math
 from functools import singledispatch
 from pathlib import Path
 from typing import Any
@@ -105,7 +106,8 @@ def _lines(figure: Lines, axes: Any) -> None:
 
 @_draw.register
 def _distributions(figure: Distributions, axes: Any) -> None:
-    axes.boxplot([values for _, values in figure.groups], showmeans=True)
+    """A value JSON or a failed run left infinite or NaN has no place on an axis (the HTML page drops it too)."""
+    axes.boxplot([[v for v in values if math.isfinite(v)] for _, values in figure.groups], showmeans=True)
     axes.set_xticks(range(1, len(figure.groups) + 1), [name for name, _ in figure.groups])
     axes.set_ylabel(figure.y_label)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 
 from aipep_core.result_record import MetricComparison, MetricResult, RunResult
 from aipep_core.verdict import Verdict
@@ -37,8 +38,10 @@ def test_numbers_json_cannot_hold_and_script_text_do_not_break_the_page():
     assert drawn and "NaN" not in figures and "Infinity" not in figures
 
 
-def test_markdown_shows_tags_from_a_record_as_text(tmp_path):
-    markdown = write_markdown(result_report(hostile_record()), tmp_path / "report").read_text()
+def test_markdown_shows_tags_from_a_record_as_text_and_draws_only_finite_values(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        markdown = write_markdown(result_report(hostile_record()), tmp_path / "report").read_text()
     assert HOSTILE_NAME not in markdown
     assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in markdown
 
