@@ -33,17 +33,28 @@ def run_softmax_ab(tmp_path, build_microkernel, *flags):
     ])  # fmt: skip
 
 
-def stored_softmax(tmp_path):
+def stored_run(tmp_path):
     with ResultStore(tmp_path / "aipep.db") as store:
         (stored,) = store.find_runs(model="microkernel")
     check_record(stored.to_json())
-    return stored.data["Softmax latency"].comparison
+    return stored
+
+
+def stored_softmax(tmp_path):
+    return stored_run(tmp_path).data["Softmax latency"].comparison
 
 
 def test_a_tiny_operator_twice_as_slow_is_below_the_floor_on_screen_and_in_the_store(
     tmp_path, build_microkernel, capsys
 ):
-    assert run_softmax_ab(tmp_path, build_microkernel) == 0  # nothing regressed
+    status = run_softmax_ab(tmp_path, build_microkernel)
+    # Only Softmax differs between the builds, but a loaded machine can still make another metric
+    # look worse in a real run; the exit status must follow the stored verdicts, and Softmax is not
+    # among the regressions.
+    regressed = {key for key, metric in stored_run(tmp_path).data.items() if metric.comparison and
+                 metric.comparison.verdict is Verdict.REGRESSION}  # fmt: skip
+    assert "Softmax latency" not in regressed
+    assert status == (3 if regressed else 0)
     comparison = stored_softmax(tmp_path)
     assert comparison.verdict is Verdict.BELOW_FLOOR
     assert comparison.estimate_pct > 50
