@@ -55,6 +55,8 @@ _OVERRIDES = (
     "round_design",
     "stop_when",
 )
+# Settings that name one of a fixed set; a job read from JSON (the lab's) has passed no argparse `choices`.
+_CHOICES = {"round_statistic": ROUND_STATISTICS, "round_design": ROUND_DESIGNS, "stop_when": STOP_RULES}
 
 # FAI-PEP's `metric: power` reads a power monitor wired to the device's battery.
 POWER_REFUSAL = (
@@ -95,20 +97,16 @@ def run_job(job: Job, stop: threading.Event | None = None, progress: TextIO | No
     for spec in specs:
         check_endpoint_targets(_framework(job, spec), spec, job.arms.all())
     _check_model_frameworks(specs, job)
-    if job.settings.round_statistic is not None and job.settings.round_statistic not in ROUND_STATISTICS:
-        raise UserError(
-            f"round_statistic: expected one of {', '.join(ROUND_STATISTICS)}, got {job.settings.round_statistic!r}"
-        )
+    for name, choices in _CHOICES.items():
+        value = getattr(job.settings, name)
+        if value is not None and value not in choices:
+            raise UserError(f"{name}: expected one of {', '.join(choices)}, got {value!r}")
     for spec in specs:
         for test in spec.tests:
             check_variants(test, list(job.arms.all()))
     floor = job.settings.min_abs_change_us
     if floor is not None and not (math.isfinite(floor) and floor >= 0):
         raise UserError(f"--min_abs_change_us: expected microseconds >= 0 (0: no floor), got {floor:g}")
-    if job.settings.round_design is not None and job.settings.round_design not in ROUND_DESIGNS:
-        raise UserError(f"round_design: expected one of {', '.join(ROUND_DESIGNS)}, got {job.settings.round_design!r}")
-    if job.settings.stop_when is not None and job.settings.stop_when not in STOP_RULES:
-        raise UserError(f"stop_when: expected one of {', '.join(STOP_RULES)}, got {job.settings.stop_when!r}")
     platform_options = check_platform_options(job.platform.name, job.platform.options)
     devices = _devices(job)
     undelivered = Undelivered()

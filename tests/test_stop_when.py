@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from aipep_core.errors import UserError
 from aipep_core.job import Arm, Job
 from aipep_core.spec import parse_spec
 from aipep_core.verdict import Verdict
@@ -203,3 +204,17 @@ def test_a_bad_stop_when_in_a_spec_is_one_line_naming_the_field(tmp_path, capsys
     assert status == 2
     assert err.count("\n") == 1 and "bad.json" in err and "stop_when" in err and "net, every_metric" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", ["round_statistic", "round_design", "stop_when"])
+def test_a_job_from_json_with_an_unknown_choice_is_refused_in_one_line(tmp_path, name):
+    """A lab job passes no argparse `choices`; the job runner names the setting and what it expects."""
+    spec = tmp_path / "spec.json"
+    test = {"identifier": "t", "metric": "delay", "commands": ["{program} -c pass"]}
+    spec.write_text(json.dumps({"model": {"name": "m", "format": "generic"}, "tests": [test]}))
+    job = parse_job(["-b", str(spec), "--info", json.dumps({"treatment": {"program": sys.executable}}), "--no_db"])
+    document = json.loads(job.to_json())
+    document["settings"][name] = "soon"
+    with pytest.raises(UserError) as refused:
+        run_job(Job.from_json(json.dumps(document)), progress=io.StringIO())
+    assert str(refused.value).startswith(f"{name}: expected one of ") and "'soon'" in str(refused.value)
