@@ -30,7 +30,8 @@ cost of a round: device time per round shrinks by the iterations left out).
 `alternating` rounds (both arms loaded at once, then taking turns one timed
 iteration each) are a third design. With the per-operator pass (`--operators`, or
 `--slowdown_kind operator`) a last table replays the trials under each `stop_when`:
-waiting for NET's verdict against waiting for every operator's.
+waiting for NET's verdict against waiting for every operator's; it also gives the
+median device seconds per verdict cell by cell (A/A, each slowdown).
 
     python benchmarks/detection_quality.py --trials 20 --save samples.json
     python benchmarks/detection_quality.py --model mobilenet_onnxruntime --slowdowns 0,2,5 \
@@ -42,6 +43,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import multiprocessing
 import os
 import random
@@ -383,7 +385,7 @@ def report(
         f"\nround design: {design}; stop_when {test.stop_when}; {len(trials[slowdowns[0]])} trials per slowdown; "
         f"slowed: {slowed}{load}"
     )
-    columns = "".join(f"{'FPR (A/A)' if s == 0 else f'recall {s}%':>11}" for s in slowdowns)
+    columns = "".join(f"{_cell(s):>11}" for s in slowdowns)
     print(f"{'detector':44}" + columns + f"{'A/A no_change':>14}{'inconclusive':>13}{'med dev-s/verdict':>18}")
     variants = [(method, test, None) for method in STATISTICS]
     for threshold in extra_thresholds:
@@ -428,17 +430,22 @@ def report(
         f"log-ratio of {slowed} ({DEFAULT_ROUND_STATISTIC}; MAD x 1.4826, median over trials): "
         f"{statistics.median(spread) * 100:.2f}%"
     )
-    if len(trial_keys(every)) > 1:
-        stop_rule_table(trials, slowdowns, test, slowed)
+    for threshold in [test.regression_threshold, *extra_thresholds]:
+        stop_rule_table(trials, slowdowns, dataclasses.replace(test, regression_threshold=threshold), slowed)
     if slowed == "NET latency":
         round_cost_table(every, slowed, [5, 10, 20, *fewer_iterations])
 
 
+def _cell(slowdown: int) -> str:
+    return "FPR (A/A)" if slowdown == 0 else f"recall {slowdown}%"
+
+
 def stop_rule_table(trials: dict[int, list[dict]], slowdowns: list[int], test, slowed: str) -> None:
     """The same trials replayed under each stop rule: what waiting for every operator's verdict buys
-    (operators decided, the slowed one found) and what it costs (device seconds per verdict, per cell)."""
+    (operators decided, the slowed one found) and what it costs (device seconds per verdict, per cell).
+    Without operators both rows agree; the table then gives the device seconds cell by cell."""
     print(f"\nstop rules on the same samples ({DEFAULT_ROUND_STATISTIC}, threshold {test.regression_threshold:g}%):")
-    cells = "".join(f"{'FPR (A/A)' if s == 0 else f'recall {s}%':>11}{'med s':>7}" for s in slowdowns)
+    cells = "".join(f"{_cell(s):>11}{'med s':>7}" for s in slowdowns)
     print(f"{'stop_when':14}{cells}{'A/A no_change':>14}{'ops inconclusive':>17}{'false op regressions':>21}")
     for rule in STOP_RULES:
         variant = dataclasses.replace(test, stop_when=rule)
@@ -454,7 +461,7 @@ def stop_rule_table(trials: dict[int, list[dict]], slowdowns: list[int], test, s
                 inconclusive += [v == "inconclusive" for v in operators.values()]
                 false_ops += [v == "regression" for k, v in operators.items() if k != slowed]
         print(
-            f"{rule:14}{row}{no_change:>14.2f}{statistics.fmean(inconclusive):>17.2f}"
+            f"{rule:14}{row}{no_change:>14.2f}{statistics.fmean(inconclusive) if inconclusive else math.nan:>17.2f}"
             f"{sum(false_ops):>12} of {len(false_ops):<6}"
         )
 
