@@ -183,7 +183,7 @@ def why_stopped(result: RunResult, rounds: int, looks: list[int]) -> str:
     if rounds >= looks[-1]:
         still = f"; {len(open_metrics)} metric(s) still inconclusive" if open_metrics else ""
         return f"reached max_rounds {at}{still}"
-    open_operators = [m for m in result.data.values() if m.key in open_metrics and m.type not in (NET, PROCESS)]
+    open_operators = [key for key in open_metrics if result.data[key].type not in (NET, PROCESS)]
     if result.meta.get("stop_when") == NET_DECIDED and open_operators:
         return (
             f"NET had its verdict {at}, when an operator could already show a regression (stop_when net); "
