@@ -11,14 +11,14 @@ inside a 2% band takes hundreds of rounds and the run goes to max_rounds nearly 
 `net` the run waits for NET's verdict, but never stops before an operator could be a
 regression: Benjamini-Hochberg holds a lone operator to alpha over the family size, which the
 exact signed-rank p-value (at best 2**-n) reaches only after a dozen rounds for a network of
-thirty operators. Stopping earlier never raises the false-alarm rate (alpha is spent per look,
-see stats/sequential.py); the operators just keep the verdicts their rounds support, which may be
-inconclusive.
+thirty operators, so the run's looks start there (`run_looks`). Stopping earlier never raises
+the false-alarm rate (alpha is spent per look, see stats/sequential.py); the operators just keep
+the verdicts their rounds support, which may be inconclusive.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from aipep_core.metric_direction import lower_is_worse
@@ -114,11 +114,21 @@ def may_stop(comparisons: Mapping[str, Comparison], test: TestSpec, look_index: 
     )
 
 
+def run_looks(test: TestSpec, keys: Iterable[str]) -> list[int]:
+    """The looks of a run measuring `keys`: with `stop_when` net and operators, the schedule starts
+    where an operator could be a regression, since no earlier look could end the run."""
+    keys = list(keys)
+    operators = sum(1 for key in keys if not is_net(key) and not is_resource_key(key))
+    if test.stop_when != NET_DECIDED or not any(is_net(key) for key in keys):
+        operators = 0
+    return look_schedule(test.min_rounds, test.max_rounds, alpha=test.alpha, operators=operators)
+
+
 def decide_sequentially(
     metrics: PerRound, test: TestSpec, units: Mapping[str, str] | None = None
 ) -> tuple[dict[str, Comparison], int]:
     """Replay the looks over recorded rounds: the verdicts and the rounds it took."""
-    looks = look_schedule(test.min_rounds, test.max_rounds, alpha=test.alpha)
+    looks = run_looks(test, metrics)
     available = min(len(treatment) for treatment, _ in metrics.values())
     comparisons: dict[str, Comparison] = {}
     used = 0

@@ -28,7 +28,7 @@ from harness.arm import ArmRunner
 from harness.cli import main
 from harness.cli_args import parse_job
 from harness.job_runner import run_job
-from harness.sequential_decision import decide_sequentially, may_stop, operators_could_regress
+from harness.sequential_decision import decide_sequentially, may_stop, operators_could_regress, run_looks
 from harness.stats.comparison import Comparison, unmeasured
 from harness.stats.sequential import min_rounds_for
 from platforms import get_platform
@@ -95,6 +95,17 @@ def test_operators_could_regress_counts_both_directions_of_measured_operators():
     assert operators_could_regress({NET_KEY: comparison(Verdict.NO_CHANGE)}, 0.0125, 1)
 
 
+@pytest.mark.parametrize(
+    ("stop_when", "with_net", "looks"),
+    [("net", True, [13, 23, 40]), ("every_metric", True, [8, 14, 23, 40]), ("net", False, [8, 14, 23, 40])],
+)
+def test_only_a_net_run_with_operators_starts_looking_where_an_operator_could_regress(stop_when, with_net, looks):
+    spec = {"identifier": "t", "metric": "delay", "min_rounds": 8, "max_rounds": 40, "stop_when": stop_when}
+    test = parse_spec({"model": {"name": "m", "format": "generic"}, "tests": [spec]}, SPEC_PATH).tests[0]
+    keys = [f"Conv_{i} latency" for i in range(33)] + ["PROCESS peak_rss", "PROCESS cpu_time"] * 20
+    assert run_looks(test, [NET_KEY, *keys] if with_net else keys) == looks
+
+
 def swinging_rounds(n: int) -> dict[str, tuple[list[float], list[float]]]:
     """NET identical in both arms; the operator 50% slower or a third faster in a fixed pattern."""
     ratios = [1.5, 1 / 1.5, 1 / 1.5, 1.5] * (n // 4 + 1)
@@ -104,12 +115,14 @@ def swinging_rounds(n: int) -> dict[str, tuple[list[float], list[float]]]:
     }
 
 
-@pytest.mark.parametrize(("stop_when", "rounds"), [("net", 11), ("every_metric", 20)])
+@pytest.mark.parametrize(("stop_when", "rounds"), [("net", 7), ("every_metric", 20)])
 def test_the_replay_stops_where_the_rule_says(stop_when, rounds):
     spec = {"identifier": "t", "metric": "delay", "min_rounds": 6, "max_rounds": 20, "stop_when": stop_when}
     test = parse_spec({"model": {"name": "m", "format": "generic"}, "tests": [spec]}, SPEC_PATH).tests[0]
     comparisons, used = decide_sequentially(swinging_rounds(20), test, {NET_KEY: "us", "Conv latency": "us"})
-    # Looks 6, 11, 20: NET is no_change at 6, but one operator needs 2**-n < (0.05 / 3) / 2, n >= 7.
+    # every_metric looks at 6, 11, 20 and waits for the swinging operator to the end. With net the
+    # looks are 7, 12, 20: one operator needs 2**-n < (0.05 / 3) / 2, n >= 7, so a look at 6 could
+    # not end the run; NET is no_change at the first look that can.
     assert used == rounds
     assert comparisons[NET_KEY].verdict is Verdict.NO_CHANGE
     assert comparisons["Conv latency"].verdict is Verdict.INCONCLUSIVE
@@ -133,7 +146,7 @@ SWINGING_PROGRAM = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize(("stop_when", "rounds"), [("net", 11), ("every_metric", 20)])
+@pytest.mark.parametrize(("stop_when", "rounds"), [("net", 7), ("every_metric", 20)])
 def test_a_live_run_stops_where_the_rule_says_and_says_why(tmp_path, stop_when, rounds):
     script = tmp_path / "swinging.py"
     script.write_text(SWINGING_PROGRAM)
@@ -153,12 +166,13 @@ def test_a_live_run_stops_where_the_rule_says_and_says_why(tmp_path, stop_when, 
     assert result.ok, result.failure
     assert result.meta["stop_when"] == stop_when
     assert len(result.meta["rounds"]) == rounds
+    assert result.meta["looks"] == ([7, 12, 20] if stop_when == "net" else [6, 11, 20])
     assert result.data[NET_KEY].comparison.verdict is Verdict.NO_CHANGE
     assert result.data["Conv latency"].comparison.verdict is Verdict.INCONCLUSIVE
     reason = why_stopped(result, rounds, result.meta["looks"])
     if stop_when == "net":
         assert reason == (
-            "NET had its verdict at look 2 of 3 (11 rounds), when an operator could already show a regression "
+            "NET had its verdict at look 1 of 3 (7 rounds), when an operator could already show a regression "
             "(stop_when net); 1 operator(s) stayed inconclusive"
         )
     else:
@@ -183,7 +197,7 @@ def test_the_stop_when_flag_overrides_the_spec(tmp_path):
     (result,) = run_job(job, progress=io.StringIO()).results
     assert result.ok, result.failure
     assert result.meta["stop_when"] == "net"
-    assert len(result.meta["rounds"]) == 11
+    assert len(result.meta["rounds"]) == 7
 
 
 def test_a_bad_stop_when_flag_is_one_line_and_exit_2(capsys):
