@@ -28,12 +28,10 @@ share of verdicts that end inconclusive, the spread of the paired per-round
 log-ratio, and the same decisions replayed on fewer iterations per process (the
 cost of a round: device time per round shrinks by the iterations left out).
 `alternating` rounds (both arms loaded at once, then taking turns one timed
-iteration each) are a third design; `alternating:at_once` is the same with the
-per-operator pass run by both arms at the same time (the test's `operator_pass`).
-With the per-operator pass (`--operators`, or `--slowdown_kind operator`) a last
-table replays the trials under each `stop_when`: waiting for NET's verdict against
-waiting for every operator's; it also gives the median device seconds per verdict
-cell by cell (A/A, each slowdown).
+iteration each) are a third design. With the per-operator pass (`--operators`, or
+`--slowdown_kind operator`) a last table replays the trials under each `stop_when`:
+waiting for NET's verdict against waiting for every operator's; it also gives the
+median device seconds per verdict cell by cell (A/A, each slowdown).
 
     python benchmarks/detection_quality.py --trials 20 --save samples.json
     python benchmarks/detection_quality.py --model mobilenet_onnxruntime --slowdowns 0,2,5 \
@@ -132,7 +130,6 @@ def run_trial(runner: ArmRunner, treatment: Path, control: Path) -> dict:
     rounds = result.meta["rounds"]
     return {
         "design": result.meta["round_design"],
-        "operator_pass": result.meta["round_work"]["operator_pass"],
         "round_seconds": [r["device_seconds"] for r in rounds],
         "arm_seconds": [[r["treatment"]["wall_seconds"], r["control"]["wall_seconds"]] for r in rounds],
         "rerun_seconds": sum(r["device_seconds"] for r in result.meta["rerun_rounds"]),
@@ -269,11 +266,7 @@ def main() -> None:
     parser.add_argument("--model", choices=["microkernel", *MODELS], default="microkernel")
     parser.add_argument("--slowdown_kind", choices=["net", "operator"], default="net", help="MobileNetV1 only")
     parser.add_argument("--operators", action="store_true", help="MobileNetV1: keep the profiled per-operator pass")
-    parser.add_argument(
-        "--round_designs",
-        default="sequential",
-        help="comma list of sequential, duet, alternating; alternating:at_once runs the operator pass at once",
-    )
+    parser.add_argument("--round_designs", default="sequential", help="comma list of sequential, duet, alternating")
     parser.add_argument("--fewer_iterations", default="5,10", help="replay on this many iterations per process")
     args = parser.parse_args()
     slowdowns = [int(s) for s in args.slowdowns.split(",")]
@@ -308,7 +301,7 @@ def main() -> None:
             for trial in range(args.trials):
                 for slowdown in slowdowns:
                     for design in designs if trial % 2 == 0 else designs[::-1]:
-                        designed = dataclasses.replace(runner, test=designed_test(live_test, design))
+                        designed = dataclasses.replace(runner, test=dataclasses.replace(live_test, round_design=design))
                         trials[design][slowdown].append(run_trial(designed, *arms[slowdown]))
                 elapsed = time.time() - started
                 print(
@@ -324,13 +317,6 @@ def main() -> None:
         args.save.write_text(json.dumps(document))
     for design in designs:
         report(trials[design], slowdowns, decision_test, thresholds, slowed, design, fewer)
-
-
-def designed_test(test, design: str):
-    """The test with a `--round_designs` entry's design, `DESIGN` or `DESIGN:OPERATOR_PASS`."""
-    name, _, operator_pass = design.partition(":")
-    raw = {**test.raw, "operator_pass": operator_pass} if operator_pass else test.raw
-    return dataclasses.replace(test, round_design=name, raw=raw)
 
 
 def _base_test(model: str, operators: bool):

@@ -19,26 +19,16 @@ class TurnPipes:
     """Where an arm of an alternating round hands the turn over (device paths of two named pipes).
 
     The harness names them; the bench program makes them and takes turns through them
-    (frameworks/program_parts/turn_taking.py). `deadline_s` bounds every wait for the partner;
-    `operators_at_once` lets both arms run the per-operator pass at the same time."""
+    (frameworks/program_parts/turn_taking.py). `deadline_s` bounds every wait for the partner."""
 
     receive: str
     send: str
     first: bool
     deadline_s: float
-    operators_at_once: bool = False
 
     def flags(self) -> list[str]:
         first = ["--turn_first"] if self.first else []
-        at_once = ["--operators_at_once"] if self.operators_at_once else []
-        return [
-            "--turn_fifos",
-            f"{self.receive},{self.send}",
-            *first,
-            "--turn_deadline",
-            f"{self.deadline_s:g}",
-            *at_once,
-        ]
+        return ["--turn_fifos", f"{self.receive},{self.send}", *first, "--turn_deadline", f"{self.deadline_s:g}"]
 
 
 @dataclass(frozen=True)

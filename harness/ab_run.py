@@ -29,7 +29,7 @@ from aipep_core.result_record import FAILURE, MetricComparison, MetricResult, Ru
 from aipep_core.spec import GENERIC_METRIC, TestSpec
 from aipep_core.verdict import Verdict
 from frameworks.samples import MetricSamples
-from harness.alternating_round import ALTERNATING, AlternatingPlan, plan_alternating, run_alternating_round
+from harness.alternating_round import ALTERNATING, run_alternating_round, why_not_alternating
 from harness.arm import ArmProcess, ArmRunFailure, ArmRunner, process_logs
 from harness.disturbance import cpu_share, is_disturbed
 from harness.duet_round import DUET, SEQUENTIAL, DuetPlan, plan_duet, run_duet_round
@@ -39,9 +39,6 @@ from harness.round_work import round_work
 from harness.sequential_decision import compare_at_look, may_stop, run_looks
 from harness.stats.comparison import Comparison
 from harness.stats.summary import diff_summary, round_statistic, summarize
-
-# What the rounds of a run follow: sequential rounds, or the plan of a duet or an alternating design.
-RoundDesign = str | DuetPlan | AlternatingPlan
 
 
 @dataclass
@@ -161,11 +158,7 @@ def run_ab(
         looks=looks,
         stop_when=test.stop_when,
         round_statistic=method,
-        round_work=round_work(
-            test,
-            result.meta["round_design"],
-            operators_at_once=isinstance(design, AlternatingPlan) and design.operators_at_once,
-        ),
+        round_work=round_work(test, result.meta["round_design"]),
         start_time=started,
         end_time=time.time(),
         device_seconds=_device_seconds(state),
@@ -180,37 +173,34 @@ def run_ab(
     return result
 
 
-def _round_design(runner: ArmRunner, meta: dict[str, Any], progress: TextIO | None) -> RoundDesign:
+def _round_design(runner: ArmRunner, meta: dict[str, Any], progress: TextIO | None) -> str | DuetPlan:
     """The design the rounds run: the test's when the device and framework allow it (a duet's CPU
     sets), else sequential; `meta.round_design` names the design that runs, `meta.round_design_note`
     why it is not the one asked for."""
     meta["round_design"] = SEQUENTIAL
     asked = runner.test.round_design
-    plan: RoundDesign | None
     if asked == DUET:
-        plan, note = plan_duet(runner.test, runner.platform.cpu_ids())
+        plan, refusal = plan_duet(runner.test, runner.platform.cpu_ids())
     elif asked == ALTERNATING:
-        plan, note = plan_alternating(runner)
+        plan, refusal = ALTERNATING, why_not_alternating(runner)
     else:
         return SEQUENTIAL
-    if note is not None:
-        meta["round_design_note"] = note
-        _say(progress, note)
-    if plan is None:
+    if refusal is not None:
+        meta["round_design_note"] = refusal
+        _say(progress, refusal)
         return SEQUENTIAL
     meta["round_design"] = asked
     return plan
 
 
-def _run_round(runner: ArmRunner, arms: dict[str, Arm], index: int, reverse: bool, design: RoundDesign) -> Round:
+def _run_round(runner: ArmRunner, arms: dict[str, Arm], index: int, reverse: bool, design: str | DuetPlan) -> Round:
     order = arm_order(index, reverse)
     ordered = {name: arms[name] for name in order}
     if isinstance(design, DuetPlan):
         done, cpus = run_duet_round(runner, ordered, index, design)
         return Round(index=index, order=order, arms=done, cpus=cpus, at_once=True)
-    if isinstance(design, AlternatingPlan):
-        done = run_alternating_round(runner, ordered, index, design)
-        return Round(index=index, order=order, arms=done, at_once=True)
+    if design == ALTERNATING:
+        return Round(index=index, order=order, arms=run_alternating_round(runner, ordered, index), at_once=True)
     done = {name: runner.run_once(arm, f"r{index}_{name}", index) for name, arm in ordered.items()}
     return Round(index=index, order=order, arms=done)
 

@@ -14,28 +14,18 @@ The arms hand the turn over through two named pipes in the round's work director
 as the order of sequential rounds does. A framework whose program cannot take turns, or a test
 that runs its own commands or no timed loop, runs sequential rounds instead and says so in one
 line (`meta.round_design_note`).
-
-A test with `"operator_pass": "at_once"` lets the arms run their per-operator pass (onnxruntime's
-profiled session) at the same time instead of taking turns, where the device has CPUs for both
-arms' threads at once; elsewhere the pass takes turns and the run says so in the same note.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 from aipep_core.job import Arm
 from frameworks.base import TurnPipes
 from harness.arm import ArmProcess, ArmRunner
 from harness.arms_at_once import run_arms_at_once
-from harness.duet_round import too_few_cpus_for_both
 
 ALTERNATING = "alternating"
-# The test field that asks for the per-operator pass at once, and its values.
-OPERATOR_PASS = "operator_pass"
-OPERATORS_AT_ONCE = "at_once"
-OPERATORS_IN_TURNS = "turns"
 # How long an arm waits for its partner's turn when the run sets no timeout of its own.
 DEFAULT_TURN_DEADLINE_S = 300.0
 # A partner that ended early is told so through its pipe; writing that word never takes longer.
@@ -46,34 +36,16 @@ ABORT_WRITE_TIMEOUT_S = 10.0
 TELL_PARTNER = '[ -p "$1" ] || mkfifo -m 600 "$1" 2>/dev/null; printf x > "$1"'
 
 
-@dataclass(frozen=True)
-class AlternatingPlan:
-    """How the rounds of a run alternate: whether the per-operator pass runs at once."""
-
-    operators_at_once: bool
-
-
-def plan_alternating(runner: ArmRunner) -> tuple[AlternatingPlan | None, str | None]:
-    """The plan, or None when the test cannot alternate; and the one line that says what of the
-    test's asking cannot run here (None when all of it can)."""
+def why_not_alternating(runner: ArmRunner) -> str | None:
+    """The one line saying why this test cannot run alternating rounds, or None when it can."""
     reason = runner.framework.why_no_turns(runner.test)
     constraints = runner.test.constraints
     if reason is None and constraints is not None and constraints.in_docker:
         reason = "the docker runner gives each process a file system of its own, with no pipe to share"
-    if reason is not None:
-        return None, f"round_design alternating: {reason}; running sequential rounds"
-    test = runner.test
-    if test.option(OPERATOR_PASS, OPERATORS_IN_TURNS) != OPERATORS_AT_ONCE or test.option("operators", True) is False:
-        return AlternatingPlan(operators_at_once=False), None
-    reason = too_few_cpus_for_both(test, runner.platform.cpu_ids())
-    if reason is None:
-        return AlternatingPlan(operators_at_once=True), None
-    return AlternatingPlan(operators_at_once=False), f"operator_pass at_once: {reason}; the operator pass takes turns"
+    return None if reason is None else f"round_design alternating: {reason}; running sequential rounds"
 
 
-def run_alternating_round(
-    runner: ArmRunner, arms: dict[str, Arm], index: int, plan: AlternatingPlan
-) -> dict[str, ArmProcess]:
+def run_alternating_round(runner: ArmRunner, arms: dict[str, Arm], index: int) -> dict[str, ArmProcess]:
     """One process per arm, started together, taking turns; the first arm of `arms` has the first turn."""
     names = list(arms)
     pipes = runner.platform.work_dir(f"r{index}_turns")
@@ -84,7 +56,6 @@ def run_alternating_round(
             send=f"{pipes}/to_{other}",
             first=name == names[0],
             deadline_s=deadline,
-            operators_at_once=plan.operators_at_once,
         )
         for name, other in zip(names, names[::-1], strict=True)
     }

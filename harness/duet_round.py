@@ -45,43 +45,25 @@ class DuetPlan:
         return {TREATMENT: sets[0], CONTROL: sets[1]}
 
 
-def arm_threads(test: TestSpec) -> int:
-    """The CPUs one arm keeps busy: the test's `threads` (1 when it names none)."""
-    threads = test.option("threads", 1)
-    return threads if isinstance(threads, int) and not isinstance(threads, bool) and threads >= 1 else 1
-
-
-def usable_cpus(test: TestSpec, device_cpus: list[int] | None) -> list[int] | None:
-    """The CPUs the test's processes may run on: its `platform_args.taskset` mask's, else the device's
-    (None when neither says)."""
-    mask = test.platform_args.get("taskset")
-    return mask_cpus(mask) if mask else device_cpus
-
-
-def too_few_cpus_for_both(test: TestSpec, device_cpus: list[int] | None) -> str | None:
-    """Why both arms' threads cannot run at once, each on CPUs of its own, or None when they can."""
-    threads = arm_threads(test)
-    mask = test.platform_args.get("taskset")
-    cpus = usable_cpus(test, device_cpus)
-    if cpus is None:
-        where = f"platform_args.taskset {mask!r} is no hexadecimal CPU mask" if mask else "the device does not say"
-        return f"which CPUs each arm may use is unknown ({where})"
-    if len(cpus) < 2 * threads:
-        offered = f"platform_args.taskset gives {len(cpus)}" if mask else f"the device offers {len(cpus)}"
-        return f"needs {2 * threads} CPUs ({threads} thread(s) per arm, both arms at once), {offered}"
-    return None
-
-
 def plan_duet(test: TestSpec, device_cpus: list[int] | None) -> tuple[DuetPlan | None, str | None]:
     """The CPU sets for duet rounds, or None and the one line that says why they cannot run here.
 
     A test pinned with `platform_args.taskset` shares out the CPUs it names; otherwise the
     device's own (the highest-numbered ones, which carry less of the kernel's housekeeping)."""
-    reason = too_few_cpus_for_both(test, device_cpus)
-    if reason is not None:
-        return None, f"round_design duet: {reason}; running sequential rounds"
-    threads = arm_threads(test)
-    chosen = sorted(usable_cpus(test, device_cpus) or ())[-2 * threads :]
+    threads = test.option("threads", 1)
+    threads = threads if isinstance(threads, int) and not isinstance(threads, bool) and threads >= 1 else 1
+    mask = test.platform_args.get("taskset")
+    cpus = mask_cpus(mask) if mask else device_cpus
+    if cpus is None:
+        where = f"platform_args.taskset {mask!r} is no hexadecimal CPU mask" if mask else "the device does not say"
+        return None, f"round_design duet: which CPUs each arm may use is unknown ({where}); running sequential rounds"
+    if len(cpus) < 2 * threads:
+        offered = f"platform_args.taskset gives {len(cpus)}" if mask else f"the device offers {len(cpus)}"
+        return None, (
+            f"round_design duet: needs {2 * threads} CPUs ({threads} thread(s) per arm, both arms at once), "
+            f"{offered}; running sequential rounds"
+        )
+    chosen = sorted(cpus)[-2 * threads :]
     return DuetPlan(tuple(chosen[:threads]), tuple(chosen[threads:])), None
 
 

@@ -12,24 +12,18 @@ from __future__ import annotations
 from typing import Any
 
 from aipep_core.spec import TestSpec
-from harness.alternating_round import ALTERNATING, OPERATORS_AT_ONCE, OPERATORS_IN_TURNS
+from harness.alternating_round import ALTERNATING
 
 
-def round_work(test: TestSpec, design: str, *, operators_at_once: bool = False) -> dict[str, Any]:
+def round_work(test: TestSpec, design: str) -> dict[str, Any]:
     """The work of one round: the design, and per arm one process of `warmup` + `iter` runs; `operators` is
     the test's field of that name: false turns off a framework's separate profiled pass (onnxruntime's);
-    `iterations_per_turn` is how many timed iterations an arm of an alternating round runs per turn,
-    `operator_pass` whether its per-operator pass took turns too or ran in both arms at once."""
-    operators = test.option("operators", True) is not False
-    alternating = design == ALTERNATING
+    `iterations_per_turn` is how many timed iterations an arm of an alternating round runs per turn."""
     return {
         "design": design,
         "processes_per_arm": 1,
         "warmup": test.warmup,
         "iter": test.iter,
-        "operators": operators,
-        "iterations_per_turn": 1 if alternating else None,
-        "operator_pass": (OPERATORS_AT_ONCE if operators_at_once else OPERATORS_IN_TURNS)
-        if alternating and operators
-        else None,
+        "operators": test.option("operators", True) is not False,
+        "iterations_per_turn": 1 if design == ALTERNATING else None,
     }

@@ -3,9 +3,7 @@
 Turn taking is shown without a clock: each arm's interpreter is a launcher whose
 `sitecustomize` appends the arm's letter to one shared file whenever a timed inference starts,
 so the file holds the order in which the two processes ran them. Warm-up is off, so every
-inference is a timed one and a round's letters must alternate strictly. That both arms run the
-operator pass at once is shown the same way: each arm, in its first profiled inference, waits
-for its partner to reach its own, which only two passes running at the same time can do.
+inference is a timed one and a round's letters must alternate strictly.
 """
 
 from __future__ import annotations
@@ -19,14 +17,13 @@ from pathlib import Path
 import pytest
 from sshd_fixture import SSHD, start_sshd
 
-from aipep_core.errors import UserError
 from aipep_core.job import Arm
 from aipep_core.spec import parse_spec
 from frameworks import get_framework
 from frameworks.base import TurnPipes
 from frameworks.onnxruntime.framework import BENCH_PROGRAM
 from harness.ab_run import run_ab
-from harness.alternating_round import AlternatingPlan, plan_alternating
+from harness.alternating_round import why_not_alternating
 from harness.arm import ArmRunner
 from harness.generated_models import generate_model
 from platforms import get_platform
@@ -53,51 +50,10 @@ onnxruntime.InferenceSession.run = _logged
 """
 
 
-# Unprofiled inferences log the arm's letter; in its first profiled inference a process marks that it
-# is there (the n-th mark of its arm, n counting its rounds) and waits for its partner's n-th mark.
-MEETING_SITECUSTOMIZE = """\
-import os
-import time
-import onnxruntime
-
-_run = onnxruntime.InferenceSession.run
-_met = []
-
-
-def _meet():
-    arm = os.environ["AIPEP_TEST_ARM"]
-    other = "C" if arm == "T" else "T"
-    folder = os.environ["AIPEP_TEST_TURN_LOG"] + ".marks"
-    os.makedirs(folder, exist_ok=True)
-    n = sum(1 for name in os.listdir(folder) if name.startswith(arm))
-    open(os.path.join(folder, f"{arm}{n}"), "w").close()
-    deadline = time.monotonic() + 60
-    while not os.path.exists(os.path.join(folder, f"{other}{n}")):
-        if time.monotonic() > deadline:
-            raise RuntimeError("the partner never reached its operator pass while this one ran")
-        time.sleep(0.01)
-
-
-def _logged(self, *args, **kwargs):
-    if not self.get_session_options().enable_profiling:
-        with open(os.environ["AIPEP_TEST_TURN_LOG"], "a") as log:
-            log.write(os.environ["AIPEP_TEST_ARM"])
-    elif not _met:
-        _met.append(True)
-        _meet()
-    return _run(self, *args, **kwargs)
-
-
-onnxruntime.InferenceSession.run = _logged
-"""
-
-
-def launcher(
-    folder: Path, arm_letter: str, log: Path, exit_status: int | None = None, sitecustomize: str = LOGGING_SITECUSTOMIZE
-) -> Path:
+def launcher(folder: Path, arm_letter: str, log: Path, exit_status: int | None = None) -> Path:
     """An interpreter for one arm: this Python with the logging sitecustomize (or one that fails at once)."""
     folder.mkdir(parents=True)
-    (folder / "sitecustomize.py").write_text(sitecustomize)
+    (folder / "sitecustomize.py").write_text(LOGGING_SITECUSTOMIZE)
     script = folder / "python"
     body = f"exit {exit_status}" if exit_status is not None else f'exec "{sys.executable}" "$@"'
     script.write_text(
@@ -185,59 +141,6 @@ def test_the_profiled_operator_pass_takes_turns_too(host, tmp_path, tiny_convnet
     assert any(key != "NET latency" and key.endswith(" latency") for key in result.data)
 
 
-def test_with_operator_pass_at_once_both_arms_profile_at_the_same_time_and_net_still_takes_turns(
-    host, tmp_path, tiny_convnet
-):
-    log = tmp_path / "turns.log"
-    treatment = launcher(tmp_path / "t", "T", log, sitecustomize=MEETING_SITECUSTOMIZE)
-    control = launcher(tmp_path / "c", "C", log, sitecustomize=MEETING_SITECUSTOMIZE)
-    test = convnet_test(tmp_path, operator_pass="at_once", platform_args={"taskset": "3"})
-    result = run_rounds(host, test, tiny_convnet, treatment, control)
-    assert_alternating(result, log, passes=1)
-    assert result.meta["round_work"]["operator_pass"] == "at_once"
-    assert "round_design_note" not in result.meta
-    assert any(key != "NET latency" and key.endswith(" latency") for key in result.data)
-    assert len(list((tmp_path / "turns.log.marks").iterdir())) == 2 * (ROUNDS + len(result.meta["rerun_rounds"]))
-
-
-def test_operator_pass_at_once_without_a_cpu_per_arm_says_so_and_takes_turns(host, tmp_path, tiny_convnet, capsys):
-    log = tmp_path / "turns.log"
-    treatment, control = launcher(tmp_path / "t", "T", log), launcher(tmp_path / "c", "C", log)
-    test = convnet_test(tmp_path, operator_pass="at_once", platform_args={"taskset": "1"})
-    model = {"model": str(tiny_convnet)}
-    runner = ArmRunner(get_framework("onnxruntime"), host, test, model, timeout=PROGRAM_TIMEOUT_S)
-    result = run_ab(runner, Arm("treatment", str(treatment)), Arm("control", str(control)), {}, progress=sys.stderr)
-    assert_alternating(result, log, passes=2)
-    note = (
-        "operator_pass at_once: needs 2 CPUs (1 thread(s) per arm, both arms at once), platform_args.taskset "
-        "gives 1; the operator pass takes turns"
-    )
-    assert result.meta["round_design_note"] == note
-    assert f"harness: {note}" in capsys.readouterr().err.splitlines()
-    assert result.meta["round_work"]["operator_pass"] == "turns"
-
-
-@pytest.mark.parametrize(
-    ("fields", "plan"),
-    [
-        ({}, AlternatingPlan(operators_at_once=False)),
-        ({"operator_pass": "turns"}, AlternatingPlan(operators_at_once=False)),
-        ({"operator_pass": "at_once", "operators": False}, AlternatingPlan(operators_at_once=False)),
-        ({"operator_pass": "at_once", "platform_args": {"taskset": "3"}}, AlternatingPlan(operators_at_once=True)),
-    ],
-)
-def test_the_operator_pass_runs_at_once_only_where_the_test_asks_and_has_operators(host, tmp_path, fields, plan):
-    runner = ArmRunner(get_framework("onnxruntime"), host, convnet_test(tmp_path, **fields), {})
-    assert plan_alternating(runner) == (plan, None)
-
-
-def test_a_bad_operator_pass_in_a_spec_is_one_line_naming_the_field(tmp_path):
-    with pytest.raises(UserError) as caught:
-        convnet_test(tmp_path, operator_pass="sometimes")
-    assert "tests[0].operator_pass" in str(caught.value) and "one of turns, at_once" in str(caught.value)
-    assert "\n" not in str(caught.value)
-
-
 def test_sequential_rounds_run_each_arms_inferences_together(host, tmp_path, tiny_convnet):
     """The log is a real test of turn taking: without turns one arm's letters come in one block."""
     log = tmp_path / "turns.log"
@@ -298,10 +201,9 @@ def test_what_keeps_a_framework_that_takes_turns_from_taking_them(tmp_path, fiel
 def test_docker_runs_say_so_and_run_sequential_rounds(host, tmp_path, tiny_convnet):
     test = convnet_test(tmp_path, constraints={"runner": "docker", "image": "aipep-test:1"})
     runner = ArmRunner(get_framework("onnxruntime"), host, test, {"model": str(tiny_convnet)})
-    assert plan_alternating(runner) == (
-        None,
+    assert why_not_alternating(runner) == (
         "round_design alternating: the docker runner gives each process a file system of its own, "
-        "with no pipe to share; running sequential rounds",
+        "with no pipe to share; running sequential rounds"
     )
 
 

@@ -17,9 +17,7 @@ Two passes, so the whole-network figure stays honest:
    names). Its "Node" events ending in `_kernel_time` are assigned to
    iterations by the "model_run" session event whose span contains them.
    The profiler's resolution is one microsecond, so a sub-microsecond node
-   may read 0. With `--operators_at_once` the two arms of an alternating
-   round run this pass at the same time instead of taking turns
-   (program_parts/turn_taking.py says why).
+   may read 0.
 
 With `--scenario NAME` (and its settings) it runs MLPerf LoadGen instead, against one
 session per worker (see frameworks/load_program/loadgen_runner.py): a batch stacks the
@@ -371,8 +369,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.output:
                 write_outputs(args.output, session, outputs)
             del session
-            operator_turns = turns.at_once() if args.operators_at_once else turns
-            nodes = {} if args.no_operators else profile_nodes(ort, args, providers, feeds, operator_turns)
+            nodes = {} if args.no_operators else profile_nodes(ort, args, providers, feeds, turns)
         except UsageError:
             raise
         except turn_taking.TurnError as exc:

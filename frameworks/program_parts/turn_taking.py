@@ -16,14 +16,6 @@ the turn has a deadline instead, and a partner that never answers ends the proce
 line, and a partner that failed is reported by the harness, which then writes `x` into the
 pipe. Only the timed iterations take turns: warm-up runs at once in both processes.
 
-With `--operators_at_once` the per-operator pass (onnxruntime's profiled session) does not take
-turns: both processes start it together and then run it at the same time, one CPU each. Taking
-turns halves the speed of a pass on a device with CPUs for both, and the profiler's per-kernel
-times, each the minimum over a pass's iterations, need the turns less than NET does: a burst
-that hits one arm's iteration inflates NET's minimum only if it hits every iteration, and a
-kernel's minimum even less (benchmarks/detection_quality.py measures both ways). The harness
-asks for it only where the device has the CPUs for both arms at once.
-
 Bench programs import this module by path (see program_parts.py); it uses only the standard
 library.
 """
@@ -56,11 +48,6 @@ def add_turn_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--turn_first", action="store_true", help="this process has the first turn")
     parser.add_argument("--turn_deadline", type=float, default=300.0, help="seconds to wait for the partner's turn")
-    parser.add_argument(
-        "--operators_at_once",
-        action="store_true",
-        help="the per-operator pass runs in both processes at the same time instead of taking turns",
-    )
 
 
 class Turns:
@@ -80,7 +67,8 @@ class Turns:
 
     @contextmanager
     def timed_pass(self) -> Iterator[None]:
-        self.meet()
+        os.write(self._send, TOKEN)
+        self._wait()
         self._have_turn = self._first
         yield
         if self._first and not self._have_turn:
@@ -94,14 +82,6 @@ class Turns:
         yield
         self._have_turn = False
         os.write(self._send, TOKEN)
-
-    def meet(self) -> None:
-        """Hand over a word and wait for the partner's: neither goes on before both are here."""
-        os.write(self._send, TOKEN)
-        self._wait()
-
-    def at_once(self) -> AtOnce:
-        return AtOnce(self)
 
     def _wait(self) -> None:
         deadline = time.monotonic() + self._deadline_s
@@ -117,23 +97,6 @@ class Turns:
                 return
 
 
-class AtOnce:
-    """A pass both processes start together and then run at the same time: no turns. Each has read
-    the other's one word when the pass starts, so the pipes are left empty for a later pass."""
-
-    def __init__(self, turns: Turns):
-        self._turns = turns
-
-    @contextmanager
-    def timed_pass(self) -> Iterator[None]:
-        self._turns.meet()
-        yield
-
-    @contextmanager
-    def turn(self) -> Iterator[None]:
-        yield
-
-
 class NoTurns:
     """For a process alone: every pass and every turn is its own."""
 
@@ -144,9 +107,6 @@ class NoTurns:
     @contextmanager
     def turn(self) -> Iterator[None]:
         yield
-
-    def at_once(self) -> NoTurns:
-        return self
 
 
 def turns_from_args(args: argparse.Namespace, usage_error: type[Exception]) -> Turns | NoTurns:
