@@ -22,8 +22,8 @@ regression; look_schedule moves the first look up to that point. A run that may 
 NET's verdict once its operators could have shown a regression (stop_when net) cannot stop
 before a lone operator clears Benjamini-Hochberg's bar either; looks before that spend alpha
 and can neither end the run nor change what it reports, so with `operators` the schedule
-starts where one can (13 rounds for MobileNetV1's 33 operators, against 14 after two looks
-that could not end the run), and each of the fewer looks tests at a larger share of alpha.
+starts where one can (13 rounds for MobileNetV1's 33 operators, against 14 after a look at
+8 that could not end the run), and each of the fewer looks tests at a larger share of alpha.
 
 The bound covers significance claims (regression, and improvement likewise). A "no change"
 claim rests on the confidence interval instead; a runner that wants it held to the same
