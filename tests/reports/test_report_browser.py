@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from aipep_core.names import NET
-from aipep_core.verdict import Verdict
 from harness.report_cli import main
 from harness.store.result_store import ResultStore
+from reports.ab_report import ab_report
 from tests import chromium_browser
 from tests.reports.report_files import html_figures
 
@@ -23,18 +22,13 @@ SHAPES_PER_FIGURE = (
 
 
 def ab_figures(db, result_id: str) -> int:
-    """The forest, the rounds, and each arm's distribution of NET and of every metric regressed or not
-    judged: 4 for the scripted run (NET and Conv) as a rule, but it is a real run and one CI run drew 6,
-    so the figures are counted from the stored record rather than assumed."""
+    """The figures the stored record's A/B report calls for: 4 for the scripted run (NET and Conv) as a
+    rule, but it is a real run and one CI run drew 6, so they are counted from the report itself."""
     with ResultStore(db) as store:
         result = store.load_run(result_id, include_logs=False)
-    shown = [
-        m for m in result.data.values()
-        if m.values and m.control_values
-        and (m.type == NET or m.comparison is None or m.comparison.verdict is Verdict.REGRESSION)
-    ]  # fmt: skip
-    assert {"NET latency", "Conv latency"} <= {m.key for m in shown}
-    return 2 + len(shown)
+    figures = [figure.name for section in ab_report(result).sections for figure in section.figures]
+    assert {"arms-NET latency", "arms-Conv latency"} <= set(figures)
+    return len(figures)
 
 
 def chosen(request, kind: str) -> tuple[list[str], int]:
