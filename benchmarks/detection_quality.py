@@ -69,7 +69,7 @@ from harness.ab_run import run_ab  # noqa: E402
 from harness.arm import ArmRunner  # noqa: E402
 from harness.generated_models import generate_model  # noqa: E402
 from harness.resource_samples import is_resource_key  # noqa: E402
-from harness.sequential_decision import decide_sequentially, is_net  # noqa: E402
+from harness.sequential_decision import decide_sequentially, is_operator  # noqa: E402
 from harness.stats.summary import DEFAULT_ROUND_STATISTIC, round_statistic  # noqa: E402
 from platforms import get_platform  # noqa: E402
 
@@ -457,7 +457,7 @@ def stop_rule_table(trials: dict[int, list[dict]], slowdowns: list[int], test, s
             if slowdown == 0:
                 no_change = statistics.fmean(v[slowed] == "no_change" for v, _ in decided)
             for verdicts, _ in decided:
-                operators = {k: v for k, v in verdicts.items() if not is_net(k) and not is_resource_key(k)}
+                operators = {k: v for k, v in verdicts.items() if is_operator(k)}
                 inconclusive += [v == "inconclusive" for v in operators.values()]
                 false_ops += [v == "regression" for k, v in operators.items() if k != slowed]
         print(

@@ -40,6 +40,11 @@ def is_net(key: str) -> bool:
     return key.split(" ", 1)[0] == NET
 
 
+def is_operator(key: str) -> bool:
+    """A per-operator latency metric: neither NET nor a resource of the process."""
+    return not is_net(key) and not is_resource_key(key)
+
+
 def compare_at_look(
     metrics: PerRound,
     test: TestSpec,
@@ -97,7 +102,7 @@ def open_verdicts(comparisons: Mapping[str, Comparison], stop_when: str) -> list
 def operators_could_regress(comparisons: Mapping[str, Comparison], alpha_look: float, rounds: int) -> bool:
     """Whether `rounds` are enough for one operator to be significant in its BH family (both
     directions of every measured operator, as compare_test pools them); true without operators."""
-    family = 2 * sum(1 for key, c in comparisons.items() if c.measured and not is_net(key) and not is_resource_key(key))
+    family = 2 * sum(1 for key, c in comparisons.items() if c.measured and is_operator(key))
     return family == 0 or rounds >= min_rounds_for_family(alpha_look, family)
 
 
@@ -118,7 +123,7 @@ def run_looks(test: TestSpec, keys: Iterable[str]) -> list[int]:
     """The looks of a run measuring `keys`: with `stop_when` net and operators, the schedule starts
     where an operator could be a regression, since no earlier look could end the run."""
     keys = list(keys)
-    operators = sum(1 for key in keys if not is_net(key) and not is_resource_key(key))
+    operators = sum(1 for key in keys if is_operator(key))
     if test.stop_when != NET_DECIDED or not any(is_net(key) for key in keys):
         operators = 0
     return look_schedule(test.min_rounds, test.max_rounds, alpha=test.alpha, operators=operators)
