@@ -152,20 +152,26 @@ def _per_round_values(values: list[float], rounds: int) -> list[list[float]]:
     return [values[i * per_round : (i + 1) * per_round] for i in range(rounds)]
 
 
-def aipep_decides(trial: dict, test, method: str, iterations: int | None = None) -> tuple[dict, float]:
+def aipep_decides(
+    trial: dict, test, method: str, iterations: int | None = None, operator_iterations: int | None = None
+) -> tuple[dict, float]:
     """The verdicts the harness reaches on the trial's rounds, and the device seconds it took.
 
     `iterations`: replay as if each process had run only its first so many timed iterations;
-    each round's device time then loses the time of the iterations left out."""
+    `operator_iterations`: as many in the profiled operator pass (default: `iterations`). Each
+    round's device time then loses the time of the iterations left out."""
+    if operator_iterations is None:
+        operator_iterations = iterations
+    kept = {key: operator_iterations if is_operator(key) else iterations for key in trial["iterations"]}
     metrics = {
         key: (
-            [round_statistic(_first(v, key, iterations), method) for v in arms["treatment"]],
-            [round_statistic(_first(v, key, iterations), method) for v in arms["control"]],
+            [round_statistic(_first(v, key, kept[key]), method) for v in arms["treatment"]],
+            [round_statistic(_first(v, key, kept[key]), method) for v in arms["control"]],
         )
         for key, arms in trial["iterations"].items()
     }
     comparisons, used = decide_sequentially(metrics, test, _units(trial))
-    round_seconds = _round_seconds(trial, iterations)
+    round_seconds = _round_seconds(trial, iterations, operator_iterations)
     seconds = sum(round_seconds[:used]) + trial["rerun_seconds"] * used / len(round_seconds)
     return {key: c.verdict.value for key, c in comparisons.items()}, seconds
 
@@ -182,19 +188,32 @@ def _first(values: list[float], key: str, iterations: int | None) -> list[float]
     return values if iterations is None or is_resource_key(key) else values[:iterations]
 
 
-def _round_seconds(trial: dict, iterations: int | None) -> list[float]:
-    if iterations is None or "arm_seconds" not in trial:
+def _round_seconds(trial: dict, iterations: int | None, operator_iterations: int | None = None) -> list[float]:
+    """Each round's device seconds, less the timed iterations a replay leaves out. The profiled
+    pass's left-out time is the sum of its operators' kernel times in those iterations, which
+    leaves out the profiler's own work and the gaps between kernels: the saving is understated."""
+    if (iterations is None and operator_iterations is None) or "arm_seconds" not in trial:
         return trial["round_seconds"]
     net = trial["iterations"]["NET latency"]
+    operators = [values for key, values in trial["iterations"].items() if is_operator(key)]
     seconds = []
     for index, (treatment, control) in enumerate(trial["arm_seconds"]):
-        left_out = [sum(net[arm][index][iterations:]) / 1e6 for arm in ("treatment", "control")]
+        left_out = [
+            _left_out(net[arm][index], iterations)
+            + sum(_left_out(values[arm][index], operator_iterations) for values in operators)
+            for arm in ("treatment", "control")
+        ]
         walls = [treatment - left_out[0], control - left_out[1]]
         if trial.get("design") == "alternating":  # each process waited through its partner's turns too
             seconds.append(max(treatment, control) - sum(left_out))
         else:
             seconds.append(max(walls) if trial.get("design") == "duet" else sum(walls))
     return seconds
+
+
+def _left_out(values: list[float], kept: int | None) -> float:
+    """Seconds of the microsecond timings past the first `kept`."""
+    return 0.0 if kept is None else sum(values[kept:]) / 1e6
 
 
 def aipep_detects(trial: dict, test, method: str, slowed: str = SLOWED) -> tuple[bool, float]:
@@ -434,6 +453,8 @@ def report(
         stop_rule_table(trials, slowdowns, dataclasses.replace(test, regression_threshold=threshold), slowed)
     if slowed == "NET latency":
         round_cost_table(every, slowed, [5, 10, 20, *fewer_iterations])
+    if any(is_operator(key) for key in trial_keys(every)):
+        operator_pass_table(trials, slowdowns, test, slowed, [10, 15, 20])
 
 
 def _cell(slowdown: int) -> str:
@@ -476,13 +497,55 @@ def round_cost_table(every: list[dict], slowed: str, counts: list[int]) -> None:
         if k > full:
             continue
         spread = statistics.median(paired_spread(t, slowed, k) for t in every)
-        seconds = statistics.median(s for t in every for s in _round_seconds(t, None if k == full else k))
+        kept = None if k == full else k
+        seconds = statistics.median(s for t in every for s in _round_seconds(t, kept, kept))
         rows.append((k, spread, seconds, seconds * spread**2))
     best = min(cost for *_, cost in rows)
     header = ("iterations per process", "paired spread", "device-s per round", "relative device-s per verdict")
     print(f"{header[0]:>24}{header[1]:>15}{header[2]:>20}{header[3]:>31}")
     for k, spread, seconds, cost in rows:
         print(f"{k:>24}{spread * 100:>14.2f}%{seconds:>20.2f}{cost / best:>31.2f}")
+
+
+def operator_pass_table(
+    trials: dict[int, list[dict]], slowdowns: list[int], test, slowed: str, counts: list[int]
+) -> None:
+    """What the profiled operator pass should hold: the same decisions with each process's NET pass
+    whole and only the first k iterations of its operator pass, under the test's stop rule."""
+    every = [t for ts in trials.values() for t in ts]
+    full = len(every[0]["iterations"]["NET latency"]["treatment"][0])  # both passes run the test's `iter`
+    print(
+        f"\noperator pass on fewer iterations (NET keeps all; {DEFAULT_ROUND_STATISTIC}, threshold "
+        f"{test.regression_threshold:g}%, stop_when {test.stop_when}):"
+    )
+    cells = "".join(f"{_cell(s):>11}" for s in slowdowns)
+    spread = f"{'spread of ' + slowed:>32}" if is_operator(slowed) else ""
+    print(
+        f"{'operator iter':>14}{'dev-s/round':>12}{cells}{'A/A no_change':>14}{'ops inconclusive':>17}"
+        f"{'false op regressions':>21}{'med dev-s/verdict':>18}{spread}"
+    )
+    for k in sorted({*counts, full}):
+        if k > full:
+            continue
+        kept = None if k == full else k
+        row, seconds, inconclusive, false_ops, no_change = "", [], [], [], math.nan
+        for slowdown in slowdowns:
+            decided = [aipep_decides(t, test, DEFAULT_ROUND_STATISTIC, None, kept) for t in trials[slowdown]]
+            row += f"{statistics.fmean(v[slowed] == 'regression' for v, _ in decided):>11.2f}"
+            seconds += [s for _, s in decided]
+            if slowdown == 0:
+                no_change = statistics.fmean(v[slowed] == "no_change" for v, _ in decided)
+            for verdicts, _ in decided:
+                operators = {key: v for key, v in verdicts.items() if is_operator(key)}
+                inconclusive += [v == "inconclusive" for v in operators.values()]
+                false_ops += [v == "regression" for key, v in operators.items() if key != slowed]
+        per_round = statistics.median(s for t in every for s in _round_seconds(t, None, kept))
+        if is_operator(slowed):
+            spread = f"{statistics.median(paired_spread(t, slowed, kept) for t in every) * 100:>31.2f}%"
+        print(
+            f"{k:>14}{per_round:>12.2f}{row}{no_change:>14.2f}{statistics.fmean(inconclusive):>17.2f}"
+            f"{sum(false_ops):>12} of {len(false_ops):<6}{statistics.median(seconds):>20.1f}{spread}"
+        )
 
 
 def trial_keys(trials: list[dict]) -> set[str]:

@@ -22,8 +22,9 @@ regression; look_schedule moves the first look up to that point. A run that may 
 NET's verdict once its operators could have shown a regression (stop_when net) cannot stop
 before a lone operator clears Benjamini-Hochberg's bar either; looks before that spend alpha
 and can neither end the run nor change what it reports, so with `operators` the schedule
-starts where one can (13 rounds for MobileNetV1's 33 operators, against 14 after a look at
-8 that could not end the run), and each of the fewer looks tests at a larger share of alpha.
+starts at the earliest round where one can (12 rounds for MobileNetV1's 33 operators, against
+14 after a look at 8 that could not end the run), and each of the fewer looks tests at a larger
+share of alpha.
 
 The bound covers significance claims (regression, and improvement likewise). A "no change"
 claim rests on the confidence interval instead; a runner that wants it held to the same
@@ -102,16 +103,16 @@ def look_schedule(min_rounds: int, max_rounds: int, *, alpha: float = DEFAULT_AL
         raise StatisticsInputError(
             f"max_rounds is {max_rounds}, but at alpha {alpha} no regression can be significant before {fewest} rounds"
         )
-    first = min_rounds
-    while True:
+    family = max(1, 2 * operators)
+    # Starting later means fewer looks and a larger share of alpha each, so the first start that
+    # works is found by trying each in turn; at worst the single look at max_rounds, which `fewest`
+    # guarantees is reachable for NET (operators may need more rounds than max_rounds allows; the
+    # run then simply ends there).
+    for first in range(min_rounds, max_rounds):
         looks = _geometric_looks(first, max_rounds)
-        needed = min_rounds_for_family(alpha_for_look(alpha, 0, len(looks)), max(1, 2 * operators))
-        if looks[0] >= needed or first == max_rounds:
+        if looks[0] >= min_rounds_for_family(alpha_for_look(alpha, 0, len(looks)), family):
             return looks
-        # Starting later means fewer looks and a larger share of alpha each; at worst the
-        # single look at max_rounds, which `fewest` guarantees is reachable for NET (operators
-        # may need more rounds than max_rounds allows; the run then simply ends there).
-        first = min(needed, max_rounds)
+    return [max_rounds]
 
 
 def should_stop(verdicts: Iterable[Verdict], rounds: int, max_rounds: int) -> bool:

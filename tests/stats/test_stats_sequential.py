@@ -93,8 +93,9 @@ def test_schedules_are_consistent_over_a_grid():
 def test_with_operators_the_schedule_starts_where_a_lone_operator_can_pass_bh():
     # MobileNetV1's 33 operators, both directions: 66 p-values. From 8 the looks would be 8, 14, 23, 40
     # at 0.0125 each, and a lone operator needs 2**-n < 0.0125 / 66, n >= 13: the look at 8 is wasted.
-    # Starting at 13 leaves 13, 23, 40 at 0.05 / 3 each, where 13 rounds still suffice (2**-13 < 0.0167 / 66).
-    assert look_schedule(8, 40, operators=33) == [13, 23, 40]
+    # Starting at 12 leaves 12, 22, 40 at 0.05 / 3 each, where 12 rounds suffice (2**-12 < 0.0167 / 66);
+    # starting at 11 would leave 4 looks at 0.0125, where 11 rounds do not.
+    assert look_schedule(8, 40, operators=33) == [12, 22, 40]
     assert look_schedule(8, 40, operators=0) == look_schedule(8, 40)
     assert look_schedule(6, 20, operators=1) == [7, 12, 20]
     for operators in (1, 3, 10, 33, 100):
@@ -103,6 +104,10 @@ def test_with_operators_the_schedule_starts_where_a_lone_operator_can_pass_bh():
         best = scipy_stats.wilcoxon(np.arange(1.0, looks[0] + 1), alternative="greater", method="exact").pvalue
         assert benjamini_hochberg([best] + [1.0] * (2 * operators - 1))[0] < alpha_look
         assert looks[0] >= 8 and looks[-1] == 40 and len(looks) <= MAX_LOOKS
+        # No earlier start works: from one round sooner, the looks it gives cannot be reached.
+        if looks[0] > 8:
+            sooner = look_schedule(looks[0] - 1, 40)
+            assert 2.0 ** -sooner[0] >= alpha_for_look(0.05, 0, len(sooner)) / (2 * operators)
 
 
 def test_operators_that_need_more_rounds_than_the_budget_leave_one_look_at_the_end():
