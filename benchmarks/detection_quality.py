@@ -519,7 +519,7 @@ def operator_pass_table(
         f"{test.regression_threshold:g}%, stop_when {test.stop_when}):"
     )
     cells = "".join(f"{_cell(s):>11}" for s in slowdowns)
-    spread = f"{'spread of ' + slowed:>32}" if is_operator(slowed) else ""
+    spread = f"  spread of {slowed}" if is_operator(slowed) else ""
     print(
         f"{'operator iter':>14}{'dev-s/round':>12}{cells}{'A/A no_change':>14}{'ops inconclusive':>17}"
         f"{'false op regressions':>21}{'med dev-s/verdict':>18}{spread}"
@@ -541,7 +541,7 @@ def operator_pass_table(
                 false_ops += [v == "regression" for key, v in operators.items() if key != slowed]
         per_round = statistics.median(s for t in every for s in _round_seconds(t, None, kept))
         if is_operator(slowed):
-            spread = f"{statistics.median(paired_spread(t, slowed, kept) for t in every) * 100:>31.2f}%"
+            spread = f"  {statistics.median(paired_spread(t, slowed, kept) for t in every) * 100:.2f}%"
         print(
             f"{k:>14}{per_round:>12.2f}{row}{no_change:>14.2f}{statistics.fmean(inconclusive):>17.2f}"
             f"{sum(false_ops):>12} of {len(false_ops):<6}{statistics.median(seconds):>20.1f}{spread}"

@@ -228,6 +228,46 @@ def test_missing_model_exits_2_naming_the_file(tmp_path):
     assert result.stderr.strip() == f"bench_program.py: error: --model {missing}: file not found"
 
 
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        # One session: the profiled operator pass warms it, then NET is timed with the profiler ended.
+        ([], [("load", True), *[("run", True)] * 5, ("end",), *[("run", False)] * 3]),
+        (["--no_operators"], [("load", False), *[("run", False)] * 5]),
+        # A cold start is timed without the profiler, whether or not operators follow.
+        (
+            ["--cold_start"],
+            [("load", False), ("run", False), ("load", True), *[("run", True)] * 5, ("end",), *[("run", False)] * 3],
+        ),
+    ],
+)
+def test_net_is_timed_with_the_profiler_off_in_the_session_the_operator_pass_warmed(
+    flags, expected, tiny_model, monkeypatch, capsys
+):
+    events: list[tuple] = []
+
+    class RecordingSession(ort.InferenceSession):
+        def __init__(self, path, options, **kwargs):
+            super().__init__(path, options, **kwargs)
+            self.profiling = options.enable_profiling
+            events.append(("load", self.profiling))
+
+        def run(self, *args, **kwargs):
+            events.append(("run", self.profiling))
+            return super().run(*args, **kwargs)
+
+        def end_profiling(self):
+            self.profiling = False
+            events.append(("end",))
+            return super().end_profiling()
+
+    monkeypatch.setattr(ort, "InferenceSession", RecordingSession)
+    assert bench_program.main(["--model", str(tiny_model), "--warmup", "2", "--iter", "3", *flags]) == 0
+    assert events == expected
+    net = samples_by_key(capsys.readouterr().out)["NET"]
+    assert len(net.values) == 3
+
+
 def test_profile_events_are_summed_per_node_and_run_and_warmup_runs_dropped():
     def run_event(ts, dur):
         return {"cat": "Session", "name": "model_run", "ts": ts, "dur": dur}
