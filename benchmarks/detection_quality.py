@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import math
 import multiprocessing
@@ -470,21 +471,12 @@ def stop_rule_table(trials: dict[int, list[dict]], slowdowns: list[int], test, s
     print(f"{'stop_when':14}{cells}{'A/A no_change':>14}{'ops inconclusive':>17}{'false op regressions':>21}")
     for rule in STOP_RULES:
         variant = dataclasses.replace(test, stop_when=rule)
-        row, inconclusive, false_ops, no_change = "", [], [], float("nan")
-        for slowdown in slowdowns:
-            decided = [aipep_decides(trial, variant, DEFAULT_ROUND_STATISTIC) for trial in trials[slowdown]]
-            found = statistics.fmean(v[slowed] == "regression" for v, _ in decided)
-            row += f"{found:>11.2f}{statistics.median(s for _, s in decided):>7.1f}"
-            if slowdown == 0:
-                no_change = statistics.fmean(v[slowed] == "no_change" for v, _ in decided)
-            for verdicts, _ in decided:
-                operators = {k: v for k, v in verdicts.items() if is_operator(k)}
-                inconclusive += [v == "inconclusive" for v in operators.values()]
-                false_ops += [v == "regression" for k, v in operators.items() if k != slowed]
-        print(
-            f"{rule:14}{row}{no_change:>14.2f}{statistics.fmean(inconclusive) if inconclusive else math.nan:>17.2f}"
-            f"{sum(false_ops):>12} of {len(false_ops):<6}"
+        tally = replay(
+            trials, slowdowns, slowed, functools.partial(aipep_decides, test=variant, method=DEFAULT_ROUND_STATISTIC)
         )
+        cells = zip(tally.found, tally.seconds, strict=True)
+        row = "".join(f"{found:>11.2f}{statistics.median(seconds):>7.1f}" for found, seconds in cells)
+        print(f"{rule:14}{row}{tally.no_change:>14.2f}{tally.ops_inconclusive:>17.2f}{tally.false_ops:>21}")
 
 
 def round_cost_table(every: list[dict], slowed: str, counts: list[int]) -> None:
@@ -528,24 +520,46 @@ def operator_pass_table(
         if k > full:
             continue
         kept = None if k == full else k
-        row, seconds, inconclusive, false_ops, no_change = "", [], [], [], math.nan
-        for slowdown in slowdowns:
-            decided = [aipep_decides(t, test, DEFAULT_ROUND_STATISTIC, None, kept) for t in trials[slowdown]]
-            row += f"{statistics.fmean(v[slowed] == 'regression' for v, _ in decided):>11.2f}"
-            seconds += [s for _, s in decided]
-            if slowdown == 0:
-                no_change = statistics.fmean(v[slowed] == "no_change" for v, _ in decided)
-            for verdicts, _ in decided:
-                operators = {key: v for key, v in verdicts.items() if is_operator(key)}
-                inconclusive += [v == "inconclusive" for v in operators.values()]
-                false_ops += [v == "regression" for key, v in operators.items() if key != slowed]
+        decide = functools.partial(aipep_decides, test=test, method=DEFAULT_ROUND_STATISTIC, operator_iterations=kept)
+        tally = replay(trials, slowdowns, slowed, decide)
         per_round = statistics.median(s for t in every for s in _round_seconds(t, None, kept))
         if is_operator(slowed):
             spread = f"  {statistics.median(paired_spread(t, slowed, kept) for t in every) * 100:.2f}%"
         print(
-            f"{k:>14}{per_round:>12.2f}{row}{no_change:>14.2f}{statistics.fmean(inconclusive):>17.2f}"
-            f"{sum(false_ops):>12} of {len(false_ops):<6}{statistics.median(seconds):>20.1f}{spread}"
+            f"{k:>14}{per_round:>12.2f}{''.join(f'{found:>11.2f}' for found in tally.found)}{tally.no_change:>14.2f}"
+            f"{tally.ops_inconclusive:>17.2f}{tally.false_ops:>21}"
+            f"{statistics.median(s for seconds in tally.seconds for s in seconds):>18.1f}{spread}"
         )
+
+
+@dataclasses.dataclass
+class Replay:
+    """What one way of deciding gives on every trial: per slowdown, the share that flagged the slowed
+    metric and the device seconds of each verdict; the A/A share `no_change` (nan without an A/A);
+    the operators left inconclusive and the operators other than the slowed one called regressions."""
+
+    found: list[float]
+    seconds: list[list[float]]
+    no_change: float
+    ops_inconclusive: float
+    false_ops: str
+
+
+def replay(trials: dict[int, list[dict]], slowdowns: list[int], slowed: str, decide) -> Replay:
+    """`decide(trial)` → (verdicts by key, device seconds) on every trial, tallied."""
+    found, seconds, inconclusive, false_ops, no_change = [], [], [], [], math.nan
+    for slowdown in slowdowns:
+        decided = [decide(trial) for trial in trials[slowdown]]
+        found.append(statistics.fmean(v[slowed] == "regression" for v, _ in decided))
+        seconds.append([s for _, s in decided])
+        if slowdown == 0:
+            no_change = statistics.fmean(v[slowed] == "no_change" for v, _ in decided)
+        for verdicts, _ in decided:
+            operators = {key: v for key, v in verdicts.items() if is_operator(key)}
+            inconclusive += [v == "inconclusive" for v in operators.values()]
+            false_ops += [v == "regression" for key, v in operators.items() if key != slowed]
+    share = statistics.fmean(inconclusive) if inconclusive else math.nan
+    return Replay(found, seconds, no_change, share, f"{sum(false_ops)} of {len(false_ops)}")
 
 
 def trial_keys(trials: list[dict]) -> set[str]:
