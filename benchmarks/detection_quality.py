@@ -476,7 +476,7 @@ def stop_rule_table(trials: dict[int, list[dict]], slowdowns: list[int], test, s
         )
         cells = zip(tally.found, tally.seconds, strict=True)
         row = "".join(f"{found:>11.2f}{statistics.median(seconds):>7.1f}" for found, seconds in cells)
-        print(f"{rule:14}{row}{tally.no_change:>14.2f}{tally.ops_inconclusive:>17.2f}{tally.false_ops:>21}")
+        print(f"{rule:14}{row}{tally.no_change:>14.2f}{tally.ops_inconclusive:>17.2f}{tally.false_ops_text:>21}")
 
 
 def round_cost_table(every: list[dict], slowed: str, counts: list[int]) -> None:
@@ -527,7 +527,7 @@ def operator_pass_table(
             spread = f"  {statistics.median(paired_spread(t, slowed, kept) for t in every) * 100:.2f}%"
         print(
             f"{k:>14}{per_round:>12.2f}{''.join(f'{found:>11.2f}' for found in tally.found)}{tally.no_change:>14.2f}"
-            f"{tally.ops_inconclusive:>17.2f}{tally.false_ops:>21}"
+            f"{tally.ops_inconclusive:>17.2f}{tally.false_ops_text:>21}"
             f"{statistics.median(s for seconds in tally.seconds for s in seconds):>18.1f}{spread}"
         )
 
@@ -542,7 +542,12 @@ class Replay:
     seconds: list[list[float]]
     no_change: float
     ops_inconclusive: float
-    false_ops: str
+    false_ops: int
+    op_decisions: int
+
+    @property
+    def false_ops_text(self) -> str:
+        return f"{self.false_ops} of {self.op_decisions}"
 
 
 def replay(trials: dict[int, list[dict]], slowdowns: list[int], slowed: str, decide) -> Replay:
@@ -559,7 +564,7 @@ def replay(trials: dict[int, list[dict]], slowdowns: list[int], slowed: str, dec
             inconclusive += [v == "inconclusive" for v in operators.values()]
             false_ops += [v == "regression" for key, v in operators.items() if key != slowed]
     share = statistics.fmean(inconclusive) if inconclusive else math.nan
-    return Replay(found, seconds, no_change, share, f"{sum(false_ops)} of {len(false_ops)}")
+    return Replay(found, seconds, no_change, share, sum(false_ops), len(false_ops))
 
 
 def trial_keys(trials: list[dict]) -> set[str]:
