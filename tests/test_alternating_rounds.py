@@ -130,7 +130,11 @@ def test_alternating_rounds_take_turns_one_timed_inference_each(host, tmp_path, 
     treatment, control = launcher(tmp_path / "t", "T", log), launcher(tmp_path / "c", "C", log)
     result = run_rounds(host, convnet_test(tmp_path, operators=False), tiny_convnet, treatment, control)
     assert_alternating(result, log, passes=1)
-    assert result.data["NET latency"].comparison.verdict.value != "regression"
+    # Every round's pair reached the statistics. The verdict itself is not asserted: in an A/A of
+    # five rounds all five signs agree one way in 1 of 32 runs, which the test cannot rule out.
+    net = result.data["NET latency"]
+    assert net.comparison.rounds == ROUNDS
+    assert len(net.control_values) == ROUNDS * ITERATIONS
 
 
 def test_the_profiled_operator_pass_takes_turns_too(host, tmp_path, tiny_convnet):
