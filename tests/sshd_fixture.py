@@ -50,12 +50,17 @@ class SshServer:
         }
 
     def stop(self) -> None:
-        """Kill sshd and every per-connection sshd it forked: the board's SSH service is gone."""
+        """Kill sshd and every per-connection sshd it forked: the board's SSH service is gone.
+
+        A session closed just before may be exiting while this runs; each process is looked at
+        on its own, so one that vanishes meanwhile cannot keep the others alive."""
+        sessions: list[psutil.Process] = []
         with contextlib.suppress(psutil.NoSuchProcess):
-            parent = psutil.Process(self.process.pid)
-            sessions = [child for child in parent.children(recursive=True) if child.name().startswith("sshd")]
-            for process in [parent, *sessions]:
-                with contextlib.suppress(psutil.NoSuchProcess):
+            sessions = psutil.Process(self.process.pid).children(recursive=True)
+        self.process.kill()
+        for process in sessions:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if process.name().startswith("sshd"):
                     process.kill()
         self.process.wait(timeout=START_TIMEOUT_S)
 
