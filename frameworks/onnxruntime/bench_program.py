@@ -15,12 +15,11 @@ Two passes through one session, so the whole-network figure stays honest:
    resolution is one microsecond, so a sub-microsecond node may read 0.
 2. NET: `end_profiling` turns the profiler off for good, and the same session then runs
    `iter` timed times, each measured with perf_counter_ns around `session.run`. The
-   profiler adds work around every kernel (about 7% on MobileNetV1), which would inflate
-   NET if it were still on; once ended, the session runs as fast as one never profiled
-   (benchmarks/harness_overhead.py compares the NET the harness reports with a bare loop
-   of an unprofiled session), and it is already warm. One session instead of one per pass
-   saves a model load and a warm-up in every process. Without the operator pass, NET runs
-   its own `warmup` first.
+   profiler adds work around every kernel, which would inflate NET if it were still on;
+   once ended, the session runs as fast as one never profiled (benchmarks/harness_overhead.py
+   compares the NET the harness reports with a bare loop of an unprofiled session), and it
+   is already warm. One session instead of one per pass saves a model load and a warm-up
+   in every process. Without the operator pass, NET runs its own `warmup` first.
 
 With `--scenario NAME` (and its settings) it runs MLPerf LoadGen instead, against one
 session per worker (see frameworks/load_program/loadgen_runner.py): a batch stacks the
