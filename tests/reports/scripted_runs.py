@@ -17,9 +17,14 @@ from harness import ab_run
 from harness.cli import main as harness_main
 from harness.store.result_store import ResultStore
 
+# The harness samples a process's memory and threads while it runs (platforms/resource_sampler.py),
+# first after 5 ms; a program gone before the sampler's thread is scheduled leaves those metrics
+# unread in that round, and the report then shows them as not judged. The programs stay alive for
+# SAMPLED_S, far longer than a busy machine delays that thread, so every round has them.
+SAMPLED_S = 0.2
 PROGRAM = textwrap.dedent(
     """
-    import json, os, random
+    import json, os, random, time
     conv, operators, seed = {conv}, {operators}, os.getpid()
     noise = random.Random(seed)
     def values(base):
@@ -33,6 +38,7 @@ PROGRAM = textwrap.dedent(
         line = {{"type": name, "metric": "latency", "unit": "us", "values": samples, "op_type": kind}}
         print("AIPEP " + json.dumps(line))
     print("AIPEP " + json.dumps({{"type": "NET", "metric": "latency", "unit": "us", "values": net}}))
+    time.sleep({sampled_s})
     """
 )
 
@@ -40,7 +46,7 @@ PROGRAM = textwrap.dedent(
 def write_program(directory: Path, name: str, conv_us: float, operators: int) -> Path:
     """An executable script run as the arm's program (its first line names this interpreter)."""
     path = directory / name
-    path.write_text(f"#!{sys.executable}\n" + PROGRAM.format(conv=conv_us, operators=operators))
+    path.write_text(f"#!{sys.executable}\n" + PROGRAM.format(conv=conv_us, operators=operators, sampled_s=SAMPLED_S))
     path.chmod(0o755)
     return path
 
