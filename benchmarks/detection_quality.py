@@ -41,6 +41,7 @@ median device seconds per verdict cell by cell (A/A, each slowdown).
 from __future__ import annotations
 
 import argparse
+import collections
 import dataclasses
 import functools
 import json
@@ -163,6 +164,16 @@ def aipep_decides(
     round's device time then loses the time of the iterations left out."""
     if operator_iterations is None:
         operator_iterations = iterations
+    comparisons, used = replayed_decision(trial, test, method, iterations, operator_iterations)
+    round_seconds = _round_seconds(trial, iterations, operator_iterations)
+    seconds = sum(round_seconds[:used]) + trial["rerun_seconds"] * used / len(round_seconds)
+    return {key: c.verdict.value for key, c in comparisons.items()}, seconds
+
+
+def replayed_decision(
+    trial: dict, test, method: str, iterations: int | None = None, operator_iterations: int | None = None
+) -> tuple[dict, int]:
+    """The comparisons the harness's looks reach on the trial's rounds, and the rounds they took."""
     kept = {key: operator_iterations if is_operator(key) else iterations for key in trial["iterations"]}
     metrics = {
         key: (
@@ -171,10 +182,7 @@ def aipep_decides(
         )
         for key, arms in trial["iterations"].items()
     }
-    comparisons, used = decide_sequentially(metrics, test, _units(trial))
-    round_seconds = _round_seconds(trial, iterations, operator_iterations)
-    seconds = sum(round_seconds[:used]) + trial["rerun_seconds"] * used / len(round_seconds)
-    return {key: c.verdict.value for key, c in comparisons.items()}, seconds
+    return decide_sequentially(metrics, test, _units(trial))
 
 
 def _units(trial: dict) -> dict[str, str]:
@@ -450,6 +458,15 @@ def report(
         f"log-ratio of {slowed} ({DEFAULT_ROUND_STATISTIC}; MAD x 1.4826, median over trials): "
         f"{statistics.median(spread) * 100:.2f}%"
     )
+    stopped = {
+        slowdown: collections.Counter(replayed_decision(t, test, DEFAULT_ROUND_STATISTIC)[1] for t in trials[slowdown])
+        for slowdown in slowdowns
+    }
+    cells = "; ".join(
+        f"{_cell(slowdown)} " + ", ".join(f"{rounds}: {count}" for rounds, count in sorted(counts.items()))
+        for slowdown, counts in stopped.items()
+    )
+    print(f"rounds at which aipep ({DEFAULT_ROUND_STATISTIC}, default) stopped, trials per round count: {cells}")
     for threshold in [test.regression_threshold, *extra_thresholds]:
         stop_rule_table(trials, slowdowns, dataclasses.replace(test, regression_threshold=threshold), slowed)
     if slowed == "NET latency":
