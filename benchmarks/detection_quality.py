@@ -33,9 +33,15 @@ iteration each) are a third design. With the per-operator pass (`--operators`, o
 waiting for NET's verdict against waiting for every operator's; it also gives the
 median device seconds per verdict cell by cell (A/A, each slowdown).
 
+`--save` keeps every sample and a description of the device; `--replay a.json,b.json`
+reports on saved files again, their trials pooled per round design and slowdown. Each
+file's CPU is printed: cloud VMs of one name differ from day to day, and files from two
+machines pool only as well as the machines compare.
+
     python benchmarks/detection_quality.py --trials 20 --save samples.json
     python benchmarks/detection_quality.py --model mobilenet_onnxruntime --slowdowns 0,2,5 \
         --round_designs sequential,duet --trials 5 --max_rounds 30
+    python benchmarks/detection_quality.py --replay monday.json,tuesday.json
 """
 
 from __future__ import annotations
@@ -290,7 +296,9 @@ def main() -> None:
     parser.add_argument("--save", type=Path, help="write every sample of every trial here (JSON)")
     parser.add_argument("--taskset", help="pin every benchmark process to these CPUs (platform_args.taskset)")
     parser.add_argument("--also_thresholds", default="1", help="more regression thresholds (percent) to replay")
-    parser.add_argument("--replay", type=Path, help="report on samples saved by --save instead of measuring")
+    parser.add_argument(
+        "--replay", help="report on samples saved by --save instead of measuring (a comma list pools the files' trials)"
+    )
     parser.add_argument("--model", choices=["microkernel", *MODELS], default="microkernel")
     parser.add_argument("--slowdown_kind", choices=["net", "operator"], default="net", help="MobileNetV1 only")
     parser.add_argument("--operators", action="store_true", help="MobileNetV1: keep the profiled per-operator pass")
@@ -302,9 +310,7 @@ def main() -> None:
     thresholds = [float(t) for t in args.also_thresholds.split(",") if t]
     fewer = [int(k) for k in args.fewer_iterations.split(",") if k]
     if args.replay:
-        saved = json.loads(args.replay.read_text())
-        if "trials" not in saved:  # saved before round designs: microkernel trials keyed by slowdown
-            saved = {"model": "microkernel", "slowed": SLOWED, "trials": {"sequential": saved}}
+        saved = load_saved([Path(path) for path in args.replay.split(",")])
         base_test = _base_test(saved["model"], saved.get("operators", False))
         decision_test = dataclasses.replace(base_test, min_rounds=args.min_rounds, max_rounds=args.max_rounds)
         for design, trials in saved["trials"].items():
@@ -321,6 +327,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="aipep-detection-"))
     platform = get_platform("host")
     trials: dict[str, dict[int, list[dict]]] = {design: {s: [] for s in slowdowns} for design in designs}
+    device = platform.describe().details
     print(f"before: {load_average()}", file=sys.stderr, flush=True)
     try:
         runner, arms, slowed = _prepare(args.model, args.slowdown_kind, slowdowns, live_test, platform, work)
@@ -341,10 +348,33 @@ def main() -> None:
         platform.close()
         shutil.rmtree(work, ignore_errors=True)
     if args.save:
-        document = {"model": args.model, "operators": operators, "slowed": slowed, "trials": trials}
+        document = {"model": args.model, "operators": operators, "slowed": slowed, "device": device, "trials": trials}
         args.save.write_text(json.dumps(document))
     for design in designs:
         report(trials[design], slowdowns, decision_test, thresholds, slowed, design, fewer)
+
+
+def load_saved(paths: list[Path]) -> dict:
+    """The trials of every file, pooled per round design and slowdown. Files measured on other
+    machines pool only as honestly as their machines compare, so each file's device is printed."""
+    pooled: dict = {}
+    for path in paths:
+        saved = json.loads(path.read_text())
+        if "trials" not in saved:  # saved before round designs: microkernel trials keyed by slowdown
+            saved = {"model": "microkernel", "slowed": SLOWED, "trials": {"sequential": saved}}
+        counts = sum(len(trials) for cells in saved["trials"].values() for trials in cells.values())
+        device = saved.get("device", {})
+        described = f"{device['cpu_model']}, {device['logical_cores']} CPUs" if device else "device not recorded"
+        print(f"{path}: {counts} trials; {described}")
+        if not pooled:
+            pooled = {key: saved.get(key, False) for key in ("model", "operators", "slowed")} | {"trials": {}}
+        for key in ("model", "operators", "slowed"):
+            if saved.get(key, False) != pooled[key]:
+                raise SystemExit(f"{path}: {key} is {saved.get(key, False)!r}, the first file's is {pooled[key]!r}")
+        for design, cells in saved["trials"].items():
+            for slowdown, trials in cells.items():
+                pooled["trials"].setdefault(design, {}).setdefault(slowdown, []).extend(trials)
+    return pooled
 
 
 def _base_test(model: str, operators: bool):
@@ -409,10 +439,13 @@ def report(
         if loads
         else ""
     )
-    print(
-        f"\nround design: {design}; stop_when {test.stop_when}; {len(trials[slowdowns[0]])} trials per slowdown; "
-        f"slowed: {slowed}{load}"
+    counts = [len(trials[s]) for s in slowdowns]
+    per_cell = (
+        f"{counts[0]} trials per slowdown"
+        if len(set(counts)) == 1
+        else "trials per slowdown: " + ", ".join(f"{_cell(s)} {len(trials[s])}" for s in slowdowns)
     )
+    print(f"\nround design: {design}; stop_when {test.stop_when}; {per_cell}; slowed: {slowed}{load}")
     columns = "".join(f"{_cell(s):>11}" for s in slowdowns)
     print(f"{'detector':44}" + columns + f"{'A/A no_change':>14}{'inconclusive':>13}{'med dev-s/verdict':>18}")
     variants = [(method, test, None) for method in STATISTICS]
