@@ -18,6 +18,7 @@ BUILD_SH = REPO / "specifications" / "frameworks" / "microkernel" / "host" / "bu
 SPEC = REPO / "specifications" / "models" / "microkernel" / "microkernel" / "microkernel.json"
 OPS = ("Conv", "Relu", "MaxPool", "MatMul", "Softmax")
 PREFIX = "AIPEP "
+RUNS_PER_SETTING = 5
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler (cc) on PATH"),
@@ -92,7 +93,12 @@ def test_defaults_to_ten_iterations(program):
 def test_work_injects_a_slowdown_into_one_op(program):
     """Conv against MatMul of the same process: on a shared VM a whole process can run at half
     speed, and that moves every operator alike, so only the ratio tells what --work did; the
-    fastest iteration of each is the one a burst of other work did not reach."""
+    fastest iteration of each is the one a burst of other work did not reach.
+
+    Not every disturbance moves operators alike, though: in one CI run a process's fastest
+    Conv took 1.5 times its fastest MatMul instead of about 1.1, and one run of each setting
+    read 1.47 for a doubling. Runs of the two settings take turns, and each setting keeps its
+    least disturbed run."""
 
     def conv_per_matmul(*extra: str) -> float:
         result = run(program, "--warmup", "1", "--iter", "15", *extra)
@@ -100,9 +106,10 @@ def test_work_injects_a_slowdown_into_one_op(program):
         found = metrics(result.stdout)
         return min(found["Conv"]) / min(found["MatMul"])
 
-    base = conv_per_matmul()
-    doubled = conv_per_matmul("--work", "Conv=200")
-    assert doubled / base > 1.5, (base, doubled)
+    runs = [(conv_per_matmul(), conv_per_matmul("--work", "Conv=200")) for _ in range(RUNS_PER_SETTING)]
+    base = min(b for b, _ in runs)
+    doubled = min(d for _, d in runs)
+    assert doubled / base > 1.5, runs
 
 
 def test_compile_time_units_override(tmp_path):
