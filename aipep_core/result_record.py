@@ -11,7 +11,7 @@ results already in a store, a folder or an outbox keep working.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +59,14 @@ class MetricComparison:
     def measured(self) -> bool:
         """False when no estimate was formed; more rounds would not change that."""
         return self.estimate_pct is not None
+
+    @property
+    def why_unmeasured(self) -> str | None:
+        """The note of an inconclusive verdict that no ratio could be formed for (a timer's resolution,
+        rounds without the metric); None otherwise, as the accuracy pass's notes go with verdicts it reached."""
+        if self.verdict is Verdict.INCONCLUSIVE and self.estimate_pct is None and self.note:
+            return self.note
+        return None
 
     def to_json(self) -> dict[str, Any]:
         document: dict[str, Any] = {name: getattr(self, name) for name in _STATISTICS}
@@ -149,6 +157,15 @@ class MetricResult:
             diff_summary=_dict_or_none(document.get("diff_summary")),
             comparison=None if comparison is None else MetricComparison.from_json(comparison),
         )
+
+
+def unmeasured_notes(metrics: Iterable[MetricResult]) -> list[str]:
+    """One line per metric whose verdict came without numbers, saying why: a row of dashes does not."""
+    return [
+        f"{metric.key}: {metric.comparison.why_unmeasured}"
+        for metric in metrics
+        if metric.comparison is not None and metric.comparison.why_unmeasured
+    ]
 
 
 @dataclass

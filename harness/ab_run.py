@@ -37,8 +37,9 @@ from harness.load_results import add_tail_percentiles, qualify_verdicts, round_v
 from harness.output_problems import OutputProblems
 from harness.round_work import round_work
 from harness.sequential_decision import compare_at_look, may_stop, run_looks
-from harness.stats.comparison import Comparison
+from harness.stats.comparison import Comparison, unmeasured
 from harness.stats.summary import diff_summary, round_statistic, summarize
+from harness.stats.unmeasurable import missing_rounds_note
 
 
 @dataclass
@@ -293,7 +294,19 @@ def _fill_result(result: RunResult, state: AbState, method: str, test: TestSpec)
             metric.control_round_values = _round_values(state, CONTROL, key, method, test)
             if key in state.comparisons:
                 metric.comparison = MetricComparison.from_json(state.comparisons[key].as_dict())
+        elif control and state.comparisons:
+            metric.comparison = MetricComparison.from_json(_missing_rounds(state, key).as_dict())
         result.data[key] = metric
+
+
+def _missing_rounds(state: AbState, key: str) -> Comparison:
+    """The final answer for a metric both arms printed, but not in every round: not compared, and why.
+    More rounds cannot pair a round that lacks it, so this is what the run ends with."""
+    paired = sum(key in r.arms[TREATMENT].samples and key in r.arms[CONTROL].samples for r in state.rounds)
+    note = missing_rounds_note(
+        len(_all_values(state, TREATMENT, key)), len(_all_values(state, CONTROL, key)), len(state.rounds)
+    )
+    return unmeasured(paired, note)
 
 
 def _all_values(state: AbState, arm: str, key: str) -> list[MetricSamples]:

@@ -13,7 +13,7 @@ from typing import Any
 from aipep_core import number_format
 from aipep_core.names import CONTROL, NET, TREATMENT
 from aipep_core.resource_metrics import PROCESS
-from aipep_core.result_record import MetricResult, RunResult
+from aipep_core.result_record import MetricResult, RunResult, unmeasured_notes
 from aipep_core.spec import NET_DECIDED
 from aipep_core.verdict import NOT_JUDGED, VERDICT_ORDER, Verdict
 from reports.figures import Distributions, Forest, ForestRow, Lines, Marker, Report, Section, Series, Table
@@ -36,7 +36,7 @@ def ab_report(result: RunResult) -> Report:
         sections.append(
             Section(
                 "Changes",
-                paragraphs=(_changes_sentence(compared),),
+                paragraphs=(_changes_sentence(compared), *unmeasured_notes(compared)),
                 tables=(_changes_table(compared),),
                 figures=(forest,) if forest.rows else (),
             )

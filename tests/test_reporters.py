@@ -120,6 +120,17 @@ def test_ab_table_lists_regressions_first_largest_first():
     assert "0.01" in net_row, "the whole network shows its own p-value, not a q-value"
 
 
+def test_a_metric_without_an_estimate_says_why_under_the_table():
+    result = ab_result()
+    note = "read in 6 treatment and 5 control round(s) of 6: a round without it has no pair"
+    result.data["Pad latency"] = metric("Pad", 5.0, MetricComparison(Verdict.INCONCLUSIVE, rounds=5, note=note))
+    text = screen_text(result)
+    pad_row = next(line for line in text.splitlines() if line.startswith("│ Pad"))
+    assert "inconclusive" in pad_row
+    assert f"Pad latency: {note}" in text
+    assert "Conv latency:" not in text, "a metric with an estimate needs no explanation"
+
+
 def test_operator_kinds_get_their_own_column_when_the_framework_names_them():
     result = ab_result()
     result.data["Conv latency"].op_type = "FusedConv"

@@ -8,8 +8,8 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
-from aipep_core.result_record import RunResult
-from harness.reporters.ab_table import ab_table
+from aipep_core.result_record import RunResult, unmeasured_notes
+from harness.reporters.ab_table import ab_table, ordered_comparisons
 from harness.reporters.arms_table import arms_table, has_two_arms
 from harness.reporters.base import Reporter
 from harness.reporters.result_title import result_title
@@ -31,6 +31,8 @@ class ScreenReporter(Reporter):
             self.console.print(Panel(failure, title=Text(title), border_style="red"))
         elif any(metric.comparison is not None for metric in result.data.values()):
             self.console.print(ab_table(result, title))
+            for line in unmeasured_notes(ordered_comparisons(result)):
+                self.console.print(Text(line))
         elif has_two_arms(result):
             self.console.print(arms_table(result, title))
         else:

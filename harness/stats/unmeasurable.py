@@ -10,6 +10,11 @@ verdict "inconclusive", with a note naming the rounds; it is not part of the ope
 multiple-testing family, because it was not tested. More rounds cannot repair a round that
 is already 0, so a runner need not wait for it: the verdict is final.
 
+A metric a program printed in some rounds and not in others (a resource the sampler could
+not read before a short program exited, an operator the runtime skipped) has the same
+problem: a round without it has no pair, and the rounds it was read in are a selection. It
+gets the same answer, with a note that counts the rounds.
+
 NaN and infinity stay refused (StatisticsInputError): the parser never lets them into
 samples, so one here is a bug upstream, not something a program printed.
 """
@@ -36,4 +41,12 @@ def unmeasurable_note(treatment: Sequence[float], control: Sequence[float]) -> s
     return (
         f"no ratio can be formed: the per-round statistic is {cause} in {int(bad_treatment.sum())} treatment "
         f"and {int(bad_control.sum())} control round(s) of {max(t.size, c.size)}"
+    )
+
+
+def missing_rounds_note(treatment_rounds: int, control_rounds: int, rounds: int) -> str:
+    """Why a metric read in only some rounds gets no ratio: how many rounds of each arm had it."""
+    return (
+        f"read in {treatment_rounds} treatment and {control_rounds} control round(s) of {rounds}: "
+        "a round without it has no pair"
     )

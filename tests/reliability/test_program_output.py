@@ -18,7 +18,9 @@ import pytest
 from aipep_core.result_record import RunResult
 from aipep_core.verdict import Verdict
 from frameworks.observer_lines import parse_observer_output
+from harness import ab_run
 from harness.cli import main
+from harness.report_cli import main as report_main
 from harness.store.result_store import ResultStore
 from platforms.bounded_output import MEASUREMENT_PREFIXES, BoundedCapture
 from platforms.process_tracking import TrackedRun
@@ -60,6 +62,43 @@ for i in range(int(sys.argv[1])):
     for name, value in (("NET", 1000 + random.random()), ("Conv", 600 + random.random()), ("Reshape", i % 2)):
         print("AIPEP", json.dumps({"type": name, "metric": "latency", "unit": "us", "value": float(value)}))
 """
+
+
+# A program that leaves its Pad out of its third run (the control of round 1): the harness then
+# has Pad in 6 treatment and 5 control rounds, as when a short program exits before the resource
+# sampler first reads it.
+PAD_MISSING_ONCE = """
+import json, pathlib, random, sys
+calls = pathlib.Path(__file__).with_name("calls")
+call = int(calls.read_text()) + 1 if calls.exists() else 1
+calls.write_text(str(call))
+names = ("NET", "Conv", "Pad") if call != 3 else ("NET", "Conv")
+for i in range(int(sys.argv[1])):
+    for name in names:
+        print("AIPEP", json.dumps({"type": name, "metric": "latency", "unit": "us", "value": 500 + random.random()}))
+"""
+
+
+def test_a_metric_missing_from_one_round_gets_a_stated_verdict(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(ab_run, "is_disturbed", lambda share, history: False)  # no re-run moves the third run
+    spec = write_spec(tmp_path, PAD_MISSING_ONCE)
+    status = harness(tmp_path, "-b", str(spec), "--info", info(ab=True), "--min_rounds", "6", "--max_rounds", "6")
+    screen = capsys.readouterr()
+    assert status == 0, screen.err
+    why = "Pad latency: read in 6 treatment and 5 control round(s) of 6: a round without it has no pair"
+    assert why in screen.out
+    report = ["--db", str(tmp_path / "aipep.db"), "--last", "--format", "md", "--out", str(tmp_path / "r")]
+    assert report_main(report) == 0
+    assert why in (tmp_path / "r" / "report.md").read_text()
+    (stored,) = stored_runs(tmp_path)
+    assert stored.ok
+    pad = stored.data["Pad latency"].comparison
+    assert pad is not None, "a metric both arms printed must not be left without a verdict"
+    assert pad.verdict is Verdict.INCONCLUSIVE
+    assert pad.estimate_pct is None and pad.p_value is None
+    assert pad.rounds == 5
+    assert why.endswith(pad.note)
+    assert stored.data["Conv latency"].comparison.rounds == 6
 
 
 def test_an_operator_timed_at_zero_is_inconclusive_and_the_ab_result_is_stored(tmp_path, capsys):
@@ -129,6 +168,7 @@ measure(1.0)
 MEASURED_HARNESS = """
 import json, pathlib, sys
 from harness.cli import main
+from harness.report_cli import main as report_main
 from aipep_core.result_record import RunResult
 status = main(sys.argv[1:])
 lines = pathlib.Path("/proc/self/status").read_text().splitlines()
