@@ -445,7 +445,7 @@ def report(
         if len(set(counts)) == 1
         else "trials per slowdown: " + ", ".join(f"{_cell(s)} {len(trials[s])}" for s in slowdowns)
     )
-    print(f"\nround design: {design}; stop_when {test.stop_when}; {per_cell}; slowed: {slowed}{load}")
+    print(f"\nround design: {design}; stop_when {test.stop_when}; {per_cell}; slowed: {slowed}{load}{_speed(every)}")
     columns = "".join(f"{_cell(s):>11}" for s in slowdowns)
     print(f"{'detector':44}" + columns + f"{'A/A no_change':>14}{'inconclusive':>13}{'med dev-s/verdict':>18}")
     variants = [(method, test, None) for method in STATISTICS]
@@ -506,6 +506,17 @@ def report(
         round_cost_table(every, slowed, [5, 10, 20, *fewer_iterations])
     if any(is_operator(key) for key in trial_keys(every)):
         operator_pass_table(trials, slowdowns, test, slowed, [10, 15, 20])
+
+
+def _speed(trials: list[dict]) -> str:
+    """How fast the machine ran the unchanged program: the control's NET p50 per trial, median over trials.
+    It moves from one VM to the next, and so do the device-seconds every figure here is counted in."""
+    medians = [
+        statistics.median(v for run in t["iterations"]["NET latency"]["control"] for v in run)
+        for t in trials
+        if "NET latency" in t["iterations"]
+    ]
+    return f"; control NET p50 {statistics.median(medians) / 1000:.2f} ms" if medians else ""
 
 
 def _cell(slowdown: int) -> str:
