@@ -168,7 +168,6 @@ measure(1.0)
 MEASURED_HARNESS = """
 import json, pathlib, sys
 from harness.cli import main
-from harness.report_cli import main as report_main
 from aipep_core.result_record import RunResult
 status = main(sys.argv[1:])
 lines = pathlib.Path("/proc/self/status").read_text().splitlines()
