@@ -359,7 +359,10 @@ def load_saved(paths: list[Path]) -> dict:
     machines pool only as honestly as their machines compare, so each file's device is printed."""
     pooled: dict = {}
     for path in paths:
-        saved = json.loads(path.read_text())
+        try:
+            saved = json.loads(path.read_text())
+        except (OSError, ValueError) as error:
+            raise SystemExit(f"{path}: cannot read saved trials ({error})") from None
         if "trials" not in saved:  # saved before round designs: microkernel trials keyed by slowdown
             saved = {"model": "microkernel", "slowed": SLOWED, "trials": {"sequential": saved}}
         counts = sum(len(trials) for cells in saved["trials"].values() for trials in cells.values())
