@@ -142,6 +142,7 @@ def run_trial(runner: ArmRunner, treatment: Path, control: Path) -> dict:
         "arm_seconds": [[r["treatment"]["wall_seconds"], r["control"]["wall_seconds"]] for r in rounds],
         "rerun_seconds": sum(r["device_seconds"] for r in result.meta["rerun_rounds"]),
         "reruns": len(result.meta["rerun_rounds"]),
+        "rerun_rounds": [_set_aside(rerun, keys) for rerun in result.meta["rerun_rounds"]],
         "disturbed": [r["disturbed"] for r in rounds],
         "load": os.getloadavg()[0],
         "units": {key: result.data[key].unit for key in keys},
@@ -152,6 +153,45 @@ def run_trial(runner: ArmRunner, treatment: Path, control: Path) -> dict:
             }
             for key in keys
         },
+    }
+
+
+def _set_aside(rerun: dict, keys: list[str]) -> dict:
+    """A disturbed round the harness ran again: where it ran, what it cost and what it read."""
+    return {
+        "round": rerun["round"],
+        "seconds": rerun["device_seconds"],
+        "arm_seconds": [rerun["treatment"]["wall_seconds"], rerun["control"]["wall_seconds"]],
+        "iterations": {
+            key: {arm: rerun["samples"][arm][key] for arm in ("treatment", "control")}
+            for key in keys
+            if all(key in rerun["samples"][arm] for arm in ("treatment", "control"))
+        },
+    }
+
+
+def as_executed(trial: dict) -> dict:
+    """The trial as a harness that keeps disturbed rounds would have run it: every round in the order
+    it ran, a set-aside one in the place of its re-run, cut at the trial's round count; no re-run cost.
+    Metrics a set-aside round lacks are left out of every round."""
+    sequence = []
+    for index in range(len(trial["round_seconds"])):
+        sequence += [(rerun, None) for rerun in trial["rerun_rounds"] if rerun["round"] == index]
+        sequence.append((None, index))
+    sequence = sequence[: len(trial["round_seconds"])]
+    keys = [key for key in trial["iterations"] if all(key in r["iterations"] for r, _ in sequence if r)]
+
+    def values(key: str, arm: str) -> list[list[float]]:
+        return [r["iterations"][key][arm] if r else trial["iterations"][key][arm][i] for r, i in sequence]
+
+    return {
+        **trial,
+        "round_seconds": [r["seconds"] if r else trial["round_seconds"][i] for r, i in sequence],
+        "arm_seconds": [r["arm_seconds"] if r else trial["arm_seconds"][i] for r, i in sequence],
+        "rerun_seconds": 0.0,
+        "reruns": 0,
+        "rerun_rounds": [],
+        "iterations": {key: {arm: values(key, arm) for arm in ("treatment", "control")} for key in keys},
     }
 
 
@@ -509,6 +549,9 @@ def report(
         round_cost_table(every, slowed, [5, 10, 20, *fewer_iterations])
     if any(is_operator(key) for key in trial_keys(every)):
         operator_pass_table(trials, slowdowns, test, slowed, [10, 15, 20])
+    if all("rerun_rounds" in t for t in every):
+        for threshold in [test.regression_threshold, *extra_thresholds]:
+            rerun_table(trials, slowdowns, dataclasses.replace(test, regression_threshold=threshold), slowed)
 
 
 def _speed(trials: list[dict]) -> str:
@@ -593,6 +636,30 @@ def operator_pass_table(
             f"{k:>14}{per_round:>12.2f}{''.join(f'{found:>11.2f}' for found in tally.found)}{tally.no_change:>14.2f}"
             f"{tally.ops_inconclusive:>17.2f}{tally.false_ops_text:>21}"
             f"{statistics.median(s for seconds in tally.seconds for s in seconds):>18.1f}{spread}"
+        )
+
+
+def rerun_table(trials: dict[int, list[dict]], slowdowns: list[int], test, slowed: str) -> None:
+    """Whether re-running a disturbed round pays: the same trials decided as the harness ran them
+    (a disturbed round set aside and run again, its time charged) and with every disturbed round
+    kept where it ran, as a harness that never re-runs would have had them."""
+    print(
+        f"\ndisturbed rounds re-run or kept ({DEFAULT_ROUND_STATISTIC}, threshold {test.regression_threshold:g}%, "
+        f"stop_when {test.stop_when}):"
+    )
+    cells = "".join(f"{_cell(s):>11}" for s in slowdowns)
+    print(
+        f"{'disturbed rounds':17}{'spread':>9}{cells}{'A/A no_change':>14}{'ops inconclusive':>17}"
+        f"{'false op regressions':>21}{'med dev-s/verdict':>18}"
+    )
+    decide = functools.partial(aipep_decides, test=test, method=DEFAULT_ROUND_STATISTIC)
+    for label, variant in (("re-run", trials), ("kept", {s: [as_executed(t) for t in ts] for s, ts in trials.items()})):
+        tally = replay(variant, slowdowns, slowed, decide)
+        spread = statistics.median(paired_spread(t, slowed) for ts in variant.values() for t in ts)
+        print(
+            f"{label:17}{spread * 100:>8.2f}%{''.join(f'{found:>11.2f}' for found in tally.found)}"
+            f"{tally.no_change:>14.2f}{tally.ops_inconclusive:>17.2f}{tally.false_ops_text:>21}"
+            f"{statistics.median(s for seconds in tally.seconds for s in seconds):>18.1f}"
         )
 
 

@@ -131,7 +131,8 @@ def run_ab(
             break
         round_.disturbed = _judge(round_, state)
         if round_.disturbed and len(state.reruns) < budget:
-            state.reruns.append({"round": index, "reason": "cpu stolen", **round_.describe()})
+            set_aside = {"round": index, "reason": "cpu stolen", **round_.describe(), "samples": _samples(round_)}
+            state.reruns.append(set_aside)
             _say(progress, f"round {index + 1}: disturbed (CPU share dropped), re-running")
             continue
         _remember_shares(round_, state)
@@ -204,6 +205,12 @@ def _run_round(runner: ArmRunner, arms: dict[str, Arm], index: int, reverse: boo
         return Round(index=index, order=order, arms=run_alternating_round(runner, ordered, index), at_once=True)
     done = {name: runner.run_once(arm, f"r{index}_{name}", index) for name, arm in ordered.items()}
     return Round(index=index, order=order, arms=done)
+
+
+def _samples(round_: Round) -> dict[str, dict[str, list[float]]]:
+    """A set-aside round's measurements, per arm and metric: what it read is kept with the reason it was
+    not used, so a reader (or the detection benchmark, replaying a run that kept it) can check the choice."""
+    return {name: {key: list(s.values) for key, s in process.samples.items()} for name, process in round_.arms.items()}
 
 
 def _judge(round_: Round, state: AbState) -> bool:

@@ -147,6 +147,7 @@ def test_a_disturbed_round_is_rerun_and_logged(tmp_path, host, monkeypatch):
     net = result.data["NET latency"]
     assert len(net.round_values) == 8
     assert 500.0 not in net.values + net.control_values  # the marked run was in the round that was re-run
+    assert 500.0 in rerun["samples"]["treatment"]["NET latency"] + rerun["samples"]["control"]["NET latency"]
     assert (tmp_path / "calls.count").read_text() == str(2 * 9)
 
 
