@@ -542,7 +542,12 @@ def report(
         f"{_cell(slowdown)} " + ", ".join(f"{rounds}: {count}" for rounds, count in sorted(counts.items()))
         for slowdown, counts in stopped.items()
     )
-    print(f"rounds at which aipep ({DEFAULT_ROUND_STATISTIC}, default) stopped, trials per round count: {cells}")
+    every_stop = [rounds for counts in stopped.values() for rounds in counts.elements()]
+    print(
+        f"rounds at which aipep ({DEFAULT_ROUND_STATISTIC}, default) stopped, trials per round count: {cells}; "
+        "median over all trials "
+        f"{statistics.median(every_stop):g} (rounds, unlike seconds, do not move with the VM's speed)"
+    )
     for threshold in [test.regression_threshold, *extra_thresholds]:
         stop_rule_table(trials, slowdowns, dataclasses.replace(test, regression_threshold=threshold), slowed)
     if slowed == "NET latency":
