@@ -6,6 +6,7 @@ import json
 import os
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -95,10 +96,12 @@ def test_work_injects_a_slowdown_into_one_op(program):
     speed, and that moves every operator alike, so only the ratio tells what --work did; the
     fastest iteration of each is the one a burst of other work did not reach.
 
-    Not every disturbance moves operators alike, though: in one CI run a process's fastest
-    Conv took 1.5 times its fastest MatMul instead of about 1.1, and one run of each setting
-    read 1.47 for a doubling. Runs of the two settings take turns, and each setting keeps its
-    least disturbed run."""
+    Not every disturbance moves operators alike, though: in CI runs a process's fastest Conv
+    has taken 1.5 times its fastest MatMul instead of about 1.2, and a doubled Conv has read
+    1.55 times MatMul in one run of five while the other four read 2.4 to 2.9. A disturbance can
+    push the ratio either way, so the smallest ratio of a setting is not its least disturbed
+    run; runs of the two settings take turns, and each setting keeps the median of its runs,
+    which stands while fewer than half of them are disturbed."""
 
     def conv_per_matmul(*extra: str) -> float:
         result = run(program, "--warmup", "1", "--iter", "15", *extra)
@@ -107,8 +110,8 @@ def test_work_injects_a_slowdown_into_one_op(program):
         return min(found["Conv"]) / min(found["MatMul"])
 
     runs = [(conv_per_matmul(), conv_per_matmul("--work", "Conv=200")) for _ in range(RUNS_PER_SETTING)]
-    base = min(b for b, _ in runs)
-    doubled = min(d for _, d in runs)
+    base = statistics.median(b for b, _ in runs)
+    doubled = statistics.median(d for _, d in runs)
     assert doubled / base > 1.5, runs
 
 
