@@ -1,9 +1,11 @@
 """A tiny operator that got much slower, through the harness as a user runs it.
 
-The microkernel's Softmax built with one work unit takes about 2 us, with two about 4 us:
-a +100% change worth 2 us. Under the test's absolute floor it is reported as `below_floor`
-with its change in microseconds, on the screen and in the store; with the floor at 0 it is
-the regression a relative threshold alone makes of it.
+The microkernel's Softmax built with one work unit takes about 2 to 5 us, with two about 4 to
+9 us, depending on the machine (2-vCPU VMs have differed by a factor of two): a change of
++70 to +100% worth a few microseconds. Under the test's absolute floor, well above that on
+every machine seen, it is reported as `below_floor` with its change in microseconds, on the
+screen and in the store; with the floor at 0 it is the regression a relative threshold alone
+makes of it.
 """
 
 import json
@@ -14,7 +16,7 @@ from harness.cli import main
 from harness.store.result_store import ResultStore
 from tests.test_cli import MICROKERNEL_SPEC, info
 
-FLOOR_US = 4.0
+FLOOR_US = 10.0
 
 
 def floored_spec(tmp_path):
@@ -65,7 +67,10 @@ def test_a_tiny_operator_twice_as_slow_is_below_the_floor_on_screen_and_in_the_s
 
 
 def test_the_flag_overrides_the_spec_floor_and_a_zero_floor_makes_it_a_regression(tmp_path, build_microkernel):
-    assert run_softmax_ab(tmp_path, build_microkernel, "--min_abs_change_us", "0") == 3
+    """Up to the shipped spec's 40 rounds: a regression of an operator this small must clear its
+    Benjamini-Hochberg family, and on a shared VM whose speed moves in phases a few of 12 rounds
+    can go the other way (one CI run ended at 12 rounds with Softmax +39%, q = 0.105)."""
+    assert run_softmax_ab(tmp_path, build_microkernel, "--min_abs_change_us", "0", "--max_rounds", "40") == 3
     comparison = stored_softmax(tmp_path)
     assert comparison.verdict is Verdict.REGRESSION
     assert 0 < comparison.abs_change_us < FLOOR_US
