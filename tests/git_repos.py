@@ -22,6 +22,8 @@ SLOW_CONV = {"CONV": 400}
 # only end a test whose driver hangs instead of letting it hang the suite.
 LINE_TIMEOUT = 300
 EXIT_TIMEOUT = 120
+# How long a hung driver is given to print its threads' stacks once sent SIGABRT.
+STACKS_TIMEOUT = 5
 
 # Few, short rounds and a threshold far above the noise of a loaded 2-core machine (where
 # estimates of unchanged commits stray by 20-30%): the tests' slowdown (Conv x4, SLOW_CONV)
@@ -104,7 +106,8 @@ class DriverProcess(subprocess.Popen):
             stdout=subprocess.PIPE if with_stdout else subprocess.DEVNULL,
             stderr=subprocess.STDOUT if with_stdout else subprocess.PIPE,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            # faulthandler: a driver that hangs is sent SIGABRT and prints every thread's stack.
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"},
             start_new_session=True,
         )
         self.lines: queue.Queue[str | None] = queue.Queue()
@@ -115,6 +118,18 @@ class DriverProcess(subprocess.Popen):
         for line in stream:
             self.lines.put(line)
         self.lines.put(None)
+
+    def stacks(self, timeout: float = STACKS_TIMEOUT) -> list[str]:
+        """Where a hung driver is: SIGABRT makes faulthandler print every thread's stack as it dies;
+        the lines it printed within `timeout` seconds."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(self.pid, signal.SIGABRT)
+        deadline = time.monotonic() + timeout
+        printed: list[str] = []
+        with contextlib.suppress(queue.Empty):
+            while (line := self.lines.get(timeout=max(0.0, deadline - time.monotonic()))) is not None:
+                printed.append(line)
+        return printed
 
     def kill_all(self) -> None:
         """SIGKILL the process and everything in its session's process group."""
@@ -150,5 +165,6 @@ def _next_line(process: DriverProcess, deadline: float, seen: list[str], failure
     try:
         return process.lines.get(timeout=max(0.0, deadline - time.monotonic()))
     except queue.Empty:
+        stacks = process.stacks()
         process.kill_all()
-        raise AssertionError(f"{failure}:\n{''.join(seen)}") from None
+        raise AssertionError(f"{failure}:\n{''.join(seen)}\nits threads then:\n{''.join(stacks)}") from None
