@@ -64,7 +64,7 @@ def build_meta(
 
 def versions() -> dict[str, str]:
     found = {"python": python_platform.python_version(), "executable": sys.executable}
-    for package in ("aipep", "onnxruntime", "numpy", "scipy"):
+    for package in ("aipep", "onnxruntime", "numpy"):
         try:
             found[package] = metadata.version(package)
         except metadata.PackageNotFoundError:

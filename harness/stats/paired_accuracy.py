@@ -13,8 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from scipy.stats import norm
+from statistics import NormalDist
 
 from aipep_core.verdict import Verdict
 from harness.stats.mcnemar import mcnemar
@@ -46,7 +45,7 @@ def compare_accuracy(
     change = (test.better - test.worse) / samples
     discordant = test.better + test.worse
     spread = math.sqrt(max(discordant - (test.better - test.worse) ** 2 / samples, 0.0)) / samples
-    half_width = float(norm.ppf(1 - alpha / 2)) * spread
+    half_width = NormalDist().inv_cdf(1 - alpha / 2) * spread
     low, high = 100.0 * (change - half_width), 100.0 * (change + half_width)
     # decide() reads a positive estimate as worse; an accuracy drop is the worse direction.
     verdict = decide(

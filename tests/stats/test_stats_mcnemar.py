@@ -1,6 +1,6 @@
 import pytest
 
-from harness.stats.mcnemar import mcnemar
+from harness.stats.mcnemar import fair_coin_cdf, mcnemar
 
 
 def test_only_disagreements_count_and_the_p_value_is_the_exact_two_sided_binomial():
@@ -20,3 +20,10 @@ def test_eight_of_eight_the_same_way_is_beyond_chance():
 def test_unpaired_scores_are_refused():
     with pytest.raises(ValueError, match="paired"):
         mcnemar([1.0], [1.0, 0.0])
+
+
+def test_the_fair_coin_tail_matches_scipys_binomial_including_thousands_of_disagreements():
+    binom = pytest.importorskip("scipy.stats").binom
+    for n in (1, 2, 7, 40, 301, 3000):
+        for k in sorted({0, 1, n // 3, n // 2, n - 1, n}):
+            assert fair_coin_cdf(k, n) == pytest.approx(float(binom.cdf(k, n, 0.5)), rel=1e-12, abs=1e-300), (k, n)

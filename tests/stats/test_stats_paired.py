@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 from scipy import stats as scipy_stats
-from scipy.special import ndtr
+from scipy.special import ndtr, ndtri
 
 from harness.stats.errors import StatisticsInputError
 from harness.stats.paired import (
@@ -124,6 +124,17 @@ def test_ties_use_the_normal_approximation():
     # c = floor(27.5 - 0.5 - 1.959964 * 9.8107) = floor(7.77) = 7 (exact would give 8).
     walsh = brute_walsh(d)
     assert hodges_lehmann_interval(d) == (walsh[7], walsh[len(walsh) - 1 - 7])
+
+
+def test_normal_intervals_cut_where_scipys_normal_quantile_does():
+    rng = np.random.default_rng(26)
+    for n in (51, 90, 400):
+        d = rng.normal(0.01, 0.05, size=n)
+        walsh = np.sort(brute_walsh(d))
+        for confidence in (0.8, 0.95, 0.999):
+            mean, sd = n * (n + 1) / 4, math.sqrt(n * (n + 1) * (2 * n + 1) / 24)
+            c = math.floor(mean - 0.5 + ndtri((1 - confidence) / 2) * sd)
+            assert hodges_lehmann_interval(d, confidence) == (walsh[c], walsh[walsh.size - 1 - c])
 
 
 def test_exact_interval_is_the_set_of_shifts_the_signed_rank_test_does_not_reject():
@@ -261,6 +272,19 @@ def test_large_samples_match_scipy_normal_approximation(alternative):
             d = rng.normal(shift, 1.0, size=n)
             expected = scipy_stats.wilcoxon(d, alternative=alternative, method="asymptotic", correction=True).pvalue
             assert wilcoxon_signed_rank(d, alternative) == pytest.approx(expected, rel=1e-10)
+
+
+def test_far_tail_p_values_keep_their_precision():
+    # 300 rounds all slower: z is about 15, and a p-value of 1e-50 must not round to 0 or to
+    # the cancellation noise of 1 + erf(z).
+    d = np.linspace(0.01, 0.02, 300)
+    n = d.size
+    t_plus = n * (n + 1) / 2
+    mean, sd = n * (n + 1) / 4, math.sqrt(n * (n + 1) * (2 * n + 1) / 24)
+    expected = ndtr(-(t_plus - mean - 0.5) / sd)
+    assert 0 < expected < 1e-40
+    assert wilcoxon_signed_rank(d, "greater") == pytest.approx(expected, rel=1e-10)
+    assert wilcoxon_signed_rank(-d, "less") == pytest.approx(expected, rel=1e-10)
 
 
 @pytest.mark.parametrize("alternative", ALTERNATIVES)
