@@ -1,4 +1,5 @@
 import pytest
+from scipy.stats import binom
 
 from harness.stats.mcnemar import fair_coin_cdf, mcnemar
 
@@ -23,7 +24,6 @@ def test_unpaired_scores_are_refused():
 
 
 def test_the_fair_coin_tail_matches_scipys_binomial_including_thousands_of_disagreements():
-    binom = pytest.importorskip("scipy.stats").binom
     for n in (1, 2, 7, 40, 301, 3000):
         for k in sorted({0, 1, n // 3, n // 2, n - 1, n}):
             assert fair_coin_cdf(k, n) == pytest.approx(float(binom.cdf(k, n, 0.5)), rel=1e-12, abs=1e-300), (k, n)
