@@ -12,9 +12,12 @@ class GenericFramework(Framework):
 
 @register_framework
 class MicrokernelFramework(GenericFramework):
-    """The sample C framework: a generic program built by its own build.sh."""
+    """The sample C framework: a generic program built by its own build.sh. Its program takes turns
+    (--turn_fifos) when a test runs it with the framework's own command, so C A/Bs can run
+    alternating rounds; a test's own `commands` may name a program that cannot."""
 
     name = "microkernel"
+    takes_turns = True
 
 
 @register_framework

@@ -25,18 +25,30 @@
  *
  *   AIPEP {"type": "Conv", "metric": "latency", "unit": "us", "values": [...]}
  *
- * Portable C11, libc + libm only, no threads.
+ * With --turn_fifos RECEIVE,SEND it takes turns with a partner process, one
+ * timed iteration each, handing the turn over as one byte through two named
+ * pipes (aipep's alternating rounds; the protocol is the one of aipep's
+ * frameworks/program_parts/turn_taking.py): both processes hand over a byte and
+ * wait for the other's before the timed loop, the --turn_first process then
+ * runs first, and a byte "x" from the harness means the partner has ended.
+ * Warm-up runs at once in both.
+ *
+ * POSIX C11, libc + libm only, no threads.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifndef CONV_UNITS
 #define CONV_UNITS 100
@@ -264,6 +276,124 @@ static double now_us(void)
     return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
+/* ---- taking turns with a partner process -------------------------------- */
+
+struct turns {
+    int on;           /* 0: this process runs alone */
+    int receive;      /* the pipe the turn arrives on */
+    int send;         /* the pipe the turn is handed over on */
+    int first;        /* this process has the first turn */
+    int have_turn;
+    double deadline_s; /* bound on every wait for the partner */
+};
+
+static const char TURN_TOKEN = 't';
+static const char PARTNER_ENDED = 'x';
+
+/* Makes the named pipe unless it exists, and opens it read-write, which on Linux neither
+ * blocks for a partner nor ever reads end-of-file. Prints one line and returns -1 on error. */
+static int open_fifo(const char *prog, const char *path)
+{
+    struct stat st;
+    if (mkfifo(path, 0600) != 0) {
+        if (errno != EEXIST) {
+            fprintf(stderr, "%s: --turn_fifos %s: cannot make a named pipe (%s)\n", prog, path,
+                    strerror(errno));
+            return -1;
+        }
+        if (stat(path, &st) != 0 || !S_ISFIFO(st.st_mode)) {
+            fprintf(stderr, "%s: --turn_fifos %s: exists and is no named pipe\n", prog, path);
+            return -1;
+        }
+    }
+    int fd = open(path, O_RDWR);
+    if (fd < 0)
+        fprintf(stderr, "%s: --turn_fifos %s: cannot open (%s)\n", prog, path, strerror(errno));
+    return fd;
+}
+
+/* Waits for the partner's byte until the deadline; 0 when it came, else one line and -1. */
+static int wait_turn(const char *prog, const struct turns *t)
+{
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double left = t->deadline_s - ((double)(now.tv_sec - start.tv_sec) +
+                                       (double)(now.tv_nsec - start.tv_nsec) / 1e9);
+        if (left <= 0) {
+            fprintf(stderr, "%s: taking turns: the partner process handed over no turn within %g s\n",
+                    prog, t->deadline_s);
+            return -1;
+        }
+        fd_set readable;
+        FD_ZERO(&readable);
+        FD_SET(t->receive, &readable);
+        struct timeval timeout = {(time_t)left, (suseconds_t)((left - (double)(time_t)left) * 1e6)};
+        int ready = select(t->receive + 1, &readable, NULL, NULL, &timeout);
+        if (ready < 0 && errno != EINTR) {
+            fprintf(stderr, "%s: taking turns: %s\n", prog, strerror(errno));
+            return -1;
+        }
+        char word;
+        if (ready > 0 && read(t->receive, &word, 1) == 1) {
+            if (word == PARTNER_ENDED) {
+                fprintf(stderr, "%s: taking turns: the partner process ended before handing over its turn\n",
+                        prog);
+                return -1;
+            }
+            return 0;
+        }
+    }
+}
+
+static int give_turn(const char *prog, const struct turns *t)
+{
+    if (write(t->send, &TURN_TOKEN, 1) == 1)
+        return 0;
+    fprintf(stderr, "%s: taking turns: cannot hand over the turn (%s)\n", prog, strerror(errno));
+    return -1;
+}
+
+/* Before the timed loop: each process hands over a byte and waits for the other's, so
+ * neither times anything while its partner still starts or warms up. */
+static int start_pass(const char *prog, struct turns *t)
+{
+    if (!t->on)
+        return 0;
+    if (give_turn(prog, t) != 0 || wait_turn(prog, t) != 0)
+        return -1;
+    t->have_turn = t->first;
+    return 0;
+}
+
+static int before_iteration(const char *prog, struct turns *t)
+{
+    if (!t->on || t->have_turn)
+        return 0;
+    if (wait_turn(prog, t) != 0)
+        return -1;
+    t->have_turn = 1;
+    return 0;
+}
+
+static int after_iteration(const char *prog, struct turns *t)
+{
+    if (!t->on)
+        return 0;
+    t->have_turn = 0;
+    return give_turn(prog, t);
+}
+
+/* The first process handed over last: it waits for its partner's final byte, which leaves
+ * both pipes empty. */
+static int end_pass(const char *prog, struct turns *t)
+{
+    if (t->on && t->first && !t->have_turn)
+        return wait_turn(prog, t);
+    return 0;
+}
+
 /* ---- command line ------------------------------------------------------- */
 
 static const char *g_prog = "microkernel";
@@ -272,7 +402,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: %s [--warmup N] [--iter N] [--work OP=UNITS]... "
-            "[--output FILE] [--help]\n"
+            "[--output FILE]\n"
+            "       [--turn_fifos RECEIVE,SEND [--turn_first] [--turn_deadline S]] [--help]\n"
             "  --warmup N       untimed iterations before measuring (default 2)\n"
             "  --iter N         timed iterations, N >= 1 (default 10)\n"
             "  --work OP=UNITS  kernel repetitions per iteration for OP "
@@ -281,6 +412,10 @@ static void usage(FILE *f)
             "Softmax)\n"
             "  --output FILE    write the output tensor as JSON "
             "{\"shape\": [...], \"values\": [...]}\n"
+            "  --turn_fifos RECEIVE,SEND  take turns with a partner process, one timed\n"
+            "                   iteration each, through these named pipes (made if missing)\n"
+            "  --turn_first     this process has the first turn\n"
+            "  --turn_deadline S  seconds to wait for the partner's turn (default 300)\n"
             "  --help           show this help\n"
             "stdout: one line per metric: AIPEP {\"type\": ..., \"metric\": "
             "\"latency\", \"unit\": \"us\", \"values\": [...]}\n",
@@ -355,6 +490,8 @@ int main(int argc, char **argv)
 {
     long warmup = 2, iter = 10;
     const char *output = NULL;
+    const char *turn_fifos = NULL;
+    struct turns turns = {0, -1, -1, 0, 0, 300.0};
 
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -368,6 +505,10 @@ int main(int argc, char **argv)
         }
         if (strncmp(arg, "--", 2) != 0)
             return bad_args("unexpected argument '%s'", arg);
+        if (strcmp(arg, "--turn_first") == 0) {
+            turns.first = 1;
+            continue;
+        }
         /* accept both "--opt value" and "--opt=value" */
         eq = strchr(arg, '=');
         if (eq != NULL) {
@@ -383,7 +524,8 @@ int main(int argc, char **argv)
             strcpy(name, arg);
         }
         if (strcmp(name, "--warmup") != 0 && strcmp(name, "--iter") != 0 &&
-            strcmp(name, "--work") != 0 && strcmp(name, "--output") != 0)
+            strcmp(name, "--work") != 0 && strcmp(name, "--output") != 0 &&
+            strcmp(name, "--turn_fifos") != 0 && strcmp(name, "--turn_deadline") != 0)
             return bad_args("unknown option '%s'", arg);
         if (val == NULL) {
             if (i + 1 >= argc)
@@ -401,6 +543,18 @@ int main(int argc, char **argv)
             if (*val == '\0')
                 return bad_args("--output expects a file name%s", "");
             output = val;
+        } else if (strcmp(name, "--turn_fifos") == 0) {
+            const char *comma = strchr(val, ',');
+            if (comma == NULL || comma == val || comma[1] == '\0' || strchr(comma + 1, ',') != NULL)
+                return bad_args("--turn_fifos expects RECEIVE,SEND (two named pipe paths), got '%s'", val);
+            turn_fifos = val;
+        } else if (strcmp(name, "--turn_deadline") == 0) {
+            char *end;
+            errno = 0;
+            turns.deadline_s = strtod(val, &end);
+            if (errno != 0 || end == val || *end != '\0' || !(turns.deadline_s > 0) ||
+                turns.deadline_s > 1e9)
+                return bad_args("--turn_deadline expects seconds > 0, got '%s'", val);
         } else { /* --work OP=UNITS */
             const char *sep = strchr(val, '=');
             struct op *op;
@@ -418,6 +572,20 @@ int main(int argc, char **argv)
         }
     }
 
+    if (turn_fifos != NULL) {
+        const char *comma = strchr(turn_fifos, ',');
+        char *receive = strndup(turn_fifos, (size_t)(comma - turn_fifos));
+        if (receive == NULL) {
+            fprintf(stderr, "%s: out of memory\n", g_prog);
+            return 1;
+        }
+        turns.receive = open_fifo(g_prog, receive);
+        free(receive);
+        if (turns.receive < 0 || (turns.send = open_fifo(g_prog, comma + 1)) < 0)
+            return 2;
+        turns.on = 1;
+    }
+
     double *samples = malloc((size_t)iter * (N_OPS + 1) * sizeof(double));
     if (samples == NULL) {
         fprintf(stderr, "%s: out of memory for %ld iterations\n", g_prog, iter);
@@ -428,6 +596,11 @@ int main(int argc, char **argv)
     init_tensors();
 
     for (long it = -warmup; it < iter; it++) {
+        if ((it == 0 && start_pass(g_prog, &turns) != 0) ||
+            (it >= 0 && before_iteration(g_prog, &turns) != 0)) {
+            free(samples);
+            return 1;
+        }
         double t_start = now_us();
         double t_prev = t_start;
         for (int o = 0; o < N_OPS; o++) {
@@ -440,6 +613,14 @@ int main(int argc, char **argv)
         }
         if (it >= 0)
             net[it] = t_prev - t_start;
+        if (it >= 0 && after_iteration(g_prog, &turns) != 0) {
+            free(samples);
+            return 1;
+        }
+    }
+    if (end_pass(g_prog, &turns) != 0) {
+        free(samples);
+        return 1;
     }
 
     printf("microkernel %s: warmup=%ld iter=%ld units", MK_VERSION, warmup, iter);
