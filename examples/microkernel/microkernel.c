@@ -276,6 +276,8 @@ static double now_us(void)
     return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
+static const char *g_prog = "microkernel";
+
 /* ---- taking turns with a partner process -------------------------------- */
 
 struct turns {
@@ -292,28 +294,28 @@ static const char PARTNER_ENDED = 'x';
 
 /* Makes the named pipe unless it exists, and opens it read-write, which on Linux neither
  * blocks for a partner nor ever reads end-of-file. Prints one line and returns -1 on error. */
-static int open_fifo(const char *prog, const char *path)
+static int open_fifo(const char *path)
 {
     struct stat st;
     if (mkfifo(path, 0600) != 0) {
         if (errno != EEXIST) {
-            fprintf(stderr, "%s: --turn_fifos %s: cannot make a named pipe (%s)\n", prog, path,
+            fprintf(stderr, "%s: --turn_fifos %s: cannot make a named pipe (%s)\n", g_prog, path,
                     strerror(errno));
             return -1;
         }
         if (stat(path, &st) != 0 || !S_ISFIFO(st.st_mode)) {
-            fprintf(stderr, "%s: --turn_fifos %s: exists and is no named pipe\n", prog, path);
+            fprintf(stderr, "%s: --turn_fifos %s: exists and is no named pipe\n", g_prog, path);
             return -1;
         }
     }
     int fd = open(path, O_RDWR);
     if (fd < 0)
-        fprintf(stderr, "%s: --turn_fifos %s: cannot open (%s)\n", prog, path, strerror(errno));
+        fprintf(stderr, "%s: --turn_fifos %s: cannot open (%s)\n", g_prog, path, strerror(errno));
     return fd;
 }
 
 /* Waits for the partner's byte until the deadline; 0 when it came, else one line and -1. */
-static int wait_turn(const char *prog, const struct turns *t)
+static int wait_turn(const struct turns *t)
 {
     struct timespec start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);
@@ -323,7 +325,7 @@ static int wait_turn(const char *prog, const struct turns *t)
                                        (double)(now.tv_nsec - start.tv_nsec) / 1e9);
         if (left <= 0) {
             fprintf(stderr, "%s: taking turns: the partner process handed over no turn within %g s\n",
-                    prog, t->deadline_s);
+                    g_prog, t->deadline_s);
             return -1;
         }
         fd_set readable;
@@ -332,14 +334,14 @@ static int wait_turn(const char *prog, const struct turns *t)
         struct timeval timeout = {(time_t)left, (suseconds_t)((left - (double)(time_t)left) * 1e6)};
         int ready = select(t->receive + 1, &readable, NULL, NULL, &timeout);
         if (ready < 0 && errno != EINTR) {
-            fprintf(stderr, "%s: taking turns: %s\n", prog, strerror(errno));
+            fprintf(stderr, "%s: taking turns: %s\n", g_prog, strerror(errno));
             return -1;
         }
         char word;
         if (ready > 0 && read(t->receive, &word, 1) == 1) {
             if (word == PARTNER_ENDED) {
                 fprintf(stderr, "%s: taking turns: the partner process ended before handing over its turn\n",
-                        prog);
+                        g_prog);
                 return -1;
             }
             return 0;
@@ -347,56 +349,54 @@ static int wait_turn(const char *prog, const struct turns *t)
     }
 }
 
-static int give_turn(const char *prog, const struct turns *t)
+static int give_turn(const struct turns *t)
 {
     if (write(t->send, &TURN_TOKEN, 1) == 1)
         return 0;
-    fprintf(stderr, "%s: taking turns: cannot hand over the turn (%s)\n", prog, strerror(errno));
+    fprintf(stderr, "%s: taking turns: cannot hand over the turn (%s)\n", g_prog, strerror(errno));
     return -1;
 }
 
 /* Before the timed loop: each process hands over a byte and waits for the other's, so
  * neither times anything while its partner still starts or warms up. */
-static int start_pass(const char *prog, struct turns *t)
+static int start_pass(struct turns *t)
 {
     if (!t->on)
         return 0;
-    if (give_turn(prog, t) != 0 || wait_turn(prog, t) != 0)
+    if (give_turn(t) != 0 || wait_turn(t) != 0)
         return -1;
     t->have_turn = t->first;
     return 0;
 }
 
-static int before_iteration(const char *prog, struct turns *t)
+static int before_iteration(struct turns *t)
 {
     if (!t->on || t->have_turn)
         return 0;
-    if (wait_turn(prog, t) != 0)
+    if (wait_turn(t) != 0)
         return -1;
     t->have_turn = 1;
     return 0;
 }
 
-static int after_iteration(const char *prog, struct turns *t)
+static int after_iteration(struct turns *t)
 {
     if (!t->on)
         return 0;
     t->have_turn = 0;
-    return give_turn(prog, t);
+    return give_turn(t);
 }
 
 /* The first process handed over last: it waits for its partner's final byte, which leaves
  * both pipes empty. */
-static int end_pass(const char *prog, struct turns *t)
+static int end_pass(struct turns *t)
 {
     if (t->on && t->first && !t->have_turn)
-        return wait_turn(prog, t);
+        return wait_turn(t);
     return 0;
 }
 
 /* ---- command line ------------------------------------------------------- */
-
-static const char *g_prog = "microkernel";
 
 static void usage(FILE *f)
 {
@@ -579,9 +579,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s: out of memory\n", g_prog);
             return 1;
         }
-        turns.receive = open_fifo(g_prog, receive);
+        turns.receive = open_fifo(receive);
         free(receive);
-        if (turns.receive < 0 || (turns.send = open_fifo(g_prog, comma + 1)) < 0)
+        if (turns.receive < 0 || (turns.send = open_fifo(comma + 1)) < 0)
             return 2;
         turns.on = 1;
     }
@@ -596,11 +596,8 @@ int main(int argc, char **argv)
     init_tensors();
 
     for (long it = -warmup; it < iter; it++) {
-        if ((it == 0 && start_pass(g_prog, &turns) != 0) ||
-            (it >= 0 && before_iteration(g_prog, &turns) != 0)) {
-            free(samples);
-            return 1;
-        }
+        if ((it == 0 && start_pass(&turns) != 0) || (it >= 0 && before_iteration(&turns) != 0))
+            goto turn_failed;
         double t_start = now_us();
         double t_prev = t_start;
         for (int o = 0; o < N_OPS; o++) {
@@ -613,15 +610,11 @@ int main(int argc, char **argv)
         }
         if (it >= 0)
             net[it] = t_prev - t_start;
-        if (it >= 0 && after_iteration(g_prog, &turns) != 0) {
-            free(samples);
-            return 1;
-        }
+        if (it >= 0 && after_iteration(&turns) != 0)
+            goto turn_failed;
     }
-    if (end_pass(g_prog, &turns) != 0) {
-        free(samples);
-        return 1;
-    }
+    if (end_pass(&turns) != 0)
+        goto turn_failed;
 
     printf("microkernel %s: warmup=%ld iter=%ld units", MK_VERSION, warmup, iter);
     for (int o = 0; o < N_OPS; o++)
@@ -639,4 +632,8 @@ int main(int argc, char **argv)
     if (output != NULL && write_output(output) != 0)
         return 1;
     return 0;
+
+turn_failed: /* the turn functions printed why */
+    free(samples);
+    return 1;
 }
