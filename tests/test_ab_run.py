@@ -56,25 +56,30 @@ def run(host, test, treatment, control, **kwargs):
 
 
 def test_large_slowdown_is_flagged_on_the_right_operator_and_net(host, build_microkernel):
-    """Triple the Conv work, about +90% on NET, in alternating rounds. A shared VM's speed moves in
-    phases of a fraction of a second (one 2-vCPU VM: a process's fastest NET iteration 4.0 ms in
-    one process, 8.3 ms in the next), and sequential rounds pair processes that far apart: with
-    Conv tripled, the untouched operators' estimates moved by up to 4% either way from run to run
-    and were significant (MaxPool +3.7%, q 0.001, failed a CI run; MatMul -3.3% in another). Taking
-    turns iteration by iteration, the same builds gave every other operator within 0.5% of no
-    change in three runs of three."""
+    """Triple the MatMul work, about +50% on NET, in alternating rounds. A shared VM's speed moves
+    in phases of a fraction of a second (one 2-vCPU VM: a process's fastest NET iteration 4.0 ms
+    in one process, 8.3 ms in the next); sequential rounds pair processes that far apart and made
+    untouched operators significant by up to 4% either way (MaxPool +3.7%, q 0.001, failed a CI
+    run), while taking turns pairs iterations a few milliseconds apart.
+
+    Why MatMul, not the first operator: on one VM class a tripled Conv really slows the operators
+    after it, whatever the build (benchmarks/operator_interference.py, one binary given --work
+    Conv=300: Relu +10.7%, MaxPool +6.0%, MatMul +11.0%), and the verdicts rightly flagged MatMul
+    (+2.4% to +5.2%, above its floor) in 6 of 7 runs of the Conv-tripled test. A tripled MatMul
+    moved every other operator by under 1% there, and left them unflagged in six runs of six,
+    host and SSH."""
     (benchmark,) = load_benchmarks(ALTERNATING_SPEC)
     test = benchmark.tests[0]
-    result = run(host, test, build_microkernel("-DCONV_UNITS=300"), build_microkernel(), progress=None)
+    result = run(host, test, build_microkernel("-DMATMUL_UNITS=300"), build_microkernel(), progress=None)
     found = verdicts(result)
     assert result.ok
     assert result.meta["round_design"] == "alternating"
-    assert found["Conv latency"] == "regression"
+    assert found["MatMul latency"] == "regression"
     assert found["NET latency"] == "regression"
-    assert result.data["Conv latency"].comparison.estimate_pct > 20
-    for key in ("Relu latency", "MaxPool latency", "MatMul latency", "Softmax latency"):
-        assert found[key] != "regression", key
-    assert result.data["Conv latency"].comparison.q_value is not None
+    assert result.data["MatMul latency"].comparison.estimate_pct > 20
+    for key in ("Conv latency", "Relu latency", "MaxPool latency", "Softmax latency"):
+        assert found[key] != "regression", (key, result.data[key].comparison)
+    assert result.data["MatMul latency"].comparison.q_value is not None
     assert result.data["NET latency"].comparison.q_value is None
 
 
