@@ -181,7 +181,9 @@ def _round_design(runner: ArmRunner, meta: dict[str, Any], progress: TextIO | No
     why it is not the one asked for."""
     meta["round_design"] = SEQUENTIAL
     asked = runner.test.round_design
-    if asked == DUET:
+    if asked != SEQUENTIAL and runner.platform.why_not_at_once is not None:
+        plan, refusal = None, f"round_design {asked}: {runner.platform.why_not_at_once}; running sequential rounds"
+    elif asked == DUET:
         plan, refusal = plan_duet(runner.test, runner.platform.cpu_ids())
     elif asked == ALTERNATING:
         plan, refusal = ALTERNATING, why_not_alternating(runner)

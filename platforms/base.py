@@ -133,6 +133,9 @@ class Platform:
 
     name: ClassVar[str] = ""
     options: ClassVar[tuple[PlatformOption, ...]] = ()
+    # Why two of this platform's processes cannot run at once (None: they can). Duet and
+    # alternating rounds run both arms together; here they run sequential rounds, saying this.
+    why_not_at_once: ClassVar[str | None] = None
 
     @classmethod
     def check_options(cls, given: dict[str, Any]) -> dict[str, Any]:

@@ -34,6 +34,9 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 @register_platform
 class AndroidPlatform(Platform):
     name = "android"
+    # adb-shell holds the connection's socket while one shell command waits for output, so a
+    # second command cannot even start: an arm waiting for its partner's turn would wait forever.
+    why_not_at_once = "one ADB connection runs one shell command at a time"
     options = (
         PlatformOption("android_dir", str, "working directory on Android devices (absolute)", DEFAULT_ANDROID_DIR),
         PlatformOption("adb_key_dir", str, "directory holding this host's ADB key pair (made when missing)"),
