@@ -36,18 +36,24 @@ def android(tmp_path, monkeypatch):
         platform.close()
 
 
-def test_a_large_slowdown_is_flagged_on_an_android_device(android, build_microkernel):
-    document = json.loads(MICROKERNEL_SPEC.read_text())
+def conv_tripled_ab(android, build_microkernel, spec_path, progress=None):
+    """An A/B of the microkernel with its Conv work tripled, a slowdown no background load on a
+    shared build machine can hide, on few short rounds."""
+    document = json.loads(spec_path.read_text())
     document["tests"][0].update(iter=10, min_rounds=8, max_rounds=16)
-    spec = parse_spec(document, MICROKERNEL_SPEC)
+    spec = parse_spec(document, spec_path)
     runner = ArmRunner(get_framework("microkernel"), android, spec.tests[0], {}, timeout=120)
-    # Triple the Conv work: a slowdown no background load on a shared build machine can hide.
     treatment = Arm("treatment", str(build_microkernel("-DCONV_UNITS=300")), "new")
     control = Arm("control", str(build_microkernel()), "old")
-    result = run_ab(runner, treatment, control, {}, progress=None)
+    result = run_ab(runner, treatment, control, {}, progress=progress)
     assert result.ok, result.failure
     verdicts = {key: metric.comparison.verdict for key, metric in result.data.items() if metric.comparison}
     assert verdicts["Conv latency"] == "regression"
+    return result, runner, verdicts
+
+
+def test_a_large_slowdown_is_flagged_on_an_android_device(android, build_microkernel):
+    _, runner, verdicts = conv_tripled_ab(android, build_microkernel, MICROKERNEL_SPEC)
     assert verdicts["NET latency"] == "regression"
     assert all(program.startswith("/data/local/tmp/aipep/files/") for program in runner._programs.values())
 
@@ -55,20 +61,11 @@ def test_a_large_slowdown_is_flagged_on_an_android_device(android, build_microke
 def test_rounds_that_run_both_arms_at_once_say_why_not_and_run_sequential_rounds(android, build_microkernel, capsys):
     """An arm waiting for its partner's turn holds the one ADB connection, so the partner could
     never start: before this line, alternating rounds on Android lost the device after 30 s."""
-    document = json.loads(ALTERNATING_SPEC.read_text())
-    document["tests"][0].update(iter=10, min_rounds=8, max_rounds=16)
-    spec = parse_spec(document, ALTERNATING_SPEC)
-    runner = ArmRunner(get_framework("microkernel"), android, spec.tests[0], {}, timeout=120)
-    treatment = Arm("treatment", str(build_microkernel("-DCONV_UNITS=300")), "new")
-    control = Arm("control", str(build_microkernel()), "old")
-    result = run_ab(runner, treatment, control, {}, progress=sys.stderr)
-    assert result.ok, result.failure
+    result, _, _ = conv_tripled_ab(android, build_microkernel, ALTERNATING_SPEC, progress=sys.stderr)
     note = "round_design alternating: one ADB connection runs one shell command at a time; running sequential rounds"
     assert result.meta["round_design"] == "sequential"
     assert result.meta["round_design_note"] == note
     assert capsys.readouterr().err.startswith(f"harness: {note}\n")
-    verdicts = {key: metric.comparison.verdict for key, metric in result.data.items() if metric.comparison}
-    assert verdicts["Conv latency"] == "regression"
 
 
 def test_a_device_that_cannot_be_reached_fails_its_tests_and_the_next_device_runs(tmp_path, monkeypatch, capsys):
