@@ -13,7 +13,6 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 MICROKERNEL_SOURCE = REPO / "examples" / "microkernel"
 MICROKERNEL_BUILD = REPO / "specifications" / "frameworks" / "microkernel" / "host" / "build.sh"
-MICROKERNEL_SPEC = REPO / "specifications" / "models" / "microkernel" / "microkernel" / "microkernel.json"
 
 # A shell without job control starts its background commands with Ctrl-C ignored, and an
 # ignored signal stays ignored across exec: the programs that tests interrupt with SIGINT

@@ -17,12 +17,7 @@ from harness.error_run import run_error
 from harness.output_error import read_outputs
 from harness.run_meta import build_meta
 from platforms import get_platform
-
-MICROKERNEL_SPEC = (
-    Path(__file__).resolve().parent.parent / "specifications/models/microkernel/microkernel/microkernel.json"
-)
-# The same test under the framework's own command, which takes turns, in alternating rounds.
-ALTERNATING_SPEC = MICROKERNEL_SPEC.with_name("microkernel_alternating.json")
+from tests.shipped_specs import ALTERNATING_SPEC, MICROKERNEL_SPEC
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import shlex
 import shutil
 import socket
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -18,11 +17,7 @@ from harness.ab_run import run_ab
 from harness.arm import ArmRunner
 from platforms import get_platform
 from platforms.android.loopback.process import LoopbackDevice
-
-MICROKERNEL_SPEC = (
-    Path(__file__).resolve().parent.parent / "specifications/models/microkernel/microkernel/microkernel.json"
-)
-ALTERNATING_SPEC = MICROKERNEL_SPEC.with_name("microkernel_alternating.json")
+from tests.shipped_specs import ALTERNATING_SPEC, MICROKERNEL_SPEC
 
 
 @pytest.fixture

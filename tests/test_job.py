@@ -34,9 +34,9 @@ from platforms import get_platform
 from repo_driver.git_follower import CommitInfo
 from repo_driver.harness_runs import BuiltCommit, HarnessRuns
 from repo_driver.stopping import Stopped
+from tests.shipped_specs import MICROKERNEL_SPEC
 
 REPO = Path(__file__).resolve().parent.parent
-MICROKERNEL_SPEC = REPO / "specifications/models/microkernel/microkernel/microkernel.json"
 
 # Every field of every part differs from its default, so a field the JSON form drops shows.
 FULL_JOB = Job(

@@ -24,11 +24,10 @@ from frameworks import get_framework
 from harness.ab_run import run_ab
 from harness.arm import ArmRunner
 from platforms import get_platform
+from tests.shipped_specs import ALTERNATING_SPEC, MICROKERNEL_SPEC
 
 REPO = Path(__file__).resolve().parent.parent
 PARTS = REPO / "frameworks" / "program_parts"
-ALTERNATING_SPEC = REPO / "specifications/models/microkernel/microkernel/microkernel_alternating.json"
-SEQUENTIAL_SPEC = REPO / "specifications/models/microkernel/microkernel/microkernel.json"
 ITERATIONS = 6
 ROUNDS = 5
 TIMEOUT_S = 60
@@ -125,7 +124,7 @@ def test_a_microkernel_ab_runs_alternating_rounds_on_the_host(build_microkernel)
 
 
 def test_the_shipped_spec_with_its_own_command_stays_sequential():
-    (benchmark,) = load_benchmarks(SEQUENTIAL_SPEC)
+    (benchmark,) = load_benchmarks(MICROKERNEL_SPEC)
     assert get_framework("microkernel").why_no_turns(benchmark.tests[0]) == "the test runs its own commands"
     (alternating,) = load_benchmarks(ALTERNATING_SPEC)
     assert get_framework("microkernel").why_no_turns(alternating.tests[0]) is None

@@ -27,9 +27,9 @@ from harness.reporters.remote import RemoteReporter, remote_reporter
 from harness.reporters.results_server import ResultsServer, RetryPolicy, Timeouts
 from harness.reporters.undelivered import Undelivered
 from harness.store.result_store import ResultStore
+from tests.shipped_specs import MICROKERNEL_SPEC
 
 REPO = Path(__file__).resolve().parent.parent
-MICROKERNEL_SPEC = REPO / "specifications/models/microkernel/microkernel/microkernel.json"
 TOKEN = "good-token-1234"
 QUICK_RETRY = RetryPolicy(attempts=3, first_delay=0.01)
 RESULTS = "/api/v1/results"

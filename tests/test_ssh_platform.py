@@ -32,15 +32,12 @@ from platforms.host import describe_linux_host  # noqa: E402
 from platforms.ssh import DeviceLostError, DeviceStorageError  # noqa: E402
 from platforms.ssh.address import SshAddress, parse_address  # noqa: E402
 from platforms.ssh.remote_command import read_report, wrap  # noqa: E402
+from tests.shipped_specs import ALTERNATING_SPEC
 
 pytestmark = pytest.mark.skipif(
     not SSHD.exists(), reason=f"{SSHD} is missing: apt-get install -y openssh-server to run the SSH platform tests"
 )
 
-ALTERNATING_SPEC = (
-    Path(__file__).resolve().parent.parent
-    / "specifications/models/microkernel/microkernel/microkernel_alternating.json"
-)
 PRINT_ARGV_AND_VARIABLE = "import json, os, sys; print(json.dumps(sys.argv[1:] + [os.environ['HOSTILE']]))"
 GONE_WITHIN_S = 10.0
 

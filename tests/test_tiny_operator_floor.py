@@ -14,7 +14,8 @@ from aipep_core.result_record_schema import check_record
 from aipep_core.verdict import Verdict
 from harness.cli import main
 from harness.store.result_store import ResultStore
-from tests.test_cli import MICROKERNEL_SPEC, info
+from tests.shipped_specs import MICROKERNEL_SPEC
+from tests.test_cli import info
 
 FLOOR_US = 10.0
 
