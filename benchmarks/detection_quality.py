@@ -31,7 +31,9 @@ cost of a round: device time per round shrinks by the iterations left out).
 iteration each) are a third design. With the per-operator pass (`--operators`, or
 `--slowdown_kind operator`) a last table replays the trials under each `stop_when`:
 waiting for NET's verdict against waiting for every operator's; it also gives the
-median device seconds per verdict cell by cell (A/A, each slowdown).
+median device seconds per verdict cell by cell (A/A, each slowdown). `--net_passes own,operator`
+records onnxruntime trials with NET timed in a pass of its own and in the profiled operator pass
+(`net_in_operator_pass`), interleaved under the same load, each with its own tables.
 
 `--save` keeps every sample and a description of the device; `--replay a.json,b.json`
 reports on saved files again, their trials pooled per round design and slowdown. Each
@@ -95,6 +97,8 @@ MODELS = {
     "mobilenet_tflite": (REPO / "specifications/models/tflite/mobilenet_v1/mobilenet_v1.json", "graph"),
 }
 SLOWED_OPERATOR = "DepthwiseConv_1"
+# Where an onnxruntime process times NET: a pass of its own after the profiled one, or that pass.
+NET_PASSES = ("own", "operator")
 # The name onnxruntime reports that node under, once fused with its ReLU6 and moved to the NCHWc layout.
 SLOWED_OPERATOR_KEY = "Relu6_depthwise_1_out_nchwc latency"
 
@@ -142,7 +146,8 @@ def run_trial(runner: ArmRunner, treatment: Path, control: Path) -> dict:
     rounds = result.meta["rounds"]
     return {
         "design": result.meta["round_design"],
-        "operators_in_net": runner.framework.name in OPERATORS_IN_NET,
+        "operators_in_net": runner.framework.name in OPERATORS_IN_NET
+        or result.meta["round_work"]["net_in_operator_pass"],
         "round_seconds": [r["device_seconds"] for r in rounds],
         "arm_seconds": [[r["treatment"]["wall_seconds"], r["control"]["wall_seconds"]] for r in rounds],
         "rerun_seconds": sum(r["device_seconds"] for r in result.meta["rerun_rounds"]),
@@ -351,9 +356,17 @@ def main() -> None:
     parser.add_argument("--operators", action="store_true", help="MobileNetV1: keep the profiled per-operator pass")
     parser.add_argument("--round_designs", default="sequential", help="comma list of sequential, duet, alternating")
     parser.add_argument("--fewer_iterations", default="5,10", help="replay on this many iterations per process")
+    parser.add_argument(
+        "--net_passes",
+        default="own",
+        help="MobileNetV1 on onnxruntime with --operators: comma list of own, operator (where NET is timed)",
+    )
     args = parser.parse_args()
     slowdowns = [int(s) for s in args.slowdowns.split(",")]
-    designs = args.round_designs.split(",")
+    net_passes = args.net_passes.split(",")
+    if not set(net_passes) <= set(NET_PASSES):
+        parser.error(f"--net_passes: expected a comma list of {', '.join(NET_PASSES)}, got {args.net_passes}")
+    designs = [(design, net_pass) for design in args.round_designs.split(",") for net_pass in net_passes]
     thresholds = [float(t) for t in args.also_thresholds.split(",") if t]
     fewer = [int(k) for k in args.fewer_iterations.split(",") if k]
     if args.replay:
@@ -373,7 +386,7 @@ def main() -> None:
     decision_test = dataclasses.replace(base_test, min_rounds=args.min_rounds, max_rounds=args.max_rounds)
     work = Path(tempfile.mkdtemp(prefix="aipep-detection-"))
     platform = get_platform("host")
-    trials: dict[str, dict[int, list[dict]]] = {design: {s: [] for s in slowdowns} for design in designs}
+    trials: dict[str, dict[int, list[dict]]] = {_label(*design): {s: [] for s in slowdowns} for design in designs}
     device = platform.describe().details
     print(f"before: {load_average()}", file=sys.stderr, flush=True)
     try:
@@ -382,9 +395,9 @@ def main() -> None:
         with BurstyLoad(args.load_workers, seed=1234):
             for trial in range(args.trials):
                 for slowdown in slowdowns:
-                    for design in designs if trial % 2 == 0 else designs[::-1]:
-                        designed = dataclasses.replace(runner, test=dataclasses.replace(live_test, round_design=design))
-                        trials[design][slowdown].append(run_trial(designed, *arms[slowdown]))
+                    for design, net_pass in designs if trial % 2 == 0 else designs[::-1]:
+                        designed = dataclasses.replace(runner, test=_variant(live_test, design, net_pass))
+                        trials[_label(design, net_pass)][slowdown].append(run_trial(designed, *arms[slowdown]))
                 elapsed = time.time() - started
                 print(
                     f"trial {trial + 1}/{args.trials} done ({elapsed:.0f} s, {load_average()})",
@@ -397,8 +410,18 @@ def main() -> None:
     if args.save:
         document = {"model": args.model, "operators": operators, "slowed": slowed, "device": device, "trials": trials}
         args.save.write_text(json.dumps(document))
-    for design in designs:
-        report(trials[design], slowdowns, decision_test, thresholds, slowed, design, fewer)
+    for label, cells in trials.items():
+        report(cells, slowdowns, decision_test, thresholds, slowed, label, fewer)
+
+
+def _variant(test, design: str, net_pass: str):
+    """The test as one variant runs it: its round design, and where NET is timed."""
+    raw = {**test.raw, "net_in_operator_pass": net_pass == "operator"}
+    return dataclasses.replace(test, round_design=design, raw=raw)
+
+
+def _label(design: str, net_pass: str) -> str:
+    return design if net_pass == "own" else f"{design}, NET timed in the operator pass"
 
 
 def load_saved(paths: list[Path]) -> dict:
@@ -561,7 +584,7 @@ def report(
         stop_rule_table(trials, slowdowns, dataclasses.replace(test, regression_threshold=threshold), slowed)
     if slowed == "NET latency":
         round_cost_table(every, slowed, [5, 10, 20, *fewer_iterations])
-    if any(is_operator(key) for key in trial_keys(every)):
+    if any(is_operator(key) for key in trial_keys(every)) and not all(t.get("operators_in_net") for t in every):
         operator_pass_table(trials, slowdowns, test, slowed, [10, 15, 20])
     if all("rerun_rounds" in t for t in every):
         for threshold in [test.regression_threshold, *extra_thresholds]:

@@ -18,6 +18,7 @@ from harness.alternating_round import ALTERNATING
 def round_work(test: TestSpec, design: str) -> dict[str, Any]:
     """The work of one round: the design, and per arm one process of `warmup` + `iter` runs; `operators` is
     the test's field of that name: false turns off a framework's separate profiled pass (onnxruntime's);
+    `net_in_operator_pass` true: NET is timed in that pass, one pass per process instead of two;
     `iterations_per_turn` is how many timed iterations an arm of an alternating round runs per turn."""
     return {
         "design": design,
@@ -25,5 +26,7 @@ def round_work(test: TestSpec, design: str) -> dict[str, Any]:
         "warmup": test.warmup,
         "iter": test.iter,
         "operators": test.option("operators", True) is not False,
+        "net_in_operator_pass": test.option("net_in_operator_pass", False) is True
+        and test.option("operators", True) is not False,
         "iterations_per_turn": 1 if design == ALTERNATING else None,
     }

@@ -10,11 +10,10 @@ import pytest
 
 from harness.cli import main
 from harness.store.result_store import ResultStore
+from tests.shipped_specs import ALTERNATING_SPEC, MICROKERNEL_SPEC
 from tests.virtualenvs import make_virtualenv
 
 REPO = Path(__file__).resolve().parent.parent
-MICROKERNEL_SPEC = REPO / "specifications/models/microkernel/microkernel/microkernel.json"
-ALTERNATING_SPEC = MICROKERNEL_SPEC.with_name("microkernel_alternating.json")
 MOBILENET_SPEC = REPO / "specifications/models/onnxruntime/mobilenet_v1/mobilenet_v1.json"
 TFLITE_MOBILENET_SPEC = REPO / "specifications/models/tflite/mobilenet_v1/mobilenet_v1.json"
 
@@ -158,6 +157,8 @@ def test_quick_start_mobilenet_runs_and_is_stored(tmp_path):
     assert net.num_runs == 30
     operators = [key for key in stored.data if key != "NET latency"]
     assert len(operators) > 20
+    # The shipped spec times NET in the profiled operator pass: one pass of 30 iterations per process.
+    assert "--net_in_operator_pass" in stored.meta["command"]
     assert not (tmp_path / "config" / "aipep" / "run_bench.json").exists()
 
 

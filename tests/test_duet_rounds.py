@@ -79,7 +79,7 @@ def assert_concurrent_disjoint_and_swapped(result):
     assert result.meta["round_design"] == "duet"
     assert result.meta["round_work"] == {
         "design": "duet", "processes_per_arm": 1, "warmup": 0, "iter": 3, "operators": True,
-        "iterations_per_turn": None,
+        "net_in_operator_pass": False, "iterations_per_turn": None,
     }  # fmt: skip
     rounds = result.meta["rounds"]
     assert len(rounds) == ROUNDS

@@ -129,6 +129,9 @@ def test_no_operators_reports_only_the_network_and_profile_files_are_removed(tin
     scratch.mkdir()
     argv = compose(spec_file(tmp_path, {"iter": 3, "operators": False}), tiny_model)
     assert argv[-1] == "--no_operators"
+    # Without the operator pass NET has one pass already, whether or not it was asked into the other.
+    shared = compose(spec_file(tmp_path, {"iter": 3, "operators": False, "net_in_operator_pass": True}), tiny_model)
+    assert shared == argv
     result = run(argv, env={"TMPDIR": str(scratch)})
     assert result.returncode == 0, result.stderr
     assert list(samples_by_key(result.stdout)) == ["NET"]
@@ -184,6 +187,7 @@ def test_identifiers_form_of_inputs_becomes_one_flag_per_name():
         ({"inputs": {"x": {"shapes": [[3, 4]], "type": "complex"}}}, "tests[0].inputs.x.type"),
         ({"inputs": {"x": [3, 4]}}, "tests[0].inputs.x"),
         ({"graph_optimization": "max"}, "tests[0].graph_optimization"),
+        ({"net_in_operator_pass": "yes"}, "tests[0].net_in_operator_pass"),
     ],
 )
 def test_bad_spec_fields_are_refused_before_anything_runs(test, field, tmp_path, dynamic_model):
@@ -242,8 +246,34 @@ def test_missing_model_exits_2_naming_the_file(tmp_path):
     ],
 )
 def test_net_is_timed_with_the_profiler_off_in_the_session_the_operator_pass_warmed(
-    flags, expected, tiny_model, monkeypatch, capsys
+    flags, expected, session_events, tiny_model, capsys
 ):
+    assert bench_program.main(["--model", str(tiny_model), "--warmup", "2", "--iter", "3", *flags]) == 0
+    assert session_events == expected
+    net = samples_by_key(capsys.readouterr().out)["NET"]
+    assert len(net.values) == 3
+
+
+def test_net_in_the_operator_pass_times_the_profiled_runs_and_runs_no_second_pass(
+    session_events, tiny_model, tmp_path, capsys
+):
+    argv = compose(spec_file(tmp_path, {"warmup": 2, "iter": 3, "net_in_operator_pass": True}), tiny_model)
+    assert argv[-1] == "--net_in_operator_pass"
+    assert bench_program.main(argv[2:]) == 0
+    assert session_events == [("load", True), *[("run", True)] * 5, ("end",)]
+    samples = samples_by_key(capsys.readouterr().out)
+    assert len(samples) > 1
+    assert all(len(sample.values) == 3 for sample in samples.values())
+    # NET is the whole timed run, so each of its iterations holds at least the operators of that run.
+    operators = [sample.values for key, sample in samples.items() if key != "NET"]
+    for index, net in enumerate(samples["NET"].values):
+        assert net >= sum(values[index] for values in operators)
+
+
+@pytest.fixture
+def session_events(monkeypatch) -> list[tuple]:
+    """What the bench program asks of its onnxruntime sessions, in order: loads (profiled or not),
+    runs (with the profiler on or off) and the end of profiling."""
     events: list[tuple] = []
 
     class RecordingSession(ort.InferenceSession):
@@ -262,10 +292,7 @@ def test_net_is_timed_with_the_profiler_off_in_the_session_the_operator_pass_war
             return super().end_profiling()
 
     monkeypatch.setattr(ort, "InferenceSession", RecordingSession)
-    assert bench_program.main(["--model", str(tiny_model), "--warmup", "2", "--iter", "3", *flags]) == 0
-    assert events == expected
-    net = samples_by_key(capsys.readouterr().out)["NET"]
-    assert len(net.values) == 3
+    return events
 
 
 def test_profile_events_are_summed_per_node_and_run_and_warmup_runs_dropped():

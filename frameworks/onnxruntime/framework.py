@@ -63,7 +63,19 @@ class OnnxRuntimeFramework(Framework):
         command += load_flags(test)
         if test.option("operators", True) is False:
             command.append("--no_operators")
+        elif net_in_operator_pass(test):
+            command.append("--net_in_operator_pass")
         return command
+
+
+def net_in_operator_pass(test: TestSpec) -> bool:
+    """The test's `net_in_operator_pass`: whether NET is timed in the profiled operator pass, one pass
+    per process instead of two (bench_program.py says what it costs NET). A test without the operator
+    pass (`operators` false) times NET in the one pass it has, whatever this says."""
+    value = test.option("net_in_operator_pass", False)
+    if not isinstance(value, bool):
+        raise UserError(f"{test.where}.net_in_operator_pass: expected true or false, got {value!r:.80}")
+    return value and test.option("operators", True) is not False
 
 
 def input_flags(inputs: dict[str, Any], where: str) -> list[str]:
