@@ -216,6 +216,7 @@ def test_placeholders_from_the_spec_stay_single_arguments(tiny_model, tmp_path):
         (["--iter", "0"], "--iter"),
         (["--input", "x:1,a:float"], "--input x:1,a:float"),
         (["--input", "nope:1:float"], "--input nope: the model has no such input"),
+        (["--no_operators", "--net_in_operator_pass"], "--net_in_operator_pass: there is no operator pass"),
     ],
 )
 def test_bad_flags_exit_2_with_one_line(args, message, dynamic_model):
