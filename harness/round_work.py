@@ -20,13 +20,13 @@ def round_work(test: TestSpec, design: str) -> dict[str, Any]:
     the test's field of that name: false turns off a framework's separate profiled pass (onnxruntime's);
     `net_in_operator_pass` true: NET is timed in that pass, one pass per process instead of two;
     `iterations_per_turn` is how many timed iterations an arm of an alternating round runs per turn."""
+    operators = test.option("operators", True) is not False
     return {
         "design": design,
         "processes_per_arm": 1,
         "warmup": test.warmup,
         "iter": test.iter,
-        "operators": test.option("operators", True) is not False,
-        "net_in_operator_pass": test.option("net_in_operator_pass", False) is True
-        and test.option("operators", True) is not False,
+        "operators": operators,
+        "net_in_operator_pass": operators and test.option("net_in_operator_pass", False) is True,
         "iterations_per_turn": 1 if design == ALTERNATING else None,
     }

@@ -377,7 +377,7 @@ def measure(ort, args, providers: list[str], profile_dir: str | None, turns):
             session = new_session(True)
         latencies, outputs, nodes = profile_nodes(session, args, feeds, turns)
         warmup = 0  # the operator pass has warmed this session
-    if profile_dir is None or not args.net_in_operator_pass:
+    if not args.net_in_operator_pass:  # parse_args refuses it without the operator pass
         latencies, outputs = time_network(session, feeds, warmup, args.iter, turns)
     if args.dataset_inputs is not None:
         outputs = run_dataset(session, args.dataset_inputs, feeds)
