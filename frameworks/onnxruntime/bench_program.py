@@ -23,8 +23,8 @@ Two passes through one session, so the whole-network figure stays honest:
 
 `--net_in_operator_pass` times NET around the profiled pass's own runs instead and skips the
 second pass: a process then runs `iter` timed iterations, not twice that, and NET carries the
-profiler's cost (on MobileNetV1 about 0.5% of the minimum, 2% of the median;
-benchmarks/harness_overhead.py prints the ratio to a bare loop for a spec that asks for it).
+profiler's cost (benchmarks/harness_overhead.py prints the ratio to a bare loop for a spec that
+asks for it: 1.7% on MobileNetV1's p50).
 Both arms carry it alike, so an A/B's ratio keeps its meaning while each round costs less on a
 model whose inferences dominate it (README.md has the figures).
 
